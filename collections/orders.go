@@ -1,0 +1,145 @@
+package collections
+
+import (
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/types"
+)
+
+// Orders holds one record per purchase.
+const Orders = "orders"
+
+// Fields of orders. customer_name, customer_email and shipping_address are
+// the copy taken at purchase, which is what was shipped to; they are blanked
+// when the customer deletes their account.
+const (
+	OrderNumber              = "number"
+	OrderUser                = "user"
+	OrderStatusField         = "status"
+	OrderTotal               = "total"
+	OrderCurrency            = "currency"
+	OrderItemCount           = "item_count"
+	OrderEstimatedArrival    = "estimated_arrival"
+	OrderCustomerName        = "customer_name"
+	OrderCustomerEmail       = "customer_email"
+	OrderShippingAddress     = "shipping_address"
+	OrderStripeSession       = "stripe_session"
+	OrderStripeInvoice       = "stripe_invoice"
+	OrderStripePaymentIntent = "stripe_payment_intent"
+	OrderStripeRefund        = "stripe_refund"
+	OrderPaidAt              = "paid_at"
+	OrderCancelledAt         = "cancelled_at"
+	OrderCancelReason        = "cancel_reason"
+	OrderCreated             = "created"
+	OrderUpdated             = "updated"
+)
+
+// OrderStatus is where an order is in its life.
+type OrderStatus string
+
+// The order statuses.
+const (
+	StatusPending   OrderStatus = "pending"
+	StatusPaid      OrderStatus = "paid"
+	StatusShipped   OrderStatus = "shipped"
+	StatusDelivered OrderStatus = "delivered"
+	StatusCancelled OrderStatus = "cancelled"
+	StatusRefunded  OrderStatus = "refunded"
+)
+
+// OrderStatuses lists every status in the order of an order's life.
+var OrderStatuses = []OrderStatus{StatusPending, StatusPaid, StatusShipped, StatusDelivered, StatusCancelled, StatusRefunded}
+
+// statusMoves is the whole order state machine: the statuses each status
+// may move to. Anything else is refused.
+var statusMoves = map[OrderStatus][]OrderStatus{
+	StatusPending:   {StatusPaid, StatusCancelled},
+	StatusPaid:      {StatusShipped, StatusCancelled, StatusRefunded},
+	StatusShipped:   {StatusDelivered, StatusRefunded},
+	StatusDelivered: {StatusRefunded},
+}
+
+// CanMoveTo reports whether an order in status s may move to next.
+// Staying in the same status is not a move and always allowed.
+func (s OrderStatus) CanMoveTo(next OrderStatus) bool {
+	if s == next {
+		return true
+	}
+	for _, allowed := range statusMoves[s] {
+		if allowed == next {
+			return true
+		}
+	}
+	return false
+}
+
+// Cancellable reports whether a customer may still cancel the order.
+func (s OrderStatus) Cancellable() bool { return s == StatusPending || s == StatusPaid }
+
+// Access rules of orders and their realtime events. A customer sees their
+// own orders; support sees and updates all (the hooks limit which fields and
+// moves); store sees none. Orders are created by checkout, Stripe and the
+// sync only, and never deleted through the API: they are accounting records.
+const (
+	OrdersListRule   = `(user = @request.auth.id && @request.auth.role = "customer") || @request.auth.role = "support"`
+	OrdersViewRule   = OrdersListRule
+	OrdersUpdateRule = `@request.auth.role = "support"`
+)
+
+// Order is a typed view of an orders record.
+type Order struct {
+	core.BaseRecordProxy
+}
+
+// NewOrder wraps an orders record.
+func NewOrder(record *core.Record) *Order {
+	o := &Order{}
+	o.SetProxyRecord(record)
+	return o
+}
+
+// Number is the human-readable order number.
+func (o *Order) Number() string { return o.GetString(OrderNumber) }
+
+// UserID is the id of the customer, or "" once the account is deleted.
+func (o *Order) UserID() string { return o.GetString(OrderUser) }
+
+// Status is the order's current status.
+func (o *Order) Status() OrderStatus { return OrderStatus(o.GetString(OrderStatusField)) }
+
+// Total is the amount charged, in minor units of Currency.
+func (o *Order) Total() int { return o.GetInt(OrderTotal) }
+
+// Currency is the lower-case ISO 4217 code of Total.
+func (o *Order) Currency() string { return o.GetString(OrderCurrency) }
+
+// ItemCount is the number of units in the order.
+func (o *Order) ItemCount() int { return o.GetInt(OrderItemCount) }
+
+// EstimatedArrival is when the order should arrive; zero when unknown.
+func (o *Order) EstimatedArrival() types.DateTime { return o.GetDateTime(OrderEstimatedArrival) }
+
+// StripeSession is the Checkout Session id, or "".
+func (o *Order) StripeSession() string { return o.GetString(OrderStripeSession) }
+
+// StripeInvoice is the Stripe invoice id, or "".
+func (o *Order) StripeInvoice() string { return o.GetString(OrderStripeInvoice) }
+
+// StripePaymentIntent is the payment intent id, or "".
+func (o *Order) StripePaymentIntent() string { return o.GetString(OrderStripePaymentIntent) }
+
+// Created is when the order was placed.
+func (o *Order) Created() types.DateTime { return o.GetDateTime(OrderCreated) }
+
+// orderNumberAlphabet has 32 symbols that cannot be misread (no 0, O, 1, I).
+const orderNumberAlphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+// FormatOrderNumber turns the low 40 bits of a random number into an order
+// number such as "SD-7K3M-9QX2". Callers retry on the unique index.
+func FormatOrderNumber(random uint64) string {
+	b := []byte("SD-XXXX-XXXX")
+	for _, pos := range []int{3, 4, 5, 6, 8, 9, 10, 11} {
+		b[pos] = orderNumberAlphabet[random&31]
+		random >>= 5
+	}
+	return string(b)
+}

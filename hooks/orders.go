@@ -1,0 +1,106 @@
+package hooks
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/pocketbase/dbx"
+	validation "github.com/pocketbase/ozzo-validation/v4"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/types"
+
+	c "shopdash/collections"
+)
+
+// supportEditableFields are the order fields support may change through the
+// records API; everything else is the customer's, Stripe's or accounting's.
+var supportEditableFields = []string{c.OrderStatusField, c.OrderEstimatedArrival}
+
+// supportStatuses are the moves support makes through the records API.
+// Cancelling goes through POST /api/v1/orders/{id}/cancel, which also
+// refunds, and refunds arrive from Stripe.
+var supportStatuses = []c.OrderStatus{c.StatusShipped, c.StatusDelivered}
+
+func registerOrders(app core.App) {
+	app.OnRecordCreate(c.Orders).BindFunc(stampStatusTimes)
+	app.OnRecordUpdate(c.Orders).BindFunc(enforceStatusMachine)
+	app.OnRecordUpdateRequest(c.Orders).BindFunc(limitStaffOrderChanges)
+}
+
+// enforceStatusMachine refuses any status change the state machine does not
+// allow, on every update path: records API, admin dashboard and our own
+// app.Save calls alike.
+func enforceStatusMachine(e *core.RecordEvent) error {
+	next := c.NewOrder(e.Record).Status()
+	var current string
+	err := e.App.DB().Select(c.OrderStatusField).From(c.Orders).
+		Where(dbx.HashExp{"id": e.Record.Id}).Row(&current)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("read status of order %s: %w", e.Record.Id, err)
+	}
+	if current != "" && !c.OrderStatus(current).CanMoveTo(next) {
+		return validation.Errors{c.OrderStatusField: validation.NewError("validation_invalid_transition",
+			fmt.Sprintf("An order cannot move from %s to %s.", current, next))}
+	}
+	if current != string(next) {
+		return stampStatusTimes(e)
+	}
+	return e.Next()
+}
+
+// stampStatusTimes sets paid_at and cancelled_at when an order reaches
+// those states and nobody has set them yet.
+func stampStatusTimes(e *core.RecordEvent) error {
+	now := types.NowDateTime()
+	switch c.NewOrder(e.Record).Status() {
+	case c.StatusPaid:
+		if e.Record.GetDateTime(c.OrderPaidAt).IsZero() {
+			e.Record.Set(c.OrderPaidAt, now)
+		}
+	case c.StatusCancelled:
+		if e.Record.GetDateTime(c.OrderCancelledAt).IsZero() {
+			e.Record.Set(c.OrderCancelledAt, now)
+		}
+	}
+	return e.Next()
+}
+
+// limitStaffOrderChanges keeps support to shipping work (status shipped or
+// delivered, the arrival date) and writes every staff change to audit_log.
+// Superusers may change any field; the state machine still holds for them.
+func limitStaffOrderChanges(e *core.RecordRequestEvent) error {
+	if !e.HasSuperuserAuth() {
+		info, err := e.RequestInfo()
+		if err != nil {
+			return err
+		}
+		if errs := checkSupportOrderChange(e.Record, info.Body); len(errs) > 0 {
+			return e.BadRequestError("Support may only ship, deliver and set the arrival date here.", errs)
+		}
+	}
+	return auditedRequest(e, func() (string, map[string]any) {
+		changes := changedFields(e.Record, e.Collection.Fields.FieldNames()...)
+		delete(changes, c.OrderUpdated)
+		if len(changes) == 0 {
+			return "", nil
+		}
+		return "order.update", changes
+	})
+}
+
+func checkSupportOrderChange(order *core.Record, body map[string]any) validation.Errors {
+	errs := validation.Errors{}
+	for field := range body {
+		if !slices.Contains(supportEditableFields, field) {
+			errs[field] = validation.NewError("validation_not_editable", "Support cannot change this field.")
+		}
+	}
+	next := c.NewOrder(order).Status()
+	if next != c.NewOrder(order.Original()).Status() && !slices.Contains(supportStatuses, next) {
+		errs[c.OrderStatusField] = validation.NewError("validation_use_cancel_route",
+			"Support may set shipped or delivered here; cancel through POST /api/v1/orders/{id}/cancel.")
+	}
+	return errs
+}

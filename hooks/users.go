@@ -1,0 +1,88 @@
+package hooks
+
+import (
+	"slices"
+
+	validation "github.com/pocketbase/ozzo-validation/v4"
+	"github.com/pocketbase/pocketbase/core"
+
+	c "shopdash/collections"
+)
+
+func registerUsers(app core.App) {
+	app.OnRecordCreate(c.Users).BindFunc(setUserDefaults)
+	app.OnRecordCreateRequest(c.Users).BindFunc(defaultOrderUpdatesOn)
+	app.OnRecordValidate(c.Users).BindFunc(validateUser)
+	app.OnRecordEnrich(c.Users).BindFunc(showCustomerEmailToSupport)
+	app.OnRecordCreateRequest(c.Users).BindFunc(auditRoleGrant)
+	app.OnRecordUpdateRequest(c.Users).BindFunc(auditRoleGrant)
+}
+
+// setUserDefaults fills role and language, which fields cannot default.
+func setUserDefaults(e *core.RecordEvent) error {
+	if e.Record.GetString(c.UserRole) == "" {
+		e.Record.Set(c.UserRole, string(c.RoleCustomer))
+	}
+	if e.Record.GetString(c.UserLanguage) == "" {
+		e.Record.Set(c.UserLanguage, c.DefaultLanguage)
+	}
+	return e.Next()
+}
+
+// defaultOrderUpdatesOn subscribes a new customer to order updates unless
+// the sign-up form said otherwise: a bool field cannot tell unset from false,
+// the request body can.
+func defaultOrderUpdatesOn(e *core.RecordRequestEvent) error {
+	info, err := e.RequestInfo()
+	if err != nil {
+		return err
+	}
+	if _, given := info.Body[c.UserOrderUpdates]; !given {
+		e.Record.Set(c.UserOrderUpdates, true)
+	}
+	return e.Next()
+}
+
+// validateUser checks what field options cannot: the shape of the address.
+func validateUser(e *core.RecordEvent) error {
+	raw := e.Record.Get(c.UserShippingAddress)
+	addr, err := c.DecodeAddress(raw)
+	if err != nil {
+		return validation.Errors{c.UserShippingAddress: validation.NewError("validation_invalid_address", err.Error())}
+	}
+	if !addr.IsZero() {
+		if err := addr.Validate(); err != nil {
+			return validation.Errors{c.UserShippingAddress: err}
+		}
+	}
+	if lang := e.Record.GetString(c.UserLanguage); lang != "" && !slices.Contains(c.Languages, lang) {
+		return validation.Errors{c.UserLanguage: validation.NewError("validation_invalid_language", "must be one of en, es, fr, de")}
+	}
+	return e.Next()
+}
+
+// showCustomerEmailToSupport lets support read a customer's email address,
+// which PocketBase otherwise shows only to the owner and superusers.
+func showCustomerEmailToSupport(e *core.RecordEnrichEvent) error {
+	if e.RequestInfo != nil && e.RequestInfo.Auth != nil &&
+		e.RequestInfo.Auth.Collection().Name == c.Users &&
+		c.NewUser(e.RequestInfo.Auth).Role() == c.RoleSupport {
+		e.Record.IgnoreEmailVisibility(true)
+	}
+	return e.Next()
+}
+
+// auditRoleGrant records a role a superuser gives or changes. The record
+// rules stop everyone else from touching roles.
+func auditRoleGrant(e *core.RecordRequestEvent) error {
+	if !e.HasSuperuserAuth() {
+		return e.Next()
+	}
+	return auditedRequest(e, func() (string, map[string]any) {
+		changes := changedFields(e.Record, c.UserRole)
+		if len(changes) == 0 {
+			return "", nil
+		}
+		return "user.role_change", changes
+	})
+}

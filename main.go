@@ -1,0 +1,44 @@
+// Command shopdash is a self-hosted back-end for an online shop's customer
+// dashboard: PocketBase used as a framework, with the shop's collections,
+// business hooks, Stripe payments and background jobs in one binary.
+package main
+
+import (
+	"embed"
+	"log"
+
+	"github.com/pocketbase/pocketbase"
+	"github.com/pocketbase/pocketbase/apis"
+	"github.com/pocketbase/pocketbase/plugins/migratecmd"
+	"github.com/pocketbase/pocketbase/tools/osutils"
+
+	"shopdash/cli"
+	"shopdash/hooks"
+	_ "shopdash/pb_migrations"
+)
+
+// publicFiles is the customer web page, served at /.
+//
+//go:embed all:pb_public
+var publicFiles embed.FS
+
+func main() {
+	app := pocketbase.New()
+
+	// Schema: Go migrations in pb_migrations/; under `go run`, changes made
+	// in the dashboard are written there as new migrations.
+	migratecmd.MustRegister(app, app.RootCmd, migratecmd.Config{
+		Dir:         "pb_migrations",
+		Automigrate: osutils.IsProbablyGoRun(),
+	})
+
+	// Business logic: record rules live in the migrations, the rest here.
+	hooks.Register(app, apis.MustSubFS(publicFiles, "pb_public"))
+
+	// Commands besides PocketBase's serve, migrate and superuser.
+	app.RootCmd.AddCommand(cli.NewSeedCommand(app))
+
+	if err := app.Start(); err != nil {
+		log.Fatal(err)
+	}
+}
