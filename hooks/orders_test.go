@@ -1,0 +1,100 @@
+package hooks_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tests"
+
+	c "shopdash/collections"
+	"shopdash/internal/shoptest"
+)
+
+// setStatus puts an order in a status without going through the hooks, as
+// a test's starting point.
+func setStatus(tb testing.TB, app core.App, order string, status c.OrderStatus) {
+	tb.Helper()
+	_, err := app.DB().Update(c.Orders, dbx.Params{c.OrderStatusField: string(status)}, dbx.HashExp{"id": order}).Execute()
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// TestOrderStatusMachineOnRecordsAPI walks every pair of statuses through
+// the records API as a superuser: the moves of CONTRACT §2 pass, every
+// other change is refused with 400 and a field error on status.
+func TestOrderStatusMachineOnRecordsAPI(t *testing.T) {
+	shop := shoptest.Shop()
+	allowed := map[[2]c.OrderStatus]bool{
+		{c.StatusPending, c.StatusPaid}:       true,
+		{c.StatusPaid, c.StatusShipped}:       true,
+		{c.StatusShipped, c.StatusDelivered}:  true,
+		{c.StatusPending, c.StatusCancelled}:  true,
+		{c.StatusPaid, c.StatusCancelled}:     true,
+		{c.StatusPaid, c.StatusRefunded}:      true,
+		{c.StatusShipped, c.StatusRefunded}:   true,
+		{c.StatusDelivered, c.StatusRefunded}: true,
+	}
+	for _, from := range c.OrderStatuses {
+		for _, to := range c.OrderStatuses {
+			if from == to {
+				continue
+			}
+			s := tests.ApiScenario{
+				Name:           fmt.Sprintf("%s to %s", from, to),
+				Method:         http.MethodPatch,
+				URL:            "/api/collections/orders/records/" + shop.CustomerOrder,
+				Body:           strings.NewReader(fmt.Sprintf(`{"status":%q}`, to)),
+				Headers:        shoptest.Headers(shop.Superuser),
+				TestAppFactory: shoptest.Factory,
+				BeforeTestFunc: func(t testing.TB, app *tests.TestApp, e *core.ServeEvent) {
+					setStatus(t, app, shop.CustomerOrder, from)
+				},
+			}
+			if allowed[[2]c.OrderStatus{from, to}] {
+				s.ExpectedStatus = http.StatusOK
+				s.ExpectedContent = []string{fmt.Sprintf(`"status":%q`, to)}
+			} else {
+				s.ExpectedStatus = http.StatusBadRequest
+				s.ExpectedContent = []string{`"status":{"code":"validation_invalid_transition"`}
+				s.AfterTestFunc = func(t testing.TB, app *tests.TestApp, res *http.Response) {
+					order, err := app.FindRecordById(c.Orders, shop.CustomerOrder)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got := c.NewOrder(order).Status(); got != from {
+						t.Fatalf("refused move changed the status to %s", got)
+					}
+				}
+			}
+			s.Test(t)
+		}
+	}
+}
+
+// TestStatusMachineHoldsForAppSave refuses an illegal move made by our own
+// code, not only through the API.
+func TestStatusMachineHoldsForAppSave(t *testing.T) {
+	app := shoptest.NewApp(t)
+	defer app.Cleanup()
+	order, err := app.FindRecordById(c.Orders, shoptest.Shop().CustomerOrder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	order.Set(c.OrderStatusField, string(c.StatusDelivered))
+	err = app.Save(order)
+	if err == nil || !strings.Contains(err.Error(), "cannot move from pending to delivered") {
+		t.Fatalf("pending→delivered saved, error %v", err)
+	}
+	order.Set(c.OrderStatusField, string(c.StatusPaid))
+	if err := app.Save(order); err != nil {
+		t.Fatalf("pending→paid refused: %v", err)
+	}
+	if c.NewOrder(order).GetDateTime(c.OrderPaidAt).IsZero() {
+		t.Fatal("paid_at not stamped")
+	}
+}
