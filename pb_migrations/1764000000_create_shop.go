@@ -56,6 +56,10 @@ func dropShop(app core.App) error {
 	if err != nil {
 		return err
 	}
+	// PocketBase's own rules, which do not read the fields removed below.
+	owner := "id = @request.auth.id"
+	users.ListRule, users.ViewRule, users.UpdateRule, users.DeleteRule = &owner, &owner, &owner, &owner
+	users.CreateRule = types.Pointer("")
 	for _, f := range []string{c.UserRole, c.UserShippingAddress, c.UserLanguage, c.UserMarketingEmails, c.UserOrderUpdates, c.UserStripeCustomer} {
 		users.Fields.RemoveByName(f)
 	}

@@ -39,9 +39,9 @@ func DefaultOptions() Options {
 // Validate checks the options' ranges.
 func (o Options) Validate() error {
 	return validation.ValidateStruct(&o,
-		validation.Field(&o.Customers, validation.Min(2), validation.Max(1_000_000)),
+		validation.Field(&o.Customers, validation.Required, validation.Min(2), validation.Max(1_000_000)),
 		validation.Field(&o.OrdersPerCustomer, validation.Min(0), validation.Max(10_000)),
-		validation.Field(&o.Months, validation.Min(1), validation.Max(120)),
+		validation.Field(&o.Months, validation.Required, validation.Min(1), validation.Max(120)),
 	)
 }
 

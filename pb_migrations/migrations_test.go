@@ -1,0 +1,221 @@
+package pb_migrations_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tests"
+
+	c "shopdash/collections"
+	_ "shopdash/pb_migrations"
+)
+
+// newEmptyShop migrates an empty data dir: PocketBase's system migrations
+// and ours, nothing seeded.
+func newEmptyShop(t *testing.T) *tests.TestApp {
+	t.Helper()
+	app, err := tests.NewTestApp(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(app.Cleanup)
+	return app
+}
+
+// TestMigratedSchemaHasEveryField checks that every field the record
+// proxies and hooks read exists after migrating an empty database.
+func TestMigratedSchemaHasEveryField(t *testing.T) {
+	app := newEmptyShop(t)
+	want := map[string][]string{
+		c.Users: {c.UserName, c.UserRole, c.UserShippingAddress, c.UserLanguage, c.UserMarketingEmails,
+			c.UserOrderUpdates, c.UserStripeCustomer, core.FieldNameEmail, core.FieldNamePassword},
+		c.Products: {c.ProductName, c.ProductDescription, c.ProductPrice, c.ProductCurrency, c.ProductImage,
+			c.ProductStock, c.ProductActive, c.ProductFeatured, c.ProductDigital, c.ProductAsset,
+			c.ProductStripeProduct, c.ProductStripePrice, c.ProductStripeSync, c.ProductCreated, c.ProductUpdated},
+		c.Orders: {c.OrderNumber, c.OrderUser, c.OrderStatusField, c.OrderTotal, c.OrderCurrency, c.OrderItemCount,
+			c.OrderEstimatedArrival, c.OrderCustomerName, c.OrderCustomerEmail, c.OrderShippingAddress,
+			c.OrderStripeSession, c.OrderStripeInvoice, c.OrderStripePaymentIntent, c.OrderStripeRefund,
+			c.OrderPaidAt, c.OrderCancelledAt, c.OrderCancelReason, c.OrderCreated, c.OrderUpdated},
+		c.OrderItems: {c.ItemOrder, c.ItemUser, c.ItemProduct, c.ItemProductName, c.ItemUnitPrice,
+			c.ItemQuantity, c.ItemEstimatedArrival, c.ItemCreated},
+		c.StripeEvents: {c.StripeEventID, c.StripeEventType, c.StripeEventObject, c.StripeEventCreated},
+		c.EmailJobs: {c.EmailJobOrder, c.EmailJobUser, c.EmailJobRecipient, c.EmailJobTemplate, c.EmailJobLanguage,
+			c.EmailJobStatus, c.EmailJobAttempts, c.EmailJobNextAttempt, c.EmailJobLastError, c.EmailJobSentAt,
+			c.EmailJobCreated, c.EmailJobUpdated},
+		c.JobRuns: {c.JobRunJob, c.JobRunStatus, c.JobRunTrigger, c.JobRunStarted, c.JobRunFinished,
+			c.JobRunFetched, c.JobRunCreated, c.JobRunUpdated, c.JobRunSkipped, c.JobRunFailed,
+			c.JobRunWatermark, c.JobRunError},
+		c.AuditLog: {c.AuditActor, c.AuditAction, c.AuditTarget, c.AuditData, c.AuditCreated},
+		c.Shop:     {c.ShopAddress, c.ShopSupportEmail},
+	}
+	for name, fields := range want {
+		col, err := app.FindCollectionByNameOrId(name)
+		if err != nil {
+			t.Errorf("collection %s: %v", name, err)
+			continue
+		}
+		for _, f := range fields {
+			if col.Fields.GetByName(f) == nil {
+				t.Errorf("%s.%s is missing", name, f)
+			}
+		}
+	}
+}
+
+// TestMigratedValuesMatchCollections checks that the select values the
+// migration froze are the ones the code uses.
+func TestMigratedValuesMatchCollections(t *testing.T) {
+	app := newEmptyShop(t)
+	values := func(collection, field string) []string {
+		col, err := app.FindCollectionByNameOrId(collection)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return col.Fields.GetByName(field).(*core.SelectField).Values
+	}
+	var roles, statuses []string
+	for _, r := range c.Roles {
+		roles = append(roles, string(r))
+	}
+	for _, s := range c.OrderStatuses {
+		statuses = append(statuses, string(s))
+	}
+	checks := []struct {
+		collection, field string
+		want              []string
+	}{
+		{c.Users, c.UserRole, roles},
+		{c.Users, c.UserLanguage, c.Languages},
+		{c.Orders, c.OrderStatusField, statuses},
+		{c.EmailJobs, c.EmailJobTemplate, c.EmailTemplates},
+		{c.EmailJobs, c.EmailJobLanguage, c.Languages},
+		{c.EmailJobs, c.EmailJobStatus, []string{c.EmailQueued, c.EmailSent, c.EmailFailed, c.EmailDead}},
+		{c.JobRuns, c.JobRunStatus, []string{c.JobRunning, c.JobSucceeded, c.JobFailed, c.JobCancelled}},
+		{c.Products, c.ProductStripeSync, []string{c.StripeSyncPending, c.StripeSyncSynced, c.StripeSyncFailed}},
+	}
+	for _, ch := range checks {
+		if got := values(ch.collection, ch.field); !slices.Equal(got, ch.want) {
+			t.Errorf("%s.%s values = %v, want %v", ch.collection, ch.field, got, ch.want)
+		}
+	}
+}
+
+// TestMigratedRulesMatchCollections pins the record rules in the database
+// to the constants of collections/: a rule change needs a new migration
+// and a new constant, together. nil means superusers only.
+func TestMigratedRulesMatchCollections(t *testing.T) {
+	app := newEmptyShop(t)
+	rule := func(s string) *string { return &s }
+	want := map[string][5]*string{ // list, view, create, update, delete
+		c.Users:        {rule(c.UsersListRule), rule(c.UsersViewRule), rule(c.UsersCreateRule), rule(c.UsersUpdateRule), nil},
+		c.Products:     {rule(c.ProductsListRule), rule(c.ProductsViewRule), rule(c.ProductsCreateRule), rule(c.ProductsUpdateRule), rule(c.ProductsDeleteRule)},
+		c.Orders:       {rule(c.OrdersListRule), rule(c.OrdersViewRule), nil, rule(c.OrdersUpdateRule), nil},
+		c.OrderItems:   {rule(c.OrderItemsListRule), rule(c.OrderItemsViewRule), nil, nil, nil},
+		c.AuditLog:     {rule(c.AuditLogListRule), rule(c.AuditLogViewRule), nil, nil, nil},
+		c.Shop:         {rule(c.ShopListRule), rule(c.ShopViewRule), nil, nil, nil},
+		c.StripeEvents: {nil, nil, nil, nil, nil},
+		c.EmailJobs:    {nil, nil, nil, nil, nil},
+		c.JobRuns:      {nil, nil, nil, nil, nil},
+	}
+	show := func(r *string) string {
+		if r == nil {
+			return "<superusers only>"
+		}
+		return *r
+	}
+	for name, rules := range want {
+		col, err := app.FindCollectionByNameOrId(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := [5]*string{col.ListRule, col.ViewRule, col.CreateRule, col.UpdateRule, col.DeleteRule}
+		for i, action := range []string{"list", "view", "create", "update", "delete"} {
+			if show(got[i]) != show(rules[i]) {
+				t.Errorf("%s %s rule = %s, want %s", name, action, show(got[i]), show(rules[i]))
+			}
+		}
+	}
+}
+
+// TestMigratedIndexesServeTheDashboardQueries checks the indexes the
+// dashboard queries and the uniqueness guarantees rely on.
+func TestMigratedIndexesServeTheDashboardQueries(t *testing.T) {
+	app := newEmptyShop(t)
+	want := map[string][]string{
+		c.Orders: {"UNIQUE INDEX `idx_orders_number`", "`idx_orders_user_created`",
+			"UNIQUE INDEX `idx_orders_stripe_session`", "UNIQUE INDEX `idx_orders_stripe_invoice`",
+			"UNIQUE INDEX `idx_orders_stripe_payment_intent`", "UNIQUE INDEX `idx_orders_stripe_refund`"},
+		c.OrderItems:   {"`idx_order_items_user_created`", "`idx_order_items_order`", "`idx_order_items_product`"},
+		c.StripeEvents: {"UNIQUE INDEX `idx_stripe_events_event_id`"},
+		c.EmailJobs:    {"UNIQUE INDEX `idx_email_jobs_order_template`"},
+		c.Products:     {"UNIQUE INDEX `idx_products_stripe_product`"},
+	}
+	for name, fragments := range want {
+		col, err := app.FindCollectionByNameOrId(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := strings.Join(col.Indexes, "\n")
+		for _, f := range fragments {
+			if !strings.Contains(all, f) {
+				t.Errorf("%s lacks %s; has:\n%s", name, f, all)
+			}
+		}
+	}
+}
+
+// TestOptionalStripeIdsAreUniqueOnlyWhenSet lets many orders have no
+// Stripe session while two orders can never share one.
+func TestOptionalStripeIdsAreUniqueOnlyWhenSet(t *testing.T) {
+	app := newEmptyShop(t)
+	col, err := app.FindCollectionByNameOrId(c.Orders)
+	if err != nil {
+		t.Fatal(err)
+	}
+	save := func(number, session string) error {
+		o := core.NewRecord(col)
+		o.Set(c.OrderNumber, number)
+		o.Set(c.OrderStatusField, string(c.StatusPending))
+		o.Set(c.OrderCurrency, "usd")
+		o.Set(c.OrderStripeSession, session)
+		return app.Save(o)
+	}
+	for _, n := range []string{"SD-AAAA-AAA2", "SD-AAAA-AAA3"} {
+		if err := save(n, ""); err != nil {
+			t.Fatalf("second order without a session refused: %v", err)
+		}
+	}
+	if err := save("SD-AAAA-AAA4", "cs_test_1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := save("SD-AAAA-AAA5", "cs_test_1"); err == nil {
+		t.Fatal("two orders saved with the same Stripe session")
+	}
+	if err := save("SD-AAAA-AAA4", ""); err == nil {
+		t.Fatal("two orders saved with the same number")
+	}
+}
+
+// TestMigrationsRollBack runs every shop migration down and up again.
+func TestMigrationsRollBack(t *testing.T) {
+	app := newEmptyShop(t)
+	runner := core.NewMigrationsRunner(app, core.AppMigrations)
+	reverted, err := runner.Down(2)
+	if err != nil {
+		t.Fatalf("down: %v", err)
+	}
+	if len(reverted) != 2 {
+		t.Fatalf("reverted %v, want the two shop migrations", reverted)
+	}
+	if _, err := app.FindCollectionByNameOrId(c.Orders); err == nil {
+		t.Fatal("orders still exists after down")
+	}
+	if _, err := runner.Up(); err != nil {
+		t.Fatalf("up again: %v", err)
+	}
+	if _, err := app.FindCollectionByNameOrId(c.Orders); err != nil {
+		t.Fatalf("orders missing after up: %v", err)
+	}
+}
