@@ -123,13 +123,13 @@ func TestSeededOrdersAreConsistent(t *testing.T) {
 			(SELECT coalesce(sum(unit_price * quantity), 0) FROM order_items WHERE "order" = o.id)`,
 		"item_count is the sum of quantities": `SELECT count(*) FROM orders o WHERE o.item_count !=
 			(SELECT coalesce(sum(quantity), 0) FROM order_items WHERE "order" = o.id)`,
-		"every order has items": `SELECT count(*) FROM orders o WHERE NOT EXISTS (SELECT 1 FROM order_items WHERE "order" = o.id)`,
-		"items carry their order's user": `SELECT count(*) FROM order_items i JOIN orders o ON o.id = i."order" WHERE i.user != o.user`,
-		"items carry their order's date": `SELECT count(*) FROM order_items i JOIN orders o ON o.id = i."order" WHERE i.created != o.created`,
+		"every order has items":              `SELECT count(*) FROM orders o WHERE NOT EXISTS (SELECT 1 FROM order_items WHERE "order" = o.id)`,
+		"items carry their order's user":     `SELECT count(*) FROM order_items i JOIN orders o ON o.id = i."order" WHERE i.user != o.user`,
+		"items carry their order's date":     `SELECT count(*) FROM order_items i JOIN orders o ON o.id = i."order" WHERE i.created != o.created`,
 		"pending orders are under a day old": `SELECT count(*) FROM orders WHERE status = 'pending' AND created < '2026-11-23 12:00:00.000Z'`,
 		"no order is in the future":          `SELECT count(*) FROM orders WHERE created > '2026-11-24 12:00:00.000Z'`,
 		"paid orders have paid_at":           `SELECT count(*) FROM orders WHERE status IN ('paid','shipped','delivered','refunded') AND paid_at = ''`,
-		"inactive products were never sold": `SELECT count(*) FROM order_items i JOIN products p ON p.id = i.product WHERE p.active = FALSE`,
+		"inactive products were never sold":  `SELECT count(*) FROM order_items i JOIN products p ON p.id = i.product WHERE p.active = FALSE`,
 	}
 	for name, query := range checks {
 		var bad int
