@@ -14,14 +14,15 @@ import (
 	c "shopdash/collections"
 )
 
-// Options say how much to seed.
+// Options say how much to seed. The json names are the command's flags,
+// which validation errors name.
 type Options struct {
 	// Customers is the number of customer accounts, the two demo ones included.
-	Customers int
+	Customers int `json:"users"`
 	// OrdersPerCustomer is the number of orders of every customer.
-	OrdersPerCustomer int
+	OrdersPerCustomer int `json:"orders-per-user"`
 	// Months is how far back the orders go.
-	Months int
+	Months int `json:"months"`
 	// Seed makes the data: the same seed gives the same shop.
 	Seed uint64
 	// Reset deletes the shop's data first; without it a shop that has
@@ -48,7 +49,7 @@ func (o Options) Validate() error {
 // Report says what a run did.
 type Report struct {
 	Skipped   bool
-	Customers int
+	Customers int `json:"users"`
 	Staff     int
 	Products  int
 	Orders    int
