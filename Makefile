@@ -6,7 +6,7 @@ BIN  ?= ./shopdash
 DATA ?= pb_data
 ADDR ?= 127.0.0.1:8090
 
-.PHONY: run build test lint vet fmt-check clean
+.PHONY: run build build-cgo test lint vet fmt-check clean
 
 ## run: build, migrate, seed an empty shop with demo data, serve on $(ADDR)
 run: build
@@ -36,3 +36,7 @@ vet:
 
 clean:
 	rm -rf $(BIN) $(DATA)
+
+## build-cgo: the binary with the cgo SQLite driver (needs gcc; see docs/decisions/0004-sqlite-driver.md)
+build-cgo:
+	go build -trimpath -tags no_default_driver -o $(BIN) .

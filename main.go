@@ -9,6 +9,7 @@ import (
 
 	"github.com/pocketbase/pocketbase"
 	"github.com/pocketbase/pocketbase/apis"
+	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/plugins/migratecmd"
 	"github.com/pocketbase/pocketbase/tools/osutils"
 
@@ -22,8 +23,12 @@ import (
 //go:embed all:pb_public
 var publicFiles embed.FS
 
+// dbConnect opens SQLite; nil is PocketBase's pure-Go driver, and
+// sqlite_cgo.go swaps in the cgo one under -tags no_default_driver.
+var dbConnect core.DBConnectFunc
+
 func main() {
-	app := pocketbase.New()
+	app := pocketbase.NewWithConfig(pocketbase.Config{DBConnect: dbConnect})
 
 	// Schema: Go migrations in pb_migrations/; under `go run`, changes made
 	// in the dashboard are written there as new migrations.

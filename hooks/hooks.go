@@ -15,6 +15,7 @@ func Register(app core.App, public fs.FS) {
 	registerProducts(app)
 	registerOrders(app)
 	registerOrderItems(app)
+	registerListScoping(app)
 	registerShop(app)
 	registerPublicPage(app, public)
 }

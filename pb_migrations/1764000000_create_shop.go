@@ -181,6 +181,8 @@ func createOrders(app core.App) error {
 	autodates(orders, true)
 	orders.AddIndex("idx_orders_number", true, c.OrderNumber, "")
 	orders.AddIndex("idx_orders_user_created", false, "user, created, id", "")
+	// Support's newest-first list of every order.
+	orders.AddIndex("idx_orders_created", false, "created, id", "")
 	orders.AddIndex("idx_orders_status_created", false, "status, created", "")
 	for _, f := range []string{c.OrderStripeSession, c.OrderStripeInvoice, c.OrderStripePaymentIntent, c.OrderStripeRefund} {
 		orders.AddIndex("idx_orders_"+f, true, f, f+" != ''")
@@ -216,6 +218,7 @@ func createOrderItems(app core.App) error {
 	)
 	autodates(items, false)
 	items.AddIndex("idx_order_items_user_created", false, "user, created, id", "")
+	items.AddIndex("idx_order_items_created", false, "created, id", "")
 	items.AddIndex("idx_order_items_order", false, c.ItemOrder, "")
 	items.AddIndex("idx_order_items_product", false, c.ItemProduct, "")
 	return app.Save(items)

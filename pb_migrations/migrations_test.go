@@ -144,10 +144,10 @@ func TestMigratedRulesMatchCollections(t *testing.T) {
 func TestMigratedIndexesServeTheDashboardQueries(t *testing.T) {
 	app := newEmptyShop(t)
 	want := map[string][]string{
-		c.Orders: {"UNIQUE INDEX `idx_orders_number`", "`idx_orders_user_created`",
+		c.Orders: {"UNIQUE INDEX `idx_orders_number`", "`idx_orders_user_created`", "`idx_orders_created`",
 			"UNIQUE INDEX `idx_orders_stripe_session`", "UNIQUE INDEX `idx_orders_stripe_invoice`",
 			"UNIQUE INDEX `idx_orders_stripe_payment_intent`", "UNIQUE INDEX `idx_orders_stripe_refund`"},
-		c.OrderItems:   {"`idx_order_items_user_created`", "`idx_order_items_order`", "`idx_order_items_product`"},
+		c.OrderItems:   {"`idx_order_items_user_created`", "`idx_order_items_created`", "`idx_order_items_order`", "`idx_order_items_product`"},
 		c.StripeEvents: {"UNIQUE INDEX `idx_stripe_events_event_id`"},
 		c.EmailJobs:    {"UNIQUE INDEX `idx_email_jobs_order_template`"},
 		c.Products:     {"UNIQUE INDEX `idx_products_stripe_product`"},
