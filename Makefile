@@ -33,6 +33,7 @@ fmt-check:
 
 vet:
 	go vet ./...
+	go vet -tags no_default_driver .
 
 clean:
 	rm -rf $(BIN) $(DATA)
