@@ -2,11 +2,16 @@
 # command fetch it where the machine's Go is older.
 export GOTOOLCHAIN := auto
 
+# Tools the checks need, installed by `make tools` at pinned versions.
+TOOLS       := $(CURDIR)/.tools
+STATICCHECK := $(TOOLS)/staticcheck
+STATICCHECK_VERSION := v0.8.2
+
 BIN  ?= ./shopdash
 DATA ?= pb_data
 ADDR ?= 127.0.0.1:8090
 
-.PHONY: run build build-cgo test lint vet fmt-check clean
+.PHONY: run build build-cgo test lint vet fmt-check staticcheck tools clean
 
 ## run: build, migrate, seed an empty shop with demo data, serve on $(ADDR)
 run: build
@@ -25,7 +30,16 @@ build:
 test: lint
 	go test -count=1 ./...
 
-lint: fmt-check vet
+lint: fmt-check vet staticcheck
+
+staticcheck: $(STATICCHECK)
+	$(STATICCHECK) ./...
+	$(STATICCHECK) -tags no_default_driver .
+
+$(STATICCHECK):
+	GOBIN=$(TOOLS) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+tools: $(STATICCHECK)
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

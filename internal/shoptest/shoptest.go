@@ -124,7 +124,9 @@ func buildTemplate(dir string) error {
 		return err
 	}
 	// NewTestApp worked on a copy: the copy becomes the template.
-	app.ResetBootstrapState()
+	if err := app.ClearBootstrap(); err != nil {
+		return err
+	}
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
