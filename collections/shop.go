@@ -2,7 +2,8 @@ package collections
 
 // Shop is a one-record collection with the shop's postal address and support
 // email, used in emails and the page footer. Its name is PocketBase's
-// application name. Anyone may read it; superusers edit it in /_/.
+// application name. Signed-in users read it (guests see active products and
+// nothing else); superusers edit it in /_/.
 const Shop = "shop"
 
 // Fields of shop.
@@ -13,6 +14,6 @@ const (
 
 // Access rules of shop.
 const (
-	ShopListRule = ""
-	ShopViewRule = ""
+	ShopListRule = `@request.auth.id != ""`
+	ShopViewRule = ShopListRule
 )

@@ -22,15 +22,16 @@ var Languages = []string{"en", "es", "fr", "de"}
 // DefaultLanguage is the language of a user who has not chosen one.
 const DefaultLanguage = "en"
 
-// Access rules of users. A customer sees and edits only themself and can
-// change neither their role nor their Stripe customer; support reads every
-// customer. Accounts are deleted through DELETE /api/v1/me, which asks for
+// Access rules of users. A customer sees and edits only themself and cannot
+// change their role; support reads every customer. stripe_customer is a
+// hidden field, which PocketBase drops from a non-superuser's request body,
+// so nobody but a superuser can set it. Accounts are deleted through DELETE /api/v1/me, which asks for
 // the password, so the records API never deletes one.
 const (
 	UsersListRule   = `id = @request.auth.id || (@request.auth.role = "support" && role = "customer")`
 	UsersViewRule   = UsersListRule
-	UsersCreateRule = `(@request.body.role:isset = false || @request.body.role = "customer") && @request.body.stripe_customer:isset = false`
-	UsersUpdateRule = `id = @request.auth.id && (@request.body.role:isset = false || @request.body.role = role) && @request.body.stripe_customer:isset = false`
+	UsersCreateRule = `(@request.body.role:isset = false || @request.body.role = "customer")`
+	UsersUpdateRule = `id = @request.auth.id && (@request.body.role:isset = false || @request.body.role = role)`
 )
 
 // User is a typed view of a users record.

@@ -2,6 +2,8 @@ package hooks
 
 import (
 	"fmt"
+	"net/http"
+	"slices"
 
 	"github.com/pocketbase/pocketbase/core"
 
@@ -49,6 +51,49 @@ func auditedRequest(e *core.RecordRequestEvent, describe func() (string, map[str
 		}
 		return writeAudit(tx, actorRef(e.Auth), action, c.AuditRef(e.Collection.Name, e.Record.Id), data)
 	})
+}
+
+// writeVerb names a records-API write by its HTTP method.
+func writeVerb(e *core.RecordRequestEvent) string {
+	switch e.Request.Method {
+	case http.MethodPost:
+		return "create"
+	case http.MethodDelete:
+		return "delete"
+	}
+	return "update"
+}
+
+// auditWrites returns a request hook that records every records-API write
+// as "<subject>.<create|update|delete>" with the names of the fields an
+// update changed: names only, as values may be personal data.
+func auditWrites(subject string) func(*core.RecordRequestEvent) error {
+	return func(e *core.RecordRequestEvent) error {
+		verb := writeVerb(e)
+		return auditedRequest(e, func() (string, map[string]any) {
+			if verb != "update" {
+				return subject + "." + verb, map[string]any{}
+			}
+			names := changedFieldNames(e.Record)
+			if len(names) == 0 {
+				return "", nil
+			}
+			return subject + ".update", map[string]any{"fields": names}
+		})
+	}
+}
+
+// changedFieldNames lists the fields a write changed, but for the
+// automatic updated date.
+func changedFieldNames(record *core.Record) []string {
+	var names []string
+	for name := range changedFields(record, record.Collection().Fields.FieldNames()...) {
+		if name != "updated" {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // changedFields lists, for the given fields, the old and new value of each

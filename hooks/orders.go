@@ -27,6 +27,9 @@ func registerOrders(app core.App) {
 	app.OnRecordCreate(c.Orders).BindFunc(stampStatusTimes)
 	app.OnRecordUpdate(c.Orders).BindFunc(enforceStatusMachine)
 	app.OnRecordUpdateRequest(c.Orders).BindFunc(limitStaffOrderChanges)
+	// Only superusers create or delete orders through the API.
+	app.OnRecordCreateRequest(c.Orders).BindFunc(auditWrites("order"))
+	app.OnRecordDeleteRequest(c.Orders).BindFunc(auditWrites("order"))
 }
 
 // enforceStatusMachine refuses any status change the state machine does not

@@ -21,9 +21,9 @@ func registerProducts(app core.App) {
 	app.OnRecordCreate(c.Products).BindFunc(normaliseCurrency)
 	app.OnRecordUpdate(c.Products).BindFunc(normaliseCurrency)
 	app.OnRecordDelete(c.Products).BindFunc(refuseDeletingSoldProduct)
-	app.OnRecordCreateRequest(c.Products).BindFunc(auditCatalogueChange("product.create"))
-	app.OnRecordUpdateRequest(c.Products).BindFunc(auditCatalogueChange("product.update"))
-	app.OnRecordDeleteRequest(c.Products).BindFunc(auditCatalogueChange("product.delete"))
+	app.OnRecordCreateRequest(c.Products).BindFunc(auditCatalogueChange)
+	app.OnRecordUpdateRequest(c.Products).BindFunc(auditCatalogueChange)
+	app.OnRecordDeleteRequest(c.Products).BindFunc(auditCatalogueChange)
 }
 
 // normaliseCurrency lower-cases the currency and defaults it, as Stripe and
@@ -53,18 +53,18 @@ func refuseDeletingSoldProduct(e *core.RecordEvent) error {
 	return e.Next()
 }
 
-// auditCatalogueChange records who created, changed or deleted a product.
-func auditCatalogueChange(action string) func(*core.RecordRequestEvent) error {
-	return func(e *core.RecordRequestEvent) error {
-		return auditedRequest(e, func() (string, map[string]any) {
-			if action != "product.update" {
-				return action, map[string]any{"name": e.Record.GetString(c.ProductName)}
-			}
-			changes := changedFields(e.Record, catalogueFields...)
-			if len(changes) == 0 {
-				return "", nil
-			}
-			return action, changes
-		})
-	}
+// auditCatalogueChange records who created, changed or deleted a product,
+// with the old and new values of what changed.
+func auditCatalogueChange(e *core.RecordRequestEvent) error {
+	verb := writeVerb(e)
+	return auditedRequest(e, func() (string, map[string]any) {
+		if verb != "update" {
+			return "product." + verb, map[string]any{"name": e.Record.GetString(c.ProductName)}
+		}
+		changes := changedFields(e.Record, catalogueFields...)
+		if len(changes) == 0 {
+			return "", nil
+		}
+		return "product.update", changes
+	})
 }

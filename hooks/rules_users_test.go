@@ -678,7 +678,7 @@ func TestSuperuserRoleChangeIsAudited(t *testing.T) {
 			Headers:         superuser,
 			ExpectedStatus:  http.StatusOK,
 			ExpectedContent: []string{`"role":"store"`},
-			AfterTestFunc:   expectAuditRows("user.role_change", "", 1),
+			AfterTestFunc:   expectAuditRows("user.create", "", 1),
 		},
 	})
 }

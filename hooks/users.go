@@ -14,8 +14,9 @@ func registerUsers(app core.App) {
 	app.OnRecordCreateRequest(c.Users).BindFunc(defaultOrderUpdatesOn)
 	app.OnRecordValidate(c.Users).BindFunc(validateUser)
 	app.OnRecordEnrich(c.Users).BindFunc(showCustomerEmailToSupport)
-	app.OnRecordCreateRequest(c.Users).BindFunc(auditRoleGrant)
-	app.OnRecordUpdateRequest(c.Users).BindFunc(auditRoleGrant)
+	app.OnRecordCreateRequest(c.Users).BindFunc(auditAccountChangeBySuperuser)
+	app.OnRecordUpdateRequest(c.Users).BindFunc(auditAccountChangeBySuperuser)
+	app.OnRecordDeleteRequest(c.Users).BindFunc(auditAccountChangeBySuperuser)
 }
 
 // setUserDefaults fills role and language, which fields cannot default.
@@ -72,17 +73,29 @@ func showCustomerEmailToSupport(e *core.RecordEnrichEvent) error {
 	return e.Next()
 }
 
-// auditRoleGrant records a role a superuser gives or changes. The record
-// rules stop everyone else from touching roles.
-func auditRoleGrant(e *core.RecordRequestEvent) error {
+// auditAccountChangeBySuperuser records what a superuser does to accounts.
+// A role change is its own action, with the old and new role; for other
+// changes only the field names are kept, as the values are personal data.
+// A user's edits of their own profile are not audited, and the record rules
+// keep everyone else off other accounts.
+func auditAccountChangeBySuperuser(e *core.RecordRequestEvent) error {
 	if !e.HasSuperuserAuth() {
 		return e.Next()
 	}
+	verb := writeVerb(e)
 	return auditedRequest(e, func() (string, map[string]any) {
-		changes := changedFields(e.Record, c.UserRole)
-		if len(changes) == 0 {
+		if verb != "update" {
+			return "user." + verb, map[string]any{c.UserRole: e.Record.GetString(c.UserRole)}
+		}
+		names := changedFieldNames(e.Record)
+		if len(names) == 0 {
 			return "", nil
 		}
-		return "user.role_change", changes
+		data := map[string]any{"fields": names}
+		if !slices.Contains(names, c.UserRole) {
+			return "user.update", data
+		}
+		data[c.UserRole] = changedFields(e.Record, c.UserRole)[c.UserRole]
+		return "user.role_change", data
 	})
 }

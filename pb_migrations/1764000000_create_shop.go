@@ -83,8 +83,8 @@ func extendUsers(app core.App) error {
 	}
 	users.ListRule = types.Pointer(`id = @request.auth.id || (@request.auth.role = "support" && role = "customer")`)
 	users.ViewRule = users.ListRule
-	users.CreateRule = types.Pointer(`(@request.body.role:isset = false || @request.body.role = "customer") && @request.body.stripe_customer:isset = false`)
-	users.UpdateRule = types.Pointer(`id = @request.auth.id && (@request.body.role:isset = false || @request.body.role = role) && @request.body.stripe_customer:isset = false`)
+	users.CreateRule = types.Pointer(`(@request.body.role:isset = false || @request.body.role = "customer")`)
+	users.UpdateRule = types.Pointer(`id = @request.auth.id && (@request.body.role:isset = false || @request.body.role = role)`)
 	users.DeleteRule = nil
 
 	users.Fields.Add(
@@ -101,8 +101,8 @@ func extendUsers(app core.App) error {
 
 func createShopSettings(app core.App) error {
 	shop := core.NewBaseCollection(c.Shop)
-	shop.ListRule = types.Pointer("")
-	shop.ViewRule = types.Pointer("")
+	shop.ListRule = types.Pointer(`@request.auth.id != ""`)
+	shop.ViewRule = shop.ListRule
 	shop.Fields.Add(
 		&core.TextField{Name: c.ShopAddress, Max: 500},
 		&core.EmailField{Name: c.ShopSupportEmail},

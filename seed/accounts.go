@@ -88,7 +88,7 @@ func (g *generator) createAccounts(app core.App) (customers, staff int, err erro
 func (g *generator) address() c.Address {
 	city := cities[g.rng.IntN(len(cities))]
 	return c.Address{
-		Line1:      fmt.Sprintf("%d %s", 1+g.rng.IntN(200), g.pick(streets)),
+		Line1:      fmt.Sprintf("%d %s", 1+g.rng.IntN(200), city.street),
 		City:       city.city,
 		Region:     city.region,
 		PostalCode: city.postalCode,

@@ -56,22 +56,21 @@ var catalogue = []demoProduct{
 
 // demoCity is a shipping destination with a postal code in its country's format.
 type demoCity struct {
-	city, region, postalCode, country string
+	street, city, region, postalCode, country string
 }
 
 var cities = []demoCity{
-	{"Springfield", "IL", "62701", "US"},
-	{"Portland", "OR", "97205", "US"},
-	{"Madrid", "Madrid", "28013", "ES"},
-	{"Lyon", "Auvergne-Rhône-Alpes", "69002", "FR"},
-	{"Berlin", "Berlin", "10115", "DE"},
-	{"Manchester", "", "M1 1AE", "GB"},
-	{"Toronto", "ON", "M5V 2T6", "CA"},
+	{"Main Street", "Springfield", "IL", "62701", "US"},
+	{"Oak Avenue", "Portland", "OR", "97205", "US"},
+	{"Calle Mayor", "Madrid", "Madrid", "28013", "ES"},
+	{"Rue de la République", "Lyon", "Auvergne-Rhône-Alpes", "69002", "FR"},
+	{"Hauptstraße", "Berlin", "Berlin", "10115", "DE"},
+	{"High Street", "Manchester", "", "M1 1AE", "GB"},
+	{"King Street", "Toronto", "ON", "M5V 2T6", "CA"},
 }
 
 var firstNames = []string{"Alex", "Sam", "Jordan", "Taylor", "Morgan", "Riley", "Casey", "Jamie", "Avery", "Quinn", "Lucía", "Mateo", "Chloé", "Lukas", "Emma", "Noah"}
 var lastNames = []string{"Smith", "García", "Martin", "Müller", "Brown", "López", "Bernard", "Schmidt", "Wilson", "Moreau", "Fernández", "Weber"}
-var streets = []string{"Main Street", "Oak Avenue", "Calle Mayor", "Rue de la Paix", "Hauptstraße", "High Street", "King Street"}
 
 type seededProduct struct {
 	id      string

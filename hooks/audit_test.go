@@ -1,0 +1,161 @@
+package hooks_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/tests"
+
+	c "shopdash/collections"
+	"shopdash/internal/shoptest"
+)
+
+// expectAuditEntry finds the one audit_log row of action and checks its
+// actor and that its data holds every wanted fragment and none of the
+// forbidden ones (personal data).
+func expectAuditEntry(action, actor string, want, forbidden []string) afterFunc {
+	return func(t testing.TB, app *tests.TestApp, res *http.Response) {
+		t.Helper()
+		entries, err := app.FindAllRecords(c.AuditLog, dbx.HashExp{c.AuditAction: action})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) != 1 {
+			t.Fatalf("%d %q entries, want 1", len(entries), action)
+		}
+		if got := entries[0].GetString(c.AuditActor); got != actor {
+			t.Errorf("actor %q, want %q", got, actor)
+		}
+		data := entries[0].GetString(c.AuditData)
+		for _, w := range want {
+			if !strings.Contains(data, w) {
+				t.Errorf("data %s lacks %s", data, w)
+			}
+		}
+		for _, f := range forbidden {
+			if strings.Contains(data, f) {
+				t.Errorf("data %s holds %s", data, f)
+			}
+		}
+	}
+}
+
+func TestSuperusersChangesAreAudited(t *testing.T) {
+	shop := shoptest.Shop()
+	admin := c.AuditRef("_superusers", shop.Superuser.ID)
+	scenarios := []tests.ApiScenario{
+		{
+			Name:            "editing a customer's name and address keeps the field names, not the values",
+			Method:          http.MethodPatch,
+			URL:             "/api/collections/users/records/" + shop.Customer.ID,
+			Body:            strings.NewReader(`{"name":"Renamed Person","shipping_address":{"line1":"9 Secret Road","city":"Berlin","postal_code":"10115","country":"DE"}}`),
+			Headers:         shoptest.Headers(shop.Superuser),
+			ExpectedStatus:  http.StatusOK,
+			ExpectedContent: []string{`"name":"Renamed Person"`},
+			AfterTestFunc: expectAuditEntry("user.update", admin,
+				[]string{`"fields":["name","shipping_address"]`}, []string{"Renamed", "Secret", "Casey"}),
+		},
+		{
+			Name:           "deleting an account",
+			Method:         http.MethodDelete,
+			URL:            "/api/collections/users/records/" + shop.Store.ID,
+			Headers:        shoptest.Headers(shop.Superuser),
+			ExpectedStatus: http.StatusNoContent,
+			AfterTestFunc:  expectAuditEntry("user.delete", admin, []string{`"role":"store"`}, []string{shop.Store.Email}),
+		},
+		{
+			Name:            "creating an order",
+			Method:          http.MethodPost,
+			URL:             "/api/collections/orders/records",
+			Body:            strings.NewReader(`{"number":"SD-TEST-0001","status":"pending","currency":"usd","user":"` + shop.Customer.ID + `"}`),
+			Headers:         shoptest.Headers(shop.Superuser),
+			ExpectedStatus:  http.StatusOK,
+			ExpectedContent: []string{`"number":"SD-TEST-0001"`},
+			AfterTestFunc:   expectAuditEntry("order.create", admin, nil, nil),
+		},
+		{
+			Name:            "changing an order item",
+			Method:          http.MethodPatch,
+			URL:             "/api/collections/order_items/records/" + shop.CustomerItem,
+			Body:            strings.NewReader(`{"quantity":7}`),
+			Headers:         shoptest.Headers(shop.Superuser),
+			ExpectedStatus:  http.StatusOK,
+			ExpectedContent: []string{`"quantity":7`},
+			AfterTestFunc:   expectAuditEntry("order_item.update", admin, []string{`"fields":["quantity"]`}, nil),
+		},
+		{
+			Name:            "a customer editing their own profile is not audited",
+			Method:          http.MethodPatch,
+			URL:             "/api/collections/users/records/" + shop.Customer.ID,
+			Body:            strings.NewReader(`{"name":"Self Edit"}`),
+			Headers:         shoptest.Headers(shop.Customer),
+			ExpectedStatus:  http.StatusOK,
+			ExpectedContent: []string{`"name":"Self Edit"`},
+			AfterTestFunc:   expectAuditRows("user.update", "", 0),
+		},
+	}
+	for _, s := range scenarios {
+		s.TestAppFactory = shoptest.Factory
+		s.Test(t)
+	}
+}
+
+func TestOrderItemQuantityIsAtLeastOne(t *testing.T) {
+	s := tests.ApiScenario{
+		Method:          http.MethodPatch,
+		URL:             "/api/collections/order_items/records/" + shoptest.Shop().CustomerItem,
+		Body:            strings.NewReader(`{"quantity":0}`),
+		Headers:         shoptest.Headers(shoptest.Shop().Superuser),
+		ExpectedStatus:  http.StatusBadRequest,
+		ExpectedContent: []string{`"quantity":{"code":"validation_required"`},
+		TestAppFactory:  shoptest.Factory,
+	}
+	s.Test(t)
+}
+
+// TestShopRecordIsForSignedInUsers: guests see active products and nothing
+// else; there is one shop record.
+func TestShopRecordIsForSignedInUsers(t *testing.T) {
+	shop := shoptest.Shop()
+	scenarios := []tests.ApiScenario{
+		{
+			Name:            "guest",
+			Method:          http.MethodGet,
+			URL:             "/api/collections/shop/records",
+			ExpectedStatus:  http.StatusOK,
+			ExpectedContent: []string{`"totalItems":0`},
+		},
+		{
+			Name:            "customer",
+			Method:          http.MethodGet,
+			URL:             "/api/collections/shop/records",
+			Headers:         shoptest.Headers(shop.Customer),
+			ExpectedStatus:  http.StatusOK,
+			ExpectedContent: []string{`"totalItems":1`, `"support_email":"support@example.com"`},
+		},
+		{
+			Name:            "a second shop record",
+			Method:          http.MethodPost,
+			URL:             "/api/collections/shop/records",
+			Body:            strings.NewReader(`{"address":"Elsewhere"}`),
+			Headers:         shoptest.Headers(shop.Superuser),
+			ExpectedStatus:  http.StatusBadRequest,
+			ExpectedContent: []string{`validation_shop_exists`},
+		},
+		{
+			Name:            "a customer creating one",
+			Method:          http.MethodPost,
+			URL:             "/api/collections/shop/records",
+			Body:            strings.NewReader(`{"address":"Elsewhere"}`),
+			Headers:         shoptest.Headers(shop.Customer),
+			ExpectedStatus:  http.StatusForbidden,
+			ExpectedContent: []string{onlySuperusersMessage},
+		},
+	}
+	for _, s := range scenarios {
+		s.TestAppFactory = shoptest.Factory
+		s.Test(t)
+	}
+}
