@@ -38,7 +38,7 @@ func main() {
 	})
 
 	// Business logic: record rules live in the migrations, the rest here.
-	hooks.Register(app, apis.MustSubFS(publicFiles, "pb_public"))
+	hooks.Register(app, apis.MustSubFS(publicFiles, "pb_public"), hooks.ConfigFromEnv())
 
 	// Commands besides PocketBase's serve, migrate and superuser.
 	app.RootCmd.AddCommand(cli.NewSeedCommand(app))

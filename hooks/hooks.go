@@ -9,13 +9,15 @@ import (
 )
 
 // Register binds every capability of the shop to app. public is the
-// customer web page served at /.
-func Register(app core.App, public fs.FS) {
+// customer web page served at /; cfg is read from the environment by main
+// and set directly by tests.
+func Register(app core.App, public fs.FS, cfg Config) {
 	registerUsers(app)
 	registerProducts(app)
 	registerOrders(app)
 	registerOrderItems(app)
 	registerListScoping(app)
 	registerShop(app)
+	registerPayments(app, cfg)
 	registerPublicPage(app, public)
 }

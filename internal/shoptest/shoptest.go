@@ -4,6 +4,7 @@
 package shoptest
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"testing"
@@ -13,6 +14,8 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/webhook"
 
 	c "shopdash/collections"
 	"shopdash/hooks"
@@ -74,16 +77,59 @@ func Main(m *testing.M) {
 // Shop returns the template shop's accounts, record ids and counts.
 func Shop() Fixtures { return fixtures }
 
-// NewApp returns a fresh copy of the template shop with every hook bound.
-// The caller owns it: ApiScenario cleans it up, other tests call Cleanup.
+// AppURL is the shop's public URL in tests.
+const AppURL = "http://shop.test"
+
+// NewApp returns a fresh copy of the template shop with every hook bound
+// and no Stripe. The caller owns it: ApiScenario cleans it up, other tests
+// call Cleanup.
 func NewApp(tb testing.TB) *tests.TestApp {
+	return NewAppWith(tb, hooks.Config{AppURL: AppURL})
+}
+
+// NewAppWith is NewApp with the given configuration, e.g. a fake Stripe.
+func NewAppWith(tb testing.TB, cfg hooks.Config) *tests.TestApp {
 	tb.Helper()
 	app, err := tests.NewTestApp(templateDir)
 	if err != nil {
 		tb.Fatalf("new test app: %v", err)
 	}
-	hooks.Register(app, fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>shopdash</title>")}})
+	hooks.Register(app, fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>shopdash</title>")}}, cfg)
 	return app
+}
+
+// WebhookSecret signs the Stripe events of tests.
+const WebhookSecret = "whsec_test_shopdash"
+
+// StripeConfig is the shop's configuration against a fake Stripe at
+// baseURL: no client retries, short catalogue push retries.
+func StripeConfig(baseURL string) hooks.Config {
+	return hooks.Config{
+		StripeSecretKey:      "sk_test_shopdash",
+		StripeAPIBase:        baseURL,
+		StripeWebhookSecrets: []string{WebhookSecret},
+		AppURL:               AppURL,
+		PushRetryDelays:      []time.Duration{10 * time.Millisecond, 20 * time.Millisecond},
+	}
+}
+
+// StripeEvent returns a Stripe event of the type around the object, and
+// its Stripe-Signature header signed with WebhookSecret.
+func StripeEvent(tb testing.TB, id, eventType string, object any) (payload []byte, signature string) {
+	tb.Helper()
+	raw, err := json.Marshal(object)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	payload, err = json.Marshal(map[string]any{
+		"id": id, "object": "event", "type": eventType, "api_version": stripe.APIVersion,
+		"created": time.Now().Unix(), "data": map[string]any{"object": json.RawMessage(raw)},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: WebhookSecret})
+	return signed.Payload, signed.Header
 }
 
 // Factory is NewApp in the shape of ApiScenario.TestAppFactory.

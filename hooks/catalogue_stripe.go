@@ -1,0 +1,266 @@
+package hooks
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/stripe/stripe-go/v76"
+
+	c "shopdash/collections"
+)
+
+// stripeFields are the product fields Stripe holds a copy of.
+var stripeFields = []string{c.ProductName, c.ProductDescription, c.ProductActive, c.ProductPrice, c.ProductCurrency}
+
+func registerCataloguePush(app core.App, p *payments) {
+	app.OnRecordCreateRequest(c.Products).BindFunc(markForPush)
+	app.OnRecordUpdateRequest(c.Products).BindFunc(markForPush)
+	app.OnRecordAfterCreateSuccess(c.Products).BindFunc(p.queuePush)
+	app.OnRecordAfterUpdateSuccess(c.Products).BindFunc(p.queuePush)
+}
+
+// markForPush flags a catalogue change made in the shop as pending, in
+// the same write, so it is never lost: the push after the commit clears
+// it, and the nightly sync retries what is still pending or failed.
+func markForPush(e *core.RecordRequestEvent) error {
+	if e.Record.IsNew() || len(changedFields(e.Record, stripeFields...)) > 0 {
+		e.Record.Set(c.ProductStripeSync, c.StripeSyncPending)
+	}
+	return e.Next()
+}
+
+// queuePush starts the background push of a pending product after its
+// save has committed; a Stripe outage never blocks the save.
+func (p *payments) queuePush(e *core.RecordEvent) error {
+	if p.stripe != nil && e.Record.GetString(c.ProductStripeSync) == c.StripeSyncPending {
+		p.startPush(e.Record.Id)
+	}
+	return e.Next()
+}
+
+// startPush runs pushWithRetries for a product unless one is running, in
+// which case that one runs again when it ends.
+func (p *payments) startPush(productID string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, running := p.pushing[productID]; running {
+		p.pushing[productID] = true
+		return
+	}
+	p.pushing[productID] = false
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			p.pushWithRetries(productID)
+			p.mu.Lock()
+			again := p.pushing[productID]
+			if !again {
+				delete(p.pushing, productID)
+				p.mu.Unlock()
+				return
+			}
+			p.pushing[productID] = false
+			p.mu.Unlock()
+		}
+	}()
+}
+
+// pushWithRetries pushes a product, waiting between failed attempts, and
+// marks it failed after the last.
+func (p *payments) pushWithRetries(productID string) {
+	log := p.app.Logger().With("job", "catalogue_push", "product", productID)
+	for attempt := 0; ; attempt++ {
+		err := p.pushProduct(p.ctx, productID)
+		if err == nil {
+			return
+		}
+		logStripeFailure(p.app, "push product", err, "product", productID, "attempt", attempt+1)
+		if attempt == len(p.cfg.PushRetryDelays) || p.ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-time.After(p.cfg.PushRetryDelays[attempt]):
+		case <-p.ctx.Done():
+		}
+	}
+	if p.ctx.Err() != nil {
+		return // shutting down: it stays pending for the next start or sync
+	}
+	if err := p.setStripeSync(productID, "", "", c.StripeSyncFailed, ""); err != nil {
+		log.Error("could not mark product push failed", "error", err.Error())
+	}
+}
+
+// pushProduct makes the Stripe product match ours: created or updated, and
+// when the price or currency changed a new Stripe price (prices are
+// immutable) that becomes the default, with the old one deactivated.
+// Idempotency keys carry the product's update time, so a retry repeats
+// the same request and a later change makes a new one.
+func (p *payments) pushProduct(ctx context.Context, productID string) error {
+	record, err := p.app.FindRecordById(c.Products, productID)
+	if err != nil {
+		return nil // deleted meanwhile: nothing to push
+	}
+	prod := c.NewProduct(record)
+	version := fmt.Sprintf("%s-%d", productID, record.GetDateTime(c.ProductUpdated).Time().UnixMilli())
+	meta := map[string]string{"product_id": productID}
+
+	stripeProduct := prod.StripeProduct()
+	params := &stripe.ProductParams{
+		Params:      stripe.Params{Context: ctx},
+		Name:        stripe.String(prod.Name()),
+		Description: stripe.String(record.GetString(c.ProductDescription)),
+		Active:      stripe.Bool(prod.Active()),
+		Metadata:    meta,
+	}
+	if record.GetString(c.ProductDescription) == "" {
+		params.Description = nil // Stripe refuses an empty description
+	}
+	if stripeProduct == "" {
+		params.SetIdempotencyKey("product-create-" + productID)
+		created, err := p.stripe.Products.New(params)
+		if err != nil {
+			return err
+		}
+		stripeProduct = created.ID
+	} else {
+		params.SetIdempotencyKey("product-update-" + version)
+		if _, err := p.stripe.Products.Update(stripeProduct, params); err != nil {
+			return err
+		}
+	}
+
+	stripePrice := prod.StripePrice()
+	if stripePrice != "" {
+		current, err := p.stripe.Prices.Get(stripePrice, &stripe.PriceParams{Params: stripe.Params{Context: ctx}})
+		if err != nil {
+			return err
+		}
+		if current.Active && current.UnitAmount == int64(prod.Price()) && string(current.Currency) == prod.Currency() {
+			return p.setStripeSync(productID, stripeProduct, stripePrice, c.StripeSyncSynced, version)
+		}
+	}
+	priceParams := &stripe.PriceParams{
+		Params:     stripe.Params{Context: ctx},
+		Product:    stripe.String(stripeProduct),
+		UnitAmount: stripe.Int64(int64(prod.Price())),
+		Currency:   stripe.String(prod.Currency()),
+		Metadata:   meta,
+	}
+	priceParams.SetIdempotencyKey("price-create-" + version)
+	newPrice, err := p.stripe.Prices.New(priceParams)
+	if err != nil {
+		return err
+	}
+	defaultPrice := &stripe.ProductParams{Params: stripe.Params{Context: ctx}, DefaultPrice: stripe.String(newPrice.ID)}
+	defaultPrice.SetIdempotencyKey("product-default-price-" + newPrice.ID)
+	if _, err := p.stripe.Products.Update(stripeProduct, defaultPrice); err != nil {
+		return err
+	}
+	if stripePrice != "" && stripePrice != newPrice.ID {
+		old := &stripe.PriceParams{Params: stripe.Params{Context: ctx}, Active: stripe.Bool(false)}
+		old.SetIdempotencyKey("price-deactivate-" + stripePrice)
+		if _, err := p.stripe.Prices.Update(stripePrice, old); err != nil {
+			return err
+		}
+	}
+	return p.setStripeSync(productID, stripeProduct, newPrice.ID, c.StripeSyncSynced, version)
+}
+
+// setStripeSync records a push's outcome. A product changed since the push
+// read it (another version) keeps its pending mark: its own push follows.
+func (p *payments) setStripeSync(productID, stripeProduct, stripePrice, state, version string) error {
+	return p.app.RunInTransaction(func(tx core.App) error {
+		record, err := tx.FindRecordById(c.Products, productID)
+		if err != nil {
+			return nil
+		}
+		if stripeProduct != "" {
+			record.Set(c.ProductStripeProduct, stripeProduct)
+		}
+		if stripePrice != "" {
+			record.Set(c.ProductStripePrice, stripePrice)
+		}
+		current := fmt.Sprintf("%s-%d", productID, record.GetDateTime(c.ProductUpdated).Time().UnixMilli())
+		if version == "" || version == current {
+			record.Set(c.ProductStripeSync, state)
+		}
+		return tx.Save(record)
+	})
+}
+
+// productChanged copies a Stripe product into ours, found by its Stripe id
+// and created when unknown. A product with a change of ours still to push
+// is left alone: our change wins, and its push follows.
+func productChanged(app core.App, event stripe.Event) error {
+	var sp stripe.Product
+	if err := json.Unmarshal(event.Data.Raw, &sp); err != nil {
+		return err
+	}
+	record, err := productByStripe(app, sp.ID)
+	if err != nil {
+		return err
+	}
+	if record == nil {
+		if event.Type == "product.deleted" {
+			return nil
+		}
+		col, err := app.FindCachedCollectionByNameOrId(c.Products)
+		if err != nil {
+			return err
+		}
+		record = core.NewRecord(col)
+		record.Set(c.ProductStripeProduct, sp.ID)
+		record.Set(c.ProductCurrency, c.DefaultCurrency)
+	} else if record.GetString(c.ProductStripeSync) == c.StripeSyncPending {
+		return nil
+	}
+	record.Set(c.ProductName, sp.Name)
+	record.Set(c.ProductDescription, sp.Description)
+	record.Set(c.ProductActive, sp.Active && event.Type != "product.deleted")
+	record.Set(c.ProductStripeSync, c.StripeSyncSynced)
+	return app.Save(record)
+}
+
+// priceChanged makes an active one-time price the price of its product;
+// when the product's current price is deactivated, checkout falls back to
+// price data until a new one arrives.
+func priceChanged(app core.App, event stripe.Event) error {
+	var pr stripe.Price
+	if err := json.Unmarshal(event.Data.Raw, &pr); err != nil {
+		return err
+	}
+	if pr.Product == nil {
+		return nil
+	}
+	record, err := productByStripe(app, pr.Product.ID)
+	if err != nil || record == nil || record.GetString(c.ProductStripeSync) == c.StripeSyncPending {
+		return err
+	}
+	current := record.GetString(c.ProductStripePrice) == pr.ID
+	live := pr.Active && pr.Type == stripe.PriceTypeOneTime && event.Type != "price.deleted"
+	switch {
+	case live && (event.Type == "price.created" || current):
+		record.Set(c.ProductStripePrice, pr.ID)
+		record.Set(c.ProductPrice, pr.UnitAmount)
+		record.Set(c.ProductCurrency, string(pr.Currency))
+	case !live && current:
+		record.Set(c.ProductStripePrice, "")
+	default:
+		return nil
+	}
+	return app.Save(record)
+}
+
+func productByStripe(app core.App, stripeProduct string) (*core.Record, error) {
+	records, err := app.FindRecordsByFilter(c.Products, "stripe_product = {:id}", "", 1, 0, dbx.Params{"id": stripeProduct})
+	if err != nil || len(records) == 0 {
+		return nil, err
+	}
+	return records[0], nil
+}

@@ -1,0 +1,303 @@
+package hooks
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/pocketbase/dbx"
+	validation "github.com/pocketbase/ozzo-validation/v4"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/security"
+	"github.com/pocketbase/pocketbase/tools/types"
+	"github.com/stripe/stripe-go/v76"
+
+	c "shopdash/collections"
+)
+
+// maxCheckoutLines bounds one order, as Stripe Checkout bounds a session.
+const maxCheckoutLines = 20
+
+// standardDelivery is the first arrival estimate of a physical item;
+// support adjusts it when the order ships.
+const standardDelivery = 5 * 24 * time.Hour
+
+// checkoutRequest is the body of POST /api/v1/checkout. Prices are never
+// read from it: they come from the products.
+type checkoutRequest struct {
+	Items []checkoutLine `json:"items"`
+}
+
+type checkoutLine struct {
+	Product  string `json:"product"`
+	Quantity int    `json:"quantity"`
+}
+
+// Validate checks the body's shape; checkProducts checks it against the
+// catalogue.
+func (r checkoutRequest) Validate() error {
+	return validation.ValidateStruct(&r,
+		validation.Field(&r.Items, validation.Required, validation.Length(1, maxCheckoutLines)),
+	)
+}
+
+// Validate checks one line's shape.
+func (l checkoutLine) Validate() error {
+	return validation.ValidateStruct(&l,
+		validation.Field(&l.Product, validation.Required, validation.Length(1, 32)),
+		validation.Field(&l.Quantity, validation.Required, validation.Min(1), validation.Max(1000)),
+	)
+}
+
+// checkoutProducts loads the products of the lines and checks each line
+// against its product: known and active, bought once, within stock (one
+// copy of a download), one currency for the whole order.
+func checkoutProducts(app core.App, lines []checkoutLine) ([]*c.Product, error) {
+	ids := make([]string, len(lines))
+	for i, l := range lines {
+		ids[i] = l.Product
+	}
+	records, err := app.FindRecordsByIds(c.Products, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load checkout products: %w", err)
+	}
+	byID := make(map[string]*c.Product, len(records))
+	for _, r := range records {
+		byID[r.Id] = c.NewProduct(r)
+	}
+	lineErrs := validation.Errors{}
+	seen := map[string]bool{}
+	products := make([]*c.Product, len(lines))
+	currency := ""
+	for i, l := range lines {
+		key := fmt.Sprint(i)
+		p, ok := byID[l.Product]
+		switch {
+		case !ok || !p.Active():
+			lineErrs[key] = validation.Errors{"product": validation.NewError("validation_unknown_product", "This product does not exist or is not for sale.")}
+		case seen[l.Product]:
+			lineErrs[key] = validation.Errors{"product": validation.NewError("validation_duplicate_product", "This product is listed twice: give it one line with the total quantity.")}
+		case p.Digital() && l.Quantity != 1:
+			lineErrs[key] = validation.Errors{"quantity": validation.NewError("validation_digital_quantity", "A download is bought once.")}
+		case !p.Digital() && l.Quantity > p.Stock():
+			lineErrs[key] = validation.Errors{"quantity": validation.NewError("validation_out_of_stock",
+				fmt.Sprintf("Only %d left in stock.", p.Stock()))}
+		case currency != "" && p.Currency() != currency:
+			lineErrs[key] = validation.Errors{"product": validation.NewError("validation_mixed_currency",
+				fmt.Sprintf("This product is priced in %s, the others in %s: order them separately.", p.Currency(), currency))}
+		}
+		seen[l.Product] = true
+		if ok && currency == "" {
+			currency = p.Currency()
+		}
+		products[i] = p
+	}
+	if len(lineErrs) > 0 {
+		return nil, validation.Errors{"items": lineErrs}
+	}
+	return products, nil
+}
+
+// checkout creates a pending order and its Stripe Checkout Session. The
+// session is created first, under the order's pre-generated id, and the
+// order and its items are written after it in one transaction: a Stripe
+// failure leaves no order behind (502), and a session whose order was
+// never written just expires at Stripe.
+func (p *payments) checkout(e *core.RequestEvent) error {
+	if p.stripe == nil {
+		return errPaymentsOff()
+	}
+	var body checkoutRequest
+	if err := e.BindBody(&body); err != nil {
+		return e.BadRequestError("The body must be JSON: {\"items\": [{\"product\": ID, \"quantity\": N}]}.", err)
+	}
+	if err := body.Validate(); err != nil {
+		return e.BadRequestError("Check the items.", err)
+	}
+	products, err := checkoutProducts(e.App, body.Items)
+	if err != nil {
+		var verrs validation.Errors
+		if errors.As(err, &verrs) {
+			return e.BadRequestError("Check the items.", verrs)
+		}
+		return e.InternalServerError("", err)
+	}
+
+	user := c.NewUser(e.Auth)
+	order, items, err := draftOrder(e.App, user, body.Items, products)
+	if err != nil {
+		return e.InternalServerError("", err)
+	}
+	session, err := p.stripe.CheckoutSessions.New(p.sessionParams(user, order, items, products))
+	if err != nil {
+		logStripeFailure(e.App, "create checkout session", err, "order", order.Id)
+		return errStripeFailed("start the payment", err)
+	}
+	order.Set(c.OrderStripeSession, session.ID)
+
+	if err := saveNewOrder(e.App, order, items); err != nil {
+		p.expireSession(e.App, session.ID, order.Id)
+		return e.InternalServerError("", err)
+	}
+	e.App.Logger().Info("checkout started", "order", order.Id, "session", session.ID, "items", len(items))
+
+	if strings.Contains(e.Request.Header.Get("Accept"), "text/html") {
+		return e.Redirect(http.StatusSeeOther, session.URL)
+	}
+	return e.JSON(http.StatusCreated, map[string]any{
+		"order":        order,
+		"checkout_url": session.URL,
+		"session_id":   session.ID,
+	})
+}
+
+// draftOrder builds the unsaved order and items, prices from the products
+// and a copy of the customer's name, email and address.
+func draftOrder(app core.App, user *c.User, lines []checkoutLine, products []*c.Product) (*core.Record, []*core.Record, error) {
+	orders, err := app.FindCachedCollectionByNameOrId(c.Orders)
+	if err != nil {
+		return nil, nil, err
+	}
+	itemsCol, err := app.FindCachedCollectionByNameOrId(c.OrderItems)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := time.Now().UTC()
+	order := core.NewRecord(orders)
+	order.Id = security.RandomStringWithAlphabet(core.DefaultIdLength, core.DefaultIdAlphabet)
+	order.Set(c.OrderNumber, c.FormatOrderNumber(rand.Uint64()))
+	order.Set(c.OrderUser, user.Id)
+	order.Set(c.OrderStatusField, string(c.StatusPending))
+	order.Set(c.OrderCurrency, products[0].Currency())
+	order.Set(c.OrderCustomerName, user.Name())
+	order.Set(c.OrderCustomerEmail, user.Email())
+	order.Set(c.OrderShippingAddress, user.Get(c.UserShippingAddress))
+
+	var total, count int
+	var arrival time.Time
+	items := make([]*core.Record, len(lines))
+	for i, l := range lines {
+		p := products[i]
+		item := core.NewRecord(itemsCol)
+		item.Set(c.ItemOrder, order.Id)
+		item.Set(c.ItemUser, user.Id)
+		item.Set(c.ItemProduct, p.Id)
+		item.Set(c.ItemProductName, p.Name())
+		item.Set(c.ItemUnitPrice, p.Price())
+		item.Set(c.ItemQuantity, l.Quantity)
+		if !p.Digital() {
+			arrival = now.Add(standardDelivery).Truncate(24 * time.Hour)
+			item.Set(c.ItemEstimatedArrival, arrival)
+		}
+		total += p.Price() * l.Quantity
+		count += l.Quantity
+		items[i] = item
+	}
+	order.Set(c.OrderTotal, total)
+	order.Set(c.OrderItemCount, count)
+	if !arrival.IsZero() {
+		order.Set(c.OrderEstimatedArrival, arrival)
+	}
+	return order, items, nil
+}
+
+// saveNewOrder writes an order and its items in one transaction, drawing a
+// new order number if the random one is taken.
+func saveNewOrder(app core.App, order *core.Record, items []*core.Record) error {
+	const attempts = 3
+	var err error
+	for range attempts {
+		err = app.RunInTransaction(func(tx core.App) error {
+			if err := tx.Save(order); err != nil {
+				return err
+			}
+			for _, item := range items {
+				if err := tx.Save(item); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil || !numberTaken(app, order) {
+			break
+		}
+		order.Set(c.OrderNumber, c.FormatOrderNumber(rand.Uint64()))
+	}
+	if err != nil {
+		return fmt.Errorf("save order %s: %w", order.Id, err)
+	}
+	return nil
+}
+
+func numberTaken(app core.App, order *core.Record) bool {
+	n, err := app.CountRecords(c.Orders, dbx.HashExp{c.OrderNumber: order.GetString(c.OrderNumber)})
+	return err == nil && n > 0
+}
+
+// sessionParams is the Checkout Session of an order: our prices (the
+// product's synced Stripe price, or price data), the order id in every
+// place Stripe echoes back, an invoice, and return links built from
+// SHOPDASH_APP_URL only, never from the request.
+func (p *payments) sessionParams(user *c.User, order *core.Record, items []*core.Record, products []*c.Product) *stripe.CheckoutSessionParams {
+	meta := map[string]string{"order_id": order.Id, "order_number": order.GetString(c.OrderNumber)}
+	params := &stripe.CheckoutSessionParams{
+		Mode:              stripe.String(string(stripe.CheckoutSessionModePayment)),
+		ClientReferenceID: stripe.String(order.Id),
+		SuccessURL:        stripe.String(p.cfg.AppURL + "/?checkout=success&order=" + order.Id),
+		CancelURL:         stripe.String(p.cfg.AppURL + "/?checkout=cancelled&order=" + order.Id),
+		Metadata:          meta,
+		PaymentIntentData: &stripe.CheckoutSessionPaymentIntentDataParams{Metadata: meta},
+		InvoiceCreation: &stripe.CheckoutSessionInvoiceCreationParams{
+			Enabled:     stripe.Bool(true),
+			InvoiceData: &stripe.CheckoutSessionInvoiceCreationInvoiceDataParams{Metadata: meta},
+		},
+	}
+	if user.StripeCustomer() != "" {
+		params.Customer = stripe.String(user.StripeCustomer())
+	} else {
+		params.CustomerEmail = stripe.String(user.Email())
+		params.CustomerCreation = stripe.String(string(stripe.CheckoutSessionCustomerCreationAlways))
+	}
+	for i, item := range items {
+		prod := products[i]
+		line := &stripe.CheckoutSessionLineItemParams{Quantity: stripe.Int64(int64(item.GetInt(c.ItemQuantity)))}
+		if prod.StripePrice() != "" && prod.GetString(c.ProductStripeSync) == c.StripeSyncSynced {
+			line.Price = stripe.String(prod.StripePrice())
+		} else {
+			line.PriceData = &stripe.CheckoutSessionLineItemPriceDataParams{
+				Currency:   stripe.String(prod.Currency()),
+				UnitAmount: stripe.Int64(int64(prod.Price())),
+			}
+			if prod.StripeProduct() != "" {
+				line.PriceData.Product = stripe.String(prod.StripeProduct())
+			} else {
+				line.PriceData.ProductData = &stripe.CheckoutSessionLineItemPriceDataProductDataParams{
+					Name:     stripe.String(prod.Name()),
+					Metadata: map[string]string{"product_id": prod.Id},
+				}
+			}
+		}
+		params.LineItems = append(params.LineItems, line)
+	}
+	params.SetIdempotencyKey("checkout-" + order.Id)
+	return params
+}
+
+// expireSession ends a Checkout Session whose order will not be paid;
+// failure is logged, as Stripe expires open sessions after 24 hours anyway.
+func (p *payments) expireSession(app core.App, sessionID, orderID string) {
+	params := &stripe.CheckoutSessionExpireParams{}
+	params.SetIdempotencyKey("expire-" + sessionID)
+	if _, err := p.stripe.CheckoutSessions.Expire(sessionID, params); err != nil {
+		logStripeFailure(app, "expire checkout session", err, "order", orderID, "session", sessionID)
+	}
+}
+
+// stampDate is a time as a PocketBase date value.
+func stampDate(t time.Time) types.DateTime {
+	d, _ := types.ParseDateTime(t)
+	return d
+}

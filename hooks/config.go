@@ -1,0 +1,47 @@
+package hooks
+
+import (
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is what the shop reads from its environment at start (CONTRACT §1).
+type Config struct {
+	// StripeSecretKey is STRIPE_SECRET_KEY; empty disables payments.
+	StripeSecretKey string
+	// StripeWebhookSecrets are the signing secrets of STRIPE_WEBHOOK_SECRET;
+	// several while a secret is rotated.
+	StripeWebhookSecrets []string
+	// StripeAPIBase is STRIPE_API_BASE, another Stripe API URL.
+	StripeAPIBase string
+	// StripeMaxRetries is how often stripe-go retries a failed request.
+	StripeMaxRetries int64
+	// AppURL is SHOPDASH_APP_URL, the public base of checkout return links.
+	AppURL string
+	// PushRetryDelays are the waits between catalogue push attempts; nil
+	// means the defaults (tests shorten them).
+	PushRetryDelays []time.Duration
+}
+
+// DefaultAppURL is the base of return links when SHOPDASH_APP_URL is unset.
+const DefaultAppURL = "http://127.0.0.1:8090"
+
+// ConfigFromEnv reads the Config from the process environment.
+func ConfigFromEnv() Config {
+	cfg := Config{
+		StripeSecretKey:  strings.TrimSpace(os.Getenv("STRIPE_SECRET_KEY")),
+		StripeAPIBase:    strings.TrimRight(strings.TrimSpace(os.Getenv("STRIPE_API_BASE")), "/"),
+		StripeMaxRetries: 2,
+		AppURL:           strings.TrimRight(strings.TrimSpace(os.Getenv("SHOPDASH_APP_URL")), "/"),
+	}
+	for _, s := range strings.Split(os.Getenv("STRIPE_WEBHOOK_SECRET"), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			cfg.StripeWebhookSecrets = append(cfg.StripeWebhookSecrets, s)
+		}
+	}
+	if cfg.AppURL == "" {
+		cfg.AppURL = DefaultAppURL
+	}
+	return cfg
+}

@@ -1,0 +1,249 @@
+package hooks
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/stripe/stripe-go/v76"
+
+	c "shopdash/collections"
+)
+
+// paymentDetails is what a Stripe payment tells about an order.
+type paymentDetails struct {
+	session, paymentIntent, invoice, customer string
+	paidAt                                    time.Time
+}
+
+// findOrder returns the first order matching the first non-empty of the
+// lookups, in order; nil when none matches.
+func findOrder(app core.App, lookups ...dbx.HashExp) (*core.Record, error) {
+	for _, where := range lookups {
+		for field, value := range where {
+			if value == "" || value == nil {
+				delete(where, field)
+			}
+		}
+		if len(where) == 0 {
+			continue
+		}
+		order := &core.Record{}
+		err := app.RecordQuery(c.Orders).AndWhere(where).Limit(1).One(order)
+		if err == nil {
+			return order, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// markOrderPaid applies a payment to an order. A pending order becomes
+// paid and its stock is taken; an order that is already further along only
+// gains the Stripe ids it lacks, so a late or repeated event never moves it
+// back. The customer's Stripe customer is kept for their next checkout.
+func markOrderPaid(app core.App, order *core.Record, pay paymentDetails) error {
+	setIfEmpty := func(field, value string) {
+		if value != "" && order.GetString(field) == "" {
+			order.Set(field, value)
+		}
+	}
+	setIfEmpty(c.OrderStripeSession, pay.session)
+	setIfEmpty(c.OrderStripePaymentIntent, pay.paymentIntent)
+	setIfEmpty(c.OrderStripeInvoice, pay.invoice)
+
+	switch status := c.NewOrder(order).Status(); status {
+	case c.StatusPending:
+		order.Set(c.OrderStatusField, string(c.StatusPaid))
+		order.Set(c.OrderPaidAt, stampDate(pay.paidAt))
+		if err := takeStock(app, order.Id); err != nil {
+			return err
+		}
+	case c.StatusCancelled:
+		// Paid after it was cancelled (an expiry raced the payment): the
+		// money must go back by hand.
+		app.Logger().Error("payment for a cancelled order; refund it in Stripe", "order", order.Id, "payment_intent", pay.paymentIntent)
+	}
+	if err := app.Save(order); err != nil {
+		return fmt.Errorf("mark order %s paid: %w", order.Id, err)
+	}
+	return rememberStripeCustomer(app, order.GetString(c.OrderUser), pay.customer)
+}
+
+// takeStock lowers the stock of the physical products of a paid order.
+func takeStock(app core.App, orderID string) error {
+	items, err := app.FindAllRecords(c.OrderItems, dbx.HashExp{c.ItemOrder: orderID})
+	if err != nil {
+		return err
+	}
+	for _, item := range items {
+		product, err := app.FindRecordById(c.Products, item.GetString(c.ItemProduct))
+		if err != nil {
+			continue // a product that no longer exists has no stock to take
+		}
+		if c.NewProduct(product).Digital() {
+			continue
+		}
+		left := product.GetInt(c.ProductStock) - item.GetInt(c.ItemQuantity)
+		if left < 0 {
+			app.Logger().Warn("sold more than the stock", "order", orderID, "product", product.Id, "short", -left)
+			left = 0
+		}
+		product.Set(c.ProductStock, left)
+		if err := app.Save(product); err != nil {
+			return fmt.Errorf("take stock of product %s: %w", product.Id, err)
+		}
+	}
+	return nil
+}
+
+// rememberStripeCustomer saves a user's Stripe customer id once.
+func rememberStripeCustomer(app core.App, userID, customer string) error {
+	if userID == "" || customer == "" {
+		return nil
+	}
+	user, err := app.FindRecordById(c.Users, userID)
+	if err != nil || user.GetString(c.UserStripeCustomer) != "" {
+		return nil
+	}
+	user.Set(c.UserStripeCustomer, customer)
+	if err := app.Save(user); err != nil {
+		return fmt.Errorf("save stripe customer of user %s: %w", userID, err)
+	}
+	return nil
+}
+
+// upsertInvoiceOrder makes a paid Stripe invoice into its order. The order
+// is found by the id in the invoice metadata (set by our checkout), then by
+// stripe_invoice; an invoice made outside the shop becomes a new paid order
+// linked to its user by Stripe customer or email. Used by the invoice.paid
+// webhook and the nightly sync alike. It reports whether it created an order.
+func upsertInvoiceOrder(app core.App, inv *stripe.Invoice) (created bool, err error) {
+	order, err := findOrder(app,
+		dbx.HashExp{"id": inv.Metadata["order_id"]},
+		dbx.HashExp{c.OrderStripeInvoice: inv.ID})
+	if err != nil {
+		return false, err
+	}
+	pay := paymentDetails{invoice: inv.ID, paidAt: time.Unix(inv.Created, 0)}
+	if inv.StatusTransitions != nil && inv.StatusTransitions.PaidAt > 0 {
+		pay.paidAt = time.Unix(inv.StatusTransitions.PaidAt, 0)
+	}
+	if inv.PaymentIntent != nil {
+		pay.paymentIntent = inv.PaymentIntent.ID
+	}
+	if inv.Customer != nil {
+		pay.customer = inv.Customer.ID
+	}
+	if order != nil {
+		return false, markOrderPaid(app, order, pay)
+	}
+	return true, createInvoiceOrder(app, inv, pay)
+}
+
+// createInvoiceOrder writes an order for an invoice the shop did not start.
+func createInvoiceOrder(app core.App, inv *stripe.Invoice, pay paymentDetails) error {
+	ordersCol, err := app.FindCachedCollectionByNameOrId(c.Orders)
+	if err != nil {
+		return err
+	}
+	itemsCol, err := app.FindCachedCollectionByNameOrId(c.OrderItems)
+	if err != nil {
+		return err
+	}
+	userID, err := invoiceUser(app, inv)
+	if err != nil {
+		return err
+	}
+	order := core.NewRecord(ordersCol)
+	order.Set(c.OrderNumber, c.FormatOrderNumber(rand.Uint64()))
+	order.Set(c.OrderUser, userID)
+	order.Set(c.OrderStatusField, string(c.StatusPaid))
+	order.Set(c.OrderTotal, inv.AmountPaid)
+	order.Set(c.OrderCurrency, string(inv.Currency))
+	order.Set(c.OrderCustomerName, inv.CustomerName)
+	order.Set(c.OrderCustomerEmail, inv.CustomerEmail)
+	order.Set(c.OrderStripeInvoice, inv.ID)
+	order.Set(c.OrderStripePaymentIntent, pay.paymentIntent)
+	order.Set(c.OrderPaidAt, stampDate(pay.paidAt))
+	// The order dates from the invoice, not from when we heard of it.
+	order.SetRaw(c.OrderCreated, stampDate(time.Unix(inv.Created, 0)))
+
+	var items []*core.Record
+	count := 0
+	if inv.Lines != nil {
+		for _, line := range inv.Lines.Data {
+			item := core.NewRecord(itemsCol)
+			item.Set(c.ItemProductName, line.Description)
+			quantity := max(line.Quantity, 1)
+			item.Set(c.ItemQuantity, quantity)
+			unit := line.Amount / quantity
+			if line.Price != nil {
+				unit = line.Price.UnitAmount
+				if line.Price.Product != nil {
+					item.Set(c.ItemProduct, productIDByStripe(app, line.Price.Product.ID))
+				}
+			}
+			item.Set(c.ItemUnitPrice, unit)
+			item.SetRaw(c.ItemCreated, order.GetRaw(c.OrderCreated))
+			count += int(quantity)
+			items = append(items, item)
+		}
+		if inv.Lines.HasMore {
+			app.Logger().Warn("invoice has more lines than Stripe sent; the order lists the first ones", "invoice", inv.ID)
+		}
+	}
+	order.Set(c.OrderItemCount, count)
+	if err := app.Save(order); err != nil {
+		return fmt.Errorf("create order of invoice %s: %w", inv.ID, err)
+	}
+	for _, item := range items {
+		item.Set(c.ItemOrder, order.Id)
+		if item.GetString(c.ItemProductName) == "" {
+			item.Set(c.ItemProductName, "Item")
+		}
+		if err := app.Save(item); err != nil {
+			return fmt.Errorf("create item of invoice %s: %w", inv.ID, err)
+		}
+	}
+	return nil
+}
+
+// invoiceUser is the user an invoice belongs to, by Stripe customer then
+// email; "" when the shop knows no such customer.
+func invoiceUser(app core.App, inv *stripe.Invoice) (string, error) {
+	if inv.Customer != nil && inv.Customer.ID != "" {
+		user, err := app.FindFirstRecordByData(c.Users, c.UserStripeCustomer, inv.Customer.ID)
+		if err == nil {
+			return user.Id, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", err
+		}
+	}
+	if inv.CustomerEmail != "" {
+		user, err := app.FindAuthRecordByEmail(c.Users, inv.CustomerEmail)
+		if err == nil {
+			return user.Id, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", err
+		}
+	}
+	return "", nil
+}
+
+// productIDByStripe is the id of the product with the Stripe product id, or "".
+func productIDByStripe(app core.App, stripeProduct string) string {
+	p, err := app.FindFirstRecordByData(c.Products, c.ProductStripeProduct, stripeProduct)
+	if err != nil {
+		return ""
+	}
+	return p.Id
+}

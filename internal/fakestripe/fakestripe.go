@@ -1,0 +1,331 @@
+// Package fakestripe is a stateful fake of the parts of Stripe's API the
+// shop calls, for tests: an httptest.Server behind stripe-go's backend
+// (STRIPE_API_BASE). It records every request with its form values and
+// idempotency key, replays a repeated idempotency key like Stripe does,
+// and fails on demand.
+package fakestripe
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Request is one call the fake received.
+type Request struct {
+	Method         string
+	Path           string
+	IdempotencyKey string
+	Form           url.Values
+}
+
+// Server is the fake. Its zero state has no objects.
+type Server struct {
+	*httptest.Server
+
+	mu       sync.Mutex
+	requests []Request
+	failures map[string][]int // route → statuses of the next calls
+	replies  map[string]reply // idempotency key → first reply
+	seq      int
+	sessions map[string]map[string]any
+	products map[string]map[string]any
+	prices   map[string]map[string]any
+	invoices []map[string]any
+}
+
+type reply struct {
+	status int
+	body   []byte
+}
+
+// New starts a fake for the test and stops it at the end.
+func New(tb testing.TB) *Server {
+	s := &Server{
+		failures: map[string][]int{},
+		replies:  map[string]reply{},
+		sessions: map[string]map[string]any{},
+		products: map[string]map[string]any{},
+		prices:   map[string]map[string]any{},
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/checkout/sessions", s.createSession)
+	mux.HandleFunc("GET /v1/checkout/sessions/{id}", s.getObject(s.sessions))
+	mux.HandleFunc("POST /v1/checkout/sessions/{id}/expire", s.expireSession)
+	mux.HandleFunc("POST /v1/refunds", s.createRefund)
+	mux.HandleFunc("POST /v1/products", s.createProduct)
+	mux.HandleFunc("POST /v1/products/{id}", s.updateObject(s.products))
+	mux.HandleFunc("POST /v1/prices", s.createPrice)
+	mux.HandleFunc("GET /v1/prices/{id}", s.getObject(s.prices))
+	mux.HandleFunc("POST /v1/prices/{id}", s.updateObject(s.prices))
+	mux.HandleFunc("GET /v1/invoices", s.listInvoices)
+	s.Server = httptest.NewServer(s.record(mux))
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Fail makes the next calls of a route ("POST /v1/refunds") answer the
+// statuses, one call each, with a Stripe error body.
+func (s *Server) Fail(route string, statuses ...int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures[route] = append(s.failures[route], statuses...)
+}
+
+// Requests returns the calls of a route ("POST /v1/checkout/sessions"),
+// or of every route for "".
+func (s *Server) Requests(route string) []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Request
+	for _, r := range s.requests {
+		if route == "" || r.Method+" "+routeOf(r.Path) == route {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Session returns a Checkout Session the fake holds.
+func (s *Server) Session(id string) map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sessions[id]
+}
+
+// CompleteSession marks a session paid, as when the customer pays.
+func (s *Server) CompleteSession(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sessions[id]["status"] = "complete"
+	s.sessions[id]["payment_status"] = "paid"
+}
+
+// Price returns a price the fake holds.
+func (s *Server) Price(id string) map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.prices[id]
+}
+
+// routeOf turns /v1/products/prod_1 into /v1/products/{id}: Stripe ids
+// are the path segments with an underscore.
+func routeOf(path string) string {
+	parts := strings.Split(path, "/")
+	for i, part := range parts {
+		if strings.Contains(part, "_") {
+			parts[i] = "{id}"
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+// record logs each call, serves planned failures and replays repeated
+// idempotency keys.
+func (s *Server) record(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			writeError(w, http.StatusBadRequest, "bad form")
+			return
+		}
+		key := r.Header.Get("Idempotency-Key")
+		route := r.Method + " " + routeOf(r.URL.Path)
+		s.mu.Lock()
+		s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, IdempotencyKey: key, Form: r.PostForm})
+		if statuses := s.failures[route]; len(statuses) > 0 {
+			s.failures[route] = statuses[1:]
+			s.mu.Unlock()
+			writeError(w, statuses[0], "fake failure")
+			return
+		}
+		if prev, ok := s.replies[key]; ok && key != "" {
+			s.mu.Unlock()
+			w.Header().Set("Idempotent-Replayed", "true")
+			w.WriteHeader(prev.status)
+			_, _ = w.Write(prev.body)
+			return
+		}
+		s.mu.Unlock()
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		if key != "" && r.Method == http.MethodPost {
+			s.mu.Lock()
+			s.replies[key] = reply{rec.Code, rec.Body.Bytes()}
+			s.mu.Unlock()
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	})
+}
+
+func (s *Server) nextID(prefix string) string {
+	s.seq++
+	return prefix + strconv.Itoa(s.seq)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, message string) {
+	kind := "api_error"
+	if status < 500 {
+		kind = "invalid_request_error"
+	}
+	writeJSON(w, status, map[string]any{"error": map[string]any{"type": kind, "message": message}})
+}
+
+// metadata reads the metadata[key] form values.
+func metadata(form url.Values) map[string]any {
+	out := map[string]any{}
+	for k, v := range form {
+		if key, ok := strings.CutPrefix(k, "metadata["); ok {
+			out[strings.TrimSuffix(key, "]")] = v[0]
+		}
+	}
+	return out
+}
+
+func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := s.nextID("cs_test_")
+	session := map[string]any{
+		"id": id, "object": "checkout.session", "mode": r.PostForm.Get("mode"),
+		"url":                 "https://checkout.stripe.test/c/pay/" + id,
+		"status":              "open",
+		"payment_status":      "unpaid",
+		"client_reference_id": r.PostForm.Get("client_reference_id"),
+		"customer_email":      r.PostForm.Get("customer_email"),
+		"success_url":         r.PostForm.Get("success_url"),
+		"cancel_url":          r.PostForm.Get("cancel_url"),
+		"metadata":            metadata(r.PostForm),
+	}
+	s.sessions[id] = session
+	writeJSON(w, http.StatusOK, session)
+}
+
+func (s *Server) expireSession(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	session, ok := s.sessions[r.PathValue("id")]
+	switch {
+	case !ok:
+		writeError(w, http.StatusNotFound, "No such checkout.session")
+	case session["status"] != "open":
+		writeError(w, http.StatusBadRequest, "Only Checkout Sessions with a status in [\"open\"] can be expired.")
+	default:
+		session["status"] = "expired"
+		writeJSON(w, http.StatusOK, session)
+	}
+}
+
+func (s *Server) createRefund(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{
+		"id": s.nextID("re_"), "object": "refund", "status": "succeeded",
+		"payment_intent": r.PostForm.Get("payment_intent"),
+	})
+}
+
+func (s *Server) createProduct(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := s.nextID("prod_")
+	product := map[string]any{"id": id, "object": "product", "name": r.PostForm.Get("name"),
+		"description": r.PostForm.Get("description"), "active": r.PostForm.Get("active") != "false"}
+	s.products[id] = product
+	writeJSON(w, http.StatusOK, product)
+}
+
+func (s *Server) createPrice(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := s.nextID("price_")
+	amount, _ := strconv.ParseInt(r.PostForm.Get("unit_amount"), 10, 64)
+	price := map[string]any{"id": id, "object": "price", "product": r.PostForm.Get("product"),
+		"unit_amount": amount, "currency": r.PostForm.Get("currency"), "active": true, "type": "one_time"}
+	s.prices[id] = price
+	writeJSON(w, http.StatusOK, price)
+}
+
+func (s *Server) getObject(objects map[string]map[string]any) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		obj, ok := objects[r.PathValue("id")]
+		if !ok {
+			writeError(w, http.StatusNotFound, "No such object")
+			return
+		}
+		writeJSON(w, http.StatusOK, obj)
+	}
+}
+
+// updateObject applies the scalar form values (name, active, ...) to an
+// object.
+func (s *Server) updateObject(objects map[string]map[string]any) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		obj, ok := objects[r.PathValue("id")]
+		if !ok {
+			writeError(w, http.StatusNotFound, "No such object")
+			return
+		}
+		for k, v := range r.PostForm {
+			switch v[0] {
+			case "true", "false":
+				obj[k] = v[0] == "true"
+			default:
+				obj[k] = v[0]
+			}
+		}
+		writeJSON(w, http.StatusOK, obj)
+	}
+}
+
+// AddInvoices adds invoice objects the invoice list serves, oldest first.
+func (s *Server) AddInvoices(invoices ...map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.invoices = append(s.invoices, invoices...)
+}
+
+// listInvoices serves the invoices newest first, paged by limit and
+// starting_after, as Stripe lists.
+func (s *Server) listInvoices(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	if limit <= 0 || limit > 100 {
+		limit = 10
+	}
+	after := r.URL.Query().Get("starting_after")
+	var page []map[string]any
+	started := after == ""
+	for i := len(s.invoices) - 1; i >= 0 && len(page) <= limit; i-- {
+		inv := s.invoices[i]
+		if started {
+			page = append(page, inv)
+		} else if inv["id"] == after {
+			started = true
+		}
+	}
+	more := len(page) > limit
+	if more {
+		page = page[:limit]
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "url": "/v1/invoices", "has_more": more, "data": page})
+}
