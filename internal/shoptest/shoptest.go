@@ -42,6 +42,9 @@ type Fixtures struct {
 	CustomerItem, Customer2Item string
 	// ActiveProduct is sold in orders; InactiveProduct never was.
 	ActiveProduct, InactiveProduct string
+	// PhysicalProduct and SecondPhysicalProduct are active, in stock and
+	// shipped; DigitalProduct is an active download.
+	PhysicalProduct, SecondPhysicalProduct, DigitalProduct string
 
 	// Counts of the template shop.
 	Orders, CustomerOrders, Items, CustomerItems, Products, ActiveProducts int
@@ -245,6 +248,16 @@ func readFixtures(app core.App) error {
 		return err
 	}
 	f.ActiveProduct = sold
+	physical, err := app.FindRecordsByFilter(c.Products, "active = true && digital = false && stock >= 10", "name", 2, 0)
+	if err != nil || len(physical) < 2 {
+		return fmt.Errorf("two physical products in stock: %v", err)
+	}
+	f.PhysicalProduct, f.SecondPhysicalProduct = physical[0].Id, physical[1].Id
+	digital, err := app.FindFirstRecordByFilter(c.Products, "active = true && digital = true")
+	if err != nil {
+		return err
+	}
+	f.DigitalProduct = digital.Id
 
 	counts := []struct {
 		to         *int
