@@ -6,12 +6,14 @@ export GOTOOLCHAIN := auto
 TOOLS       := $(CURDIR)/.tools
 STATICCHECK := $(TOOLS)/staticcheck
 STATICCHECK_VERSION := v0.8.2
+STRIPE_MOCK := $(TOOLS)/stripe-mock
+STRIPE_MOCK_VERSION := v0.203.0
 
 BIN  ?= ./shopdash
 DATA ?= pb_data
 ADDR ?= 127.0.0.1:8090
 
-.PHONY: run build build-cgo test lint vet fmt-check staticcheck tools clean
+.PHONY: run build build-cgo test unit e2e lint vet fmt-check staticcheck tools clean
 
 ## run: build, migrate, seed an empty shop with demo data, serve on $(ADDR)
 run: build
@@ -26,20 +28,31 @@ run: build
 build:
 	go build -trimpath -o $(BIN) .
 
-## test: everything CI runs
-test: lint
+## test: everything CI runs: checks, unit and API tests, then the binary end to end
+test: lint unit e2e
+
+unit:
 	go test -count=1 ./...
+
+## e2e: the built binary against stripe-mock (installed by `make tools`)
+e2e: build $(STRIPE_MOCK)
+	SHOPDASH_BIN=$(abspath $(BIN)) STRIPE_MOCK_BIN=$(STRIPE_MOCK) go test -tags e2e -count=1 -v ./e2e/
 
 lint: fmt-check vet staticcheck
 
 staticcheck: $(STATICCHECK)
 	$(STATICCHECK) ./...
 	$(STATICCHECK) -tags no_default_driver .
+	$(STATICCHECK) -tags e2e ./e2e/
 
 $(STATICCHECK):
 	GOBIN=$(TOOLS) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
-tools: $(STATICCHECK)
+$(STRIPE_MOCK):
+	GOBIN=$(TOOLS) go install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
+
+## tools: what the checks and end-to-end tests need, installed idempotently
+tools: $(STATICCHECK) $(STRIPE_MOCK)
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -48,6 +61,7 @@ fmt-check:
 vet:
 	go vet ./...
 	go vet -tags no_default_driver .
+	go vet -tags e2e ./e2e/
 
 clean:
 	rm -rf $(BIN) $(DATA)
