@@ -32,6 +32,9 @@ func applyShopSettings(app core.App) error {
 		// Account deletion asks for the password: the same guard as sign-in.
 		{Label: "DELETE /api/v1/me", Duration: 60, MaxRequests: 5},
 		{Label: "POST /api/v1/checkout", Duration: 60, MaxRequests: 30, Audience: core.RateLimitRuleAudienceAuth},
+		// Stripe delivers in bursts from its own IPs and every event is
+		// signed: an exact rule keeps it out of the guests' limit below.
+		{Label: "POST /api/v1/stripe/webhook", Duration: 1, MaxRequests: 5000},
 		// Anonymous browsing; signed-in traffic is bounded per account by the routes themselves.
 		{Label: "/api/", Duration: 10, MaxRequests: 300, Audience: core.RateLimitRuleAudienceGuest},
 	}

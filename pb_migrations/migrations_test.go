@@ -219,3 +219,30 @@ func TestMigrationsRollBack(t *testing.T) {
 		t.Fatalf("orders missing after up: %v", err)
 	}
 }
+
+// TestRateLimitsAreOn checks the limits that guard sign-in and account
+// deletion, and that Stripe's webhook is not held to the guests' limit.
+func TestRateLimitsAreOn(t *testing.T) {
+	app := newEmptyShop(t)
+	limits := app.Settings().RateLimits
+	if !limits.Enabled {
+		t.Fatal("rate limits are off")
+	}
+	cases := []struct {
+		labels   []string
+		audience string
+		max      int
+	}{
+		{[]string{"users:authWithPassword", "*:authWithPassword", "*:auth"}, "", 10},
+		{[]string{"DELETE /api/v1/me", "/api/v1/me"}, "", 5},
+		{[]string{"POST /api/v1/stripe/webhook", "/api/v1/stripe/webhook"}, core.RateLimitRuleAudienceGuest, 5000},
+		{[]string{"GET /api/collections/products/records", "/api/collections/products/records"}, core.RateLimitRuleAudienceGuest, 300},
+	}
+	for _, tc := range cases {
+		audiences := []string{"", tc.audience}
+		rule, ok := limits.FindRateLimitRule(tc.labels, audiences...)
+		if !ok || rule.MaxRequests != tc.max {
+			t.Errorf("%v: rule %+v (found %v), want at most %d requests", tc.labels, rule, ok, tc.max)
+		}
+	}
+}
