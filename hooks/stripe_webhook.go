@@ -98,11 +98,7 @@ func applyEventOnce(app core.App, event stripe.Event) (bool, error) {
 		return false, nil
 	}
 	err := app.RunInTransaction(func(tx core.App) error {
-		seen, err := tx.CountRecords(c.StripeEvents, dbx.HashExp{c.StripeEventID: event.ID})
-		if err != nil {
-			return err
-		}
-		if seen > 0 {
+		if eventRecorded(tx, event.ID) {
 			return errEventSeen
 		}
 		if err := effect(tx, event); err != nil {
@@ -110,14 +106,16 @@ func applyEventOnce(app core.App, event stripe.Event) (bool, error) {
 		}
 		return recordEvent(tx, event)
 	})
-	switch {
-	case errors.Is(err, errEventSeen):
-		return false, nil
-	case err != nil && isUniqueViolation(err):
-		// The same event, delivered twice at once: the other one applied it.
+	if errors.Is(err, errEventSeen) || (err != nil && isUniqueViolation(err) && eventRecorded(app, event.ID)) {
+		// Applied before, or by the same event delivered twice at once.
 		return false, nil
 	}
 	return err == nil, err
+}
+
+func eventRecorded(app core.App, id string) bool {
+	n, err := app.CountRecords(c.StripeEvents, dbx.HashExp{c.StripeEventID: id})
+	return err == nil && n > 0
 }
 
 func recordEvent(app core.App, event stripe.Event) error {
@@ -215,7 +213,7 @@ func chargeRefunded(app core.App, event stripe.Event) error {
 		order.Set(c.OrderStripeRefund, ch.Refunds.Data[0].ID)
 	}
 	status := c.NewOrder(order).Status()
-	if ch.Refunded && status.CanMoveTo(c.StatusRefunded) && status != c.StatusCancelled {
+	if ch.Refunded && status.CanMoveTo(c.StatusRefunded) {
 		order.Set(c.OrderStatusField, string(c.StatusRefunded))
 	} else if !ch.Refunded {
 		app.Logger().Info("partial refund", "order", order.Id, "refunded", ch.AmountRefunded, "of", ch.Amount)
