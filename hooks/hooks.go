@@ -19,5 +19,9 @@ func Register(app core.App, public fs.FS, cfg Config) {
 	registerListScoping(app)
 	registerShop(app)
 	registerPayments(app, cfg)
+	registerAccount(app)
+	registerDashboard(app)
+	registerPurchases(app)
+	registerDownloads(app, cfg)
 	registerPublicPage(app, public)
 }

@@ -1,0 +1,142 @@
+package hooks
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/pocketbase/dbx"
+	validation "github.com/pocketbase/ozzo-validation/v4"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/types"
+
+	c "shopdash/collections"
+)
+
+func registerAccount(app core.App) {
+	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
+		g := v1(se)
+		g.GET("/me", showMe).Bind(signedIn())
+		g.GET("/me/export", exportMe).Bind(signedIn())
+		g.DELETE("/me", deleteMe).Bind(signedIn())
+		return se.Next()
+	})
+}
+
+// profile is what the API shows a user of their own account: every field
+// but the hidden ones (password hash, token key, Stripe customer).
+func profile(auth *core.Record) map[string]any {
+	own := auth.Clone()
+	own.IgnoreEmailVisibility(true)
+	return own.PublicExport()
+}
+
+// showMe answers the profile and the permissions of its role.
+func showMe(e *core.RequestEvent) error {
+	out := profile(e.Auth)
+	out["permissions"] = c.NewUser(e.Auth).Role().Permissions()
+	return e.JSON(http.StatusOK, out)
+}
+
+// exportMe answers everything stored about the user as one JSON document:
+// the profile, every order with its items, and the emails sent. Three
+// queries, whatever the number of orders.
+func exportMe(e *core.RequestEvent) error {
+	orders, err := e.App.FindRecordsByFilter(c.Orders, "user = {:u}", "-created", 0, 0, dbx.Params{"u": e.Auth.Id})
+	if err != nil {
+		return e.InternalServerError("", fmt.Errorf("export orders: %w", err))
+	}
+	items, err := e.App.FindAllRecords(c.OrderItems, dbx.HashExp{c.ItemUser: e.Auth.Id})
+	if err != nil {
+		return e.InternalServerError("", fmt.Errorf("export items: %w", err))
+	}
+	byOrder := map[string][]map[string]any{}
+	for _, item := range items {
+		id := item.GetString(c.ItemOrder)
+		byOrder[id] = append(byOrder[id], item.PublicExport())
+	}
+	exported := make([]map[string]any, len(orders))
+	for i, o := range orders {
+		exported[i] = o.PublicExport()
+		exported[i]["items"] = byOrder[o.Id]
+	}
+
+	emails := []struct {
+		Order    string         `db:"order" json:"order"`
+		Template string         `db:"template" json:"template"`
+		Language string         `db:"language" json:"language"`
+		Status   string         `db:"status" json:"status"`
+		SentAt   types.DateTime `db:"sent_at" json:"sent_at"`
+		Created  types.DateTime `db:"created" json:"created"`
+	}{}
+	err = e.App.DB().Select("order", "template", "language", "status", "sent_at", "created").
+		From(c.EmailJobs).Where(dbx.HashExp{c.EmailJobUser: e.Auth.Id}).OrderBy("created DESC").All(&emails)
+	if err != nil {
+		return e.InternalServerError("", fmt.Errorf("export emails: %w", err))
+	}
+
+	now := time.Now().UTC()
+	e.Response.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="shopdash-export-%s.json"`, now.Format("2006-01-02")))
+	return e.JSON(http.StatusOK, map[string]any{
+		"exported_at": stampDate(now),
+		"profile":     profile(e.Auth),
+		"orders":      exported,
+		"emails":      emails,
+	})
+}
+
+// deleteAccountRequest is the body of DELETE /api/v1/me.
+type deleteAccountRequest struct {
+	Password string `json:"password"`
+}
+
+// deleteMe deletes the signed-in account after checking its password, so a
+// stolen token alone cannot. The orders stay for accounting, unlinked and
+// without the name, email and address they carried; the outbox forgets the
+// address too. All of it, and the audit entry, in one transaction.
+func deleteMe(e *core.RequestEvent) error {
+	var body deleteAccountRequest
+	if err := e.BindBody(&body); err != nil {
+		return e.BadRequestError("The body must be JSON: {\"password\": \"...\"}.", err)
+	}
+	if err := validation.ValidateStruct(&body,
+		validation.Field(&body.Password, validation.Required.Error("Give your current password to delete the account."))); err != nil {
+		return e.BadRequestError("Check the password.", err)
+	}
+	if !e.Auth.ValidatePassword(body.Password) {
+		return e.ForbiddenError("The password is not right.", nil)
+	}
+
+	userID := e.Auth.Id
+	now := types.NowDateTime().String()
+	err := e.App.RunInTransaction(func(tx core.App) error {
+		user, err := tx.FindRecordById(c.Users, userID)
+		if err != nil {
+			return err
+		}
+		result, err := tx.DB().Update(c.Orders, dbx.Params{
+			c.OrderUser: "", c.OrderCustomerName: "", c.OrderCustomerEmail: "", c.OrderShippingAddress: nil, c.OrderUpdated: now,
+		}, dbx.HashExp{c.OrderUser: userID}).Execute()
+		if err != nil {
+			return fmt.Errorf("anonymise orders: %w", err)
+		}
+		orders, _ := result.RowsAffected()
+		if _, err := tx.DB().Update(c.OrderItems, dbx.Params{c.ItemUser: ""}, dbx.HashExp{c.ItemUser: userID}).Execute(); err != nil {
+			return fmt.Errorf("unlink order items: %w", err)
+		}
+		if _, err := tx.DB().Update(c.EmailJobs, dbx.Params{c.EmailJobUser: "", c.EmailJobRecipient: "", c.EmailJobUpdated: now},
+			dbx.HashExp{c.EmailJobUser: userID}).Execute(); err != nil {
+			return fmt.Errorf("forget email recipients: %w", err)
+		}
+		ref := c.AuditRef(c.Users, userID)
+		if err := writeAudit(tx, ref, "user.delete_account", ref, map[string]any{"orders_kept": orders}); err != nil {
+			return err
+		}
+		return tx.Delete(user)
+	})
+	if err != nil {
+		return e.InternalServerError("", fmt.Errorf("delete account %s: %w", userID, err))
+	}
+	e.App.Logger().Info("account deleted", "user", userID)
+	return e.NoContent(http.StatusNoContent)
+}

@@ -1,0 +1,111 @@
+package hooks
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+
+	c "shopdash/collections"
+)
+
+// maxFeatured is how many featured products the dashboard shows.
+const maxFeatured = 8
+
+// spendingStatuses are the orders that count as bought in the stats:
+// paid and not given back.
+var spendingStatuses = []any{string(c.StatusPaid), string(c.StatusShipped), string(c.StatusDelivered)}
+
+func registerDashboard(app core.App) {
+	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
+		v1(se).GET("/dashboard", showDashboard).Bind(signedIn())
+		return se.Next()
+	})
+}
+
+// showDashboard answers the customer's home screen in four queries:
+// featured products, the newest order, its items, and the 12-month stats.
+func showDashboard(e *core.RequestEvent) error {
+	featured, err := e.App.FindRecordsByFilter(c.Products, "active = true && featured = true", "-updated", maxFeatured, 0)
+	if err != nil {
+		return e.InternalServerError("", fmt.Errorf("featured products: %w", err))
+	}
+	products := make([]map[string]any, len(featured))
+	for i, p := range featured {
+		products[i] = p.PublicExport()
+	}
+
+	recent, err := recentOrder(e.App, e.Auth.Id)
+	if err != nil {
+		return e.InternalServerError("", err)
+	}
+	stats, err := spendingStats(e.App, e.Auth.Id, time.Now().UTC().AddDate(-1, 0, 0))
+	if err != nil {
+		return e.InternalServerError("", err)
+	}
+	return e.JSON(http.StatusOK, map[string]any{
+		"user":              profile(e.Auth),
+		"featured_products": products,
+		"recent_order":      recent,
+		"stats":             stats,
+	})
+}
+
+// recentOrder is the user's newest order with its items, or nil.
+func recentOrder(app core.App, userID string) (map[string]any, error) {
+	order := &core.Record{}
+	err := app.RecordQuery(c.Orders).AndWhere(dbx.HashExp{c.OrderUser: userID}).
+		OrderBy("created DESC", "id DESC").Limit(1).One(order)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("recent order: %w", err)
+	}
+	return orderWithItems(app, order)
+}
+
+// orderWithItems is an order's public fields with its items under "items".
+func orderWithItems(app core.App, order *core.Record) (map[string]any, error) {
+	items, err := app.FindAllRecords(c.OrderItems, dbx.HashExp{c.ItemOrder: order.Id})
+	if err != nil {
+		return nil, fmt.Errorf("items of order %s: %w", order.Id, err)
+	}
+	out := order.PublicExport()
+	list := make([]map[string]any, len(items))
+	for i, item := range items {
+		list[i] = item.PublicExport()
+	}
+	out["items"] = list
+	return out, nil
+}
+
+// spendingStats counts the user's paid orders since a time and what they
+// cost, in the currency most of them were in (orders in other currencies
+// are left out of the sum rather than added across currencies).
+func spendingStats(app core.App, userID string, since time.Time) (map[string]any, error) {
+	var rows []struct {
+		Currency string `db:"currency"`
+		Orders   int    `db:"orders"`
+		Spent    int    `db:"spent"`
+	}
+	err := app.DB().Select("currency", "count(*) AS orders", "coalesce(sum(total), 0) AS spent").
+		From(c.Orders).
+		Where(dbx.HashExp{c.OrderUser: userID}).
+		AndWhere(dbx.NewExp("created >= {:since}", dbx.Params{"since": stampDate(since).String()})).
+		AndWhere(dbx.In(c.OrderStatusField, spendingStatuses...)).
+		GroupBy("currency").OrderBy("orders DESC", "currency ASC").
+		All(&rows)
+	if err != nil {
+		return nil, fmt.Errorf("spending stats: %w", err)
+	}
+	stats := map[string]any{"orders_12m": 0, "spent_12m": 0, "currency": c.DefaultCurrency}
+	if len(rows) > 0 {
+		stats = map[string]any{"orders_12m": rows[0].Orders, "spent_12m": rows[0].Spent, "currency": rows[0].Currency}
+	}
+	return stats, nil
+}

@@ -1,0 +1,214 @@
+package hooks
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pocketbase/dbx"
+	validation "github.com/pocketbase/ozzo-validation/v4"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/types"
+
+	c "shopdash/collections"
+)
+
+// Paging and window limits of GET /api/v1/purchases.
+const (
+	purchasesPerPage    = 20
+	purchasesMaxPerPage = 100
+	purchasesMaxMonths  = 24
+)
+
+// purchaseSorts maps the sort names of CONTRACT §3 to SQL columns.
+var purchaseSorts = map[string]string{
+	"created":           "i.created",
+	"product_name":      "i.product_name",
+	"unit_price":        "i.unit_price",
+	"quantity":          "i.quantity",
+	"total":             "(i.unit_price * i.quantity)",
+	"status":            "o.status",
+	"estimated_arrival": "i.estimated_arrival",
+}
+
+// purchasesQuery is the validated query string of GET /api/v1/purchases.
+type purchasesQuery struct {
+	Page     int
+	PerPage  int
+	Sort     string
+	Statuses []string
+	From, To time.Time
+}
+
+// parsePurchasesQuery reads and checks the query string; every bad value
+// is a field error named after its parameter.
+func parsePurchasesQuery(q url.Values, now time.Time) (purchasesQuery, error) {
+	errs := validation.Errors{}
+	p := purchasesQuery{Page: 1, PerPage: purchasesPerPage, Sort: "-created", To: now, From: now.AddDate(-1, 0, 0)}
+	readInt := func(name string, target *int, lo, hi int) {
+		raw := q.Get(name)
+		if raw == "" {
+			return
+		}
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < lo || n > hi {
+			errs[name] = validation.NewError("validation_out_of_range", fmt.Sprintf("Must be a whole number from %d to %d.", lo, hi))
+			return
+		}
+		*target = n
+	}
+	readInt("page", &p.Page, 1, 1_000_000)
+	readInt("perPage", &p.PerPage, 1, purchasesMaxPerPage)
+
+	if raw := q.Get("sort"); raw != "" {
+		if _, ok := purchaseSorts[strings.TrimPrefix(raw, "-")]; !ok {
+			errs["sort"] = validation.NewError("validation_invalid_sort",
+				"Sort by created, product_name, unit_price, quantity, total, status or estimated_arrival, with - for descending.")
+		} else {
+			p.Sort = raw
+		}
+	}
+	if raw := q.Get("status"); raw != "" {
+		for _, s := range strings.Split(raw, ",") {
+			if !slices.Contains(c.OrderStatuses, c.OrderStatus(s)) {
+				errs["status"] = validation.NewError("validation_invalid_status",
+					"Must be pending, paid, shipped, delivered, cancelled or refunded (several separated by commas).")
+				break
+			}
+			p.Statuses = append(p.Statuses, s)
+		}
+	}
+	readDate := func(name string, target *time.Time, endOfDay bool) {
+		raw := q.Get(name)
+		if raw == "" {
+			return
+		}
+		t, dateOnly, err := parseDate(raw)
+		if err != nil {
+			errs[name] = validation.NewError("validation_invalid_date", "Must be a date (2026-01-31) or a UTC time (2026-01-31T12:00:00Z).")
+			return
+		}
+		if dateOnly && endOfDay {
+			t = t.AddDate(0, 0, 1) // "to=2026-01-31" includes that day
+		}
+		*target = t
+	}
+	readDate("from", &p.From, false)
+	readDate("to", &p.To, true)
+	if errs["from"] == nil && errs["to"] == nil {
+		switch {
+		case !p.From.Before(p.To):
+			errs["from"] = validation.NewError("validation_from_after_to", "Must be before to.")
+		case p.From.Before(p.To.AddDate(0, -purchasesMaxMonths, 0)):
+			errs["from"] = validation.NewError("validation_window_too_long",
+				fmt.Sprintf("The window is at most %d months.", purchasesMaxMonths))
+		}
+	}
+	if len(errs) > 0 {
+		return p, errs
+	}
+	return p, nil
+}
+
+// parseDate reads a date or an RFC 3339 time, in UTC.
+func parseDate(raw string) (t time.Time, dateOnly bool, err error) {
+	if t, err = time.Parse(time.DateOnly, raw); err == nil {
+		return t.UTC(), true, nil
+	}
+	t, err = time.Parse(time.RFC3339, raw)
+	return t.UTC(), false, err
+}
+
+// orderBy is the ORDER BY columns: the chosen one, then newest first and
+// the id, so equal values page stably.
+func (p purchasesQuery) orderBy() []string {
+	column := purchaseSorts[strings.TrimPrefix(p.Sort, "-")]
+	dir := " ASC"
+	if strings.HasPrefix(p.Sort, "-") {
+		dir = " DESC"
+	}
+	if column == "i.created" {
+		return []string{"i.created" + dir, "i.id" + dir}
+	}
+	return []string{column + dir, "i.created DESC", "i.id DESC"}
+}
+
+// purchase is one row of GET /api/v1/purchases.
+type purchase struct {
+	ID               string         `db:"id" json:"id"`
+	Order            string         `db:"order" json:"order"`
+	OrderNumber      string         `db:"order_number" json:"order_number"`
+	Status           string         `db:"status" json:"status"`
+	Product          string         `db:"product" json:"product"`
+	ProductName      string         `db:"product_name" json:"product_name"`
+	UnitPrice        int            `db:"unit_price" json:"unit_price"`
+	Quantity         int            `db:"quantity" json:"quantity"`
+	Total            int            `db:"total" json:"total"`
+	Currency         string         `db:"currency" json:"currency"`
+	EstimatedArrival types.DateTime `db:"estimated_arrival" json:"estimated_arrival"`
+	Created          types.DateTime `db:"created" json:"created"`
+}
+
+func registerPurchases(app core.App) {
+	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
+		v1(se).GET("/purchases", listPurchases).Bind(signedIn(), requirePermission(c.PermGetOrders))
+		return se.Next()
+	})
+}
+
+// listPurchases answers a page of the signed-in user's order items in a
+// window, with one indexed query for the page and one for the count:
+// order_items carries its user, so the window is a range of
+// idx_order_items_user_created.
+func listPurchases(e *core.RequestEvent) error {
+	q, err := parsePurchasesQuery(e.Request.URL.Query(), time.Now().UTC())
+	if err != nil {
+		return e.BadRequestError("Check the query parameters.", err)
+	}
+	where := dbx.And(
+		dbx.NewExp("i.user = {:user}", dbx.Params{"user": e.Auth.Id}),
+		dbx.NewExp("i.created >= {:from} AND i.created < {:to}",
+			dbx.Params{"from": stampDate(q.From).String(), "to": stampDate(q.To).String()}),
+	)
+	if len(q.Statuses) > 0 {
+		statuses := make([]any, len(q.Statuses))
+		for i, s := range q.Statuses {
+			statuses[i] = s
+		}
+		where = dbx.And(where, dbx.In("o.status", statuses...))
+	}
+
+	var total int
+	count := e.App.DB().Select("count(*)").From(c.OrderItems + " i")
+	if len(q.Statuses) > 0 {
+		count = count.InnerJoin(c.Orders+" o", dbx.NewExp(`o.id = i."order"`))
+	}
+	if err := count.Where(where).Row(&total); err != nil {
+		return e.InternalServerError("", fmt.Errorf("count purchases: %w", err))
+	}
+
+	items := []purchase{}
+	err = e.App.DB().Select(`i.id`, "i.order AS order", `o.number AS order_number`, `o.status AS status`,
+		`i.product`, `i.product_name`, `i.unit_price`, `i.quantity`, `(i.unit_price * i.quantity) AS total`,
+		`o.currency AS currency`, `i.estimated_arrival`, `i.created`).
+		From(c.OrderItems + " i").
+		InnerJoin(c.Orders+" o", dbx.NewExp(`o.id = i."order"`)).
+		Where(where).
+		OrderBy(q.orderBy()...).
+		Limit(int64(q.PerPage)).Offset(int64((q.Page - 1) * q.PerPage)).
+		All(&items)
+	if err != nil {
+		return e.InternalServerError("", fmt.Errorf("list purchases: %w", err))
+	}
+	return e.JSON(http.StatusOK, map[string]any{
+		"page":       q.Page,
+		"perPage":    q.PerPage,
+		"totalItems": total,
+		"totalPages": (total + q.PerPage - 1) / q.PerPage,
+		"items":      items,
+	})
+}
