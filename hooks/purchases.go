@@ -195,7 +195,7 @@ func listPurchases(e *core.RequestEvent) error {
 	err = e.App.DB().Select(`i.id`, "i.order AS order", `o.number AS order_number`, `o.status AS status`,
 		`i.product`, `i.product_name`, `i.unit_price`, `i.quantity`, `(i.unit_price * i.quantity) AS total`,
 		`o.currency AS currency`, `i.estimated_arrival`, `i.created`).
-		From(c.OrderItems + " i").
+		From(c.OrderItems+" i").
 		InnerJoin(c.Orders+" o", dbx.NewExp(`o.id = i."order"`)).
 		Where(where).
 		OrderBy(q.orderBy()...).
