@@ -19,6 +19,10 @@ type Config struct {
 	StripeMaxRetries int64
 	// AppURL is SHOPDASH_APP_URL, the public base of checkout return links.
 	AppURL string
+	// SMTPURL is SHOPDASH_SMTP_URL; it overrides PocketBase's SMTP settings.
+	SMTPURL string
+	// AlertEmail is SHOPDASH_ALERT_EMAIL, where operator alerts go.
+	AlertEmail string
 	// PushRetryDelays are the waits between catalogue push attempts; nil
 	// means the defaults (tests shorten them).
 	PushRetryDelays []time.Duration
@@ -34,6 +38,8 @@ func ConfigFromEnv() Config {
 		StripeAPIBase:    strings.TrimRight(strings.TrimSpace(os.Getenv("STRIPE_API_BASE")), "/"),
 		StripeMaxRetries: 2,
 		AppURL:           strings.TrimRight(strings.TrimSpace(os.Getenv("SHOPDASH_APP_URL")), "/"),
+		SMTPURL:          strings.TrimSpace(os.Getenv("SHOPDASH_SMTP_URL")),
+		AlertEmail:       strings.TrimSpace(os.Getenv("SHOPDASH_ALERT_EMAIL")),
 	}
 	for _, s := range strings.Split(os.Getenv("STRIPE_WEBHOOK_SECRET"), ",") {
 		if s = strings.TrimSpace(s); s != "" {

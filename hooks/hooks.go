@@ -23,5 +23,6 @@ func Register(app core.App, public fs.FS, cfg Config) {
 	registerDashboard(app)
 	registerPurchases(app)
 	registerDownloads(app, cfg)
+	registerEmails(app, cfg)
 	registerPublicPage(app, public)
 }

@@ -202,12 +202,12 @@ func TestOptionalStripeIdsAreUniqueOnlyWhenSet(t *testing.T) {
 func TestMigrationsRollBack(t *testing.T) {
 	app := newEmptyShop(t)
 	runner := core.NewMigrationsRunner(app, core.AppMigrations)
-	reverted, err := runner.Down(2)
+	reverted, err := runner.Down(3)
 	if err != nil {
 		t.Fatalf("down: %v", err)
 	}
-	if len(reverted) != 2 {
-		t.Fatalf("reverted %v, want the two shop migrations", reverted)
+	if len(reverted) != 3 {
+		t.Fatalf("reverted %v, want the three shop migrations", reverted)
 	}
 	if _, err := app.FindCollectionByNameOrId(c.Orders); err == nil {
 		t.Fatal("orders still exists after down")

@@ -1,0 +1,141 @@
+package hooks
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/types"
+
+	c "shopdash/collections"
+)
+
+// statusEmails is the email each status sends when an order reaches it.
+var statusEmails = map[c.OrderStatus]string{
+	c.StatusPaid:      c.TemplateOrderPaid,
+	c.StatusShipped:   c.TemplateOrderShipped,
+	c.StatusCancelled: c.TemplateOrderCancelled,
+	c.StatusRefunded:  c.TemplateOrderRefunded,
+}
+
+type silentKey struct{}
+
+// withoutEmails marks saves that must not write to customers: history
+// pulled by the sync, or an invoice paid long ago. Emails follow live
+// events only, so a first sync of a shop's past never mails anyone.
+func withoutEmails(ctx context.Context) context.Context {
+	return context.WithValue(ctx, silentKey{}, true)
+}
+
+func emailsWanted(ctx context.Context) bool {
+	silent, _ := ctx.Value(silentKey{}).(bool)
+	return !silent
+}
+
+func registerEmails(app core.App, cfg Config) *outbox {
+	app.OnRecordCreate(c.Orders).BindFunc(queueOrderEmail)
+	app.OnRecordUpdate(c.Orders).BindFunc(queueOrderEmail)
+	if cfg.SMTPURL != "" {
+		app.OnSettingsReload().BindFunc(func(e *core.SettingsReloadEvent) error {
+			if err := e.Next(); err != nil {
+				return err
+			}
+			return applySMTPURL(e.App, cfg.SMTPURL)
+		})
+	}
+	return startOutbox(app, cfg)
+}
+
+// queueOrderEmail writes the email of an order's new status to the outbox
+// in the transaction of the status change, so both land or neither does.
+// Every status change of the shop runs in one (the webhook's ledger
+// transaction, the cancel route, the records API's audit transaction, the
+// sync's batches). The hook joins it rather than opening its own: a
+// transaction opened inside a model hook would hold the save while
+// PocketBase's realtime broadcast runs, and subscribers would hear nothing.
+func queueOrderEmail(e *core.RecordEvent) error {
+	if !emailsWanted(e.Context) {
+		return e.Next()
+	}
+	next := c.NewOrder(e.Record).Status()
+	template, ok := statusEmails[next]
+	if !ok {
+		return e.Next()
+	}
+	if !e.Record.IsNew() {
+		var current string
+		_ = e.App.DB().Select(c.OrderStatusField).From(c.Orders).Where(dbx.HashExp{"id": e.Record.Id}).Row(&current)
+		if current == string(next) {
+			return e.Next()
+		}
+	}
+	if err := e.Next(); err != nil {
+		return err
+	}
+	return queueEmail(e.App, e.Record, template)
+}
+
+// queueEmail adds one email job for an order, unless the order already
+// has that email (a repeated event) or nobody is left to send it to. A
+// shipping update respects the customer's order_updates choice; receipts
+// of payments, cancels and refunds always go.
+func queueEmail(app core.App, order *core.Record, template string) error {
+	userID := order.GetString(c.OrderUser)
+	if userID == "" {
+		return nil
+	}
+	user, err := app.FindRecordById(c.Users, userID)
+	if err != nil {
+		return nil
+	}
+	u := c.NewUser(user)
+	if template == c.TemplateOrderShipped && !u.OrderUpdates() {
+		return nil
+	}
+	exists, err := app.CountRecords(c.EmailJobs, dbx.HashExp{c.EmailJobOrder: order.Id, c.EmailJobTemplate: template})
+	if err != nil || exists > 0 {
+		return err
+	}
+	col, err := app.FindCachedCollectionByNameOrId(c.EmailJobs)
+	if err != nil {
+		return err
+	}
+	job := core.NewRecord(col)
+	job.Set(c.EmailJobOrder, order.Id)
+	job.Set(c.EmailJobUser, userID)
+	job.Set(c.EmailJobRecipient, u.Email())
+	job.Set(c.EmailJobTemplate, template)
+	job.Set(c.EmailJobLanguage, u.Language())
+	job.Set(c.EmailJobStatus, c.EmailQueued)
+	job.Set(c.EmailJobNextAttempt, types.NowDateTime())
+	if err := app.Save(job); err != nil {
+		return fmt.Errorf("queue %s email of order %s: %w", template, order.Id, err)
+	}
+	return nil
+}
+
+// applySMTPURL points PocketBase's mailer at SHOPDASH_SMTP_URL:
+// smtp://[user:pass@]host:port, or smtps:// for implicit TLS.
+func applySMTPURL(app core.App, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+		return fmt.Errorf("SHOPDASH_SMTP_URL must look like smtp://user:pass@host:587")
+	}
+	port := 25
+	if u.Port() != "" {
+		if port, err = strconv.Atoi(u.Port()); err != nil {
+			return fmt.Errorf("SHOPDASH_SMTP_URL has a bad port")
+		}
+	}
+	smtp := &app.Settings().SMTP
+	smtp.Enabled = true
+	smtp.Host = u.Hostname()
+	smtp.Port = port
+	smtp.TLS = u.Scheme == "smtps" || port == 465
+	smtp.Username = u.User.Username()
+	smtp.Password, _ = u.User.Password()
+	return nil
+}
