@@ -37,11 +37,20 @@ func main() {
 		Automigrate: osutils.IsProbablyGoRun(),
 	})
 
-	// Business logic: record rules live in the migrations, the rest here.
-	hooks.Register(app, apis.MustSubFS(publicFiles, "pb_public"), hooks.ConfigFromEnv())
+	// Business logic: record rules live in the migrations, the rest here,
+	// with the background jobs (Stripe sync, email outbox, stale orders).
+	jobs, err := hooks.Register(app, apis.MustSubFS(publicFiles, "pb_public"), hooks.ConfigFromEnv())
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	// Commands besides PocketBase's serve, migrate and superuser.
-	app.RootCmd.AddCommand(cli.NewSeedCommand(app))
+	app.RootCmd.AddCommand(
+		cli.NewSeedCommand(app),
+		cli.NewSyncCommand(app, jobs),
+		cli.NewJobsCommand(app, jobs),
+		cli.NewEmailsCommand(app),
+	)
 
 	if err := app.Start(); err != nil {
 		log.Fatal(err)

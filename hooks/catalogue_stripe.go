@@ -194,67 +194,90 @@ func (p *payments) setStripeSync(productID, stripeProduct, stripePrice, state, v
 	})
 }
 
-// productChanged copies a Stripe product into ours, found by its Stripe id
-// and created when unknown. A product with a change of ours still to push
-// is left alone: our change wins, and its push follows.
+// productChanged copies a Stripe product event into the catalogue.
 func productChanged(app core.App, event stripe.Event) error {
 	var sp stripe.Product
 	if err := json.Unmarshal(event.Data.Raw, &sp); err != nil {
 		return err
 	}
+	_, err := upsertStripeProduct(app, &sp, event.Type == "product.deleted")
+	return err
+}
+
+// upsertStripeProduct copies a Stripe product into ours, found by its
+// Stripe id and created when unknown. A product with a change of ours still
+// to push is left alone: our change wins, and its push follows.
+func upsertStripeProduct(app core.App, sp *stripe.Product, deleted bool) (upsertOutcome, error) {
 	record, err := productByStripe(app, sp.ID)
 	if err != nil {
-		return err
+		return unchanged, err
 	}
+	outcome := updated
 	if record == nil {
-		if event.Type == "product.deleted" {
-			return nil
+		if deleted {
+			return unchanged, nil
 		}
 		col, err := app.FindCachedCollectionByNameOrId(c.Products)
 		if err != nil {
-			return err
+			return unchanged, err
 		}
 		record = core.NewRecord(col)
 		record.Set(c.ProductStripeProduct, sp.ID)
 		record.Set(c.ProductCurrency, c.DefaultCurrency)
+		outcome = created
 	} else if record.GetString(c.ProductStripeSync) == c.StripeSyncPending {
-		return nil
+		return unchanged, nil
+	}
+	active := sp.Active && !deleted
+	if outcome == updated && record.GetString(c.ProductName) == sp.Name &&
+		record.GetString(c.ProductDescription) == sp.Description && record.GetBool(c.ProductActive) == active {
+		return unchanged, nil
 	}
 	record.Set(c.ProductName, sp.Name)
 	record.Set(c.ProductDescription, sp.Description)
-	record.Set(c.ProductActive, sp.Active && event.Type != "product.deleted")
+	record.Set(c.ProductActive, active)
 	record.Set(c.ProductStripeSync, c.StripeSyncSynced)
-	return app.Save(record)
+	return outcome, app.Save(record)
 }
 
-// priceChanged makes an active one-time price the price of its product;
-// when the product's current price is deactivated, checkout falls back to
-// price data until a new one arrives.
+// priceChanged copies a Stripe price event into the catalogue.
 func priceChanged(app core.App, event stripe.Event) error {
 	var pr stripe.Price
 	if err := json.Unmarshal(event.Data.Raw, &pr); err != nil {
 		return err
 	}
+	_, err := applyStripePrice(app, &pr, event.Type == "price.created", event.Type == "price.deleted")
+	return err
+}
+
+// applyStripePrice makes an active one-time price the price of its
+// product (a new one, or the current one); when the product's current
+// price is deactivated, checkout falls back to price data until a new one
+// arrives.
+func applyStripePrice(app core.App, pr *stripe.Price, isNew, deleted bool) (upsertOutcome, error) {
 	if pr.Product == nil {
-		return nil
+		return unchanged, nil
 	}
 	record, err := productByStripe(app, pr.Product.ID)
 	if err != nil || record == nil || record.GetString(c.ProductStripeSync) == c.StripeSyncPending {
-		return err
+		return unchanged, err
 	}
 	current := record.GetString(c.ProductStripePrice) == pr.ID
-	live := pr.Active && pr.Type == stripe.PriceTypeOneTime && event.Type != "price.deleted"
+	live := pr.Active && pr.Type == stripe.PriceTypeOneTime && !deleted
 	switch {
-	case live && (event.Type == "price.created" || current):
+	case live && (isNew || current):
+		if current && record.GetInt(c.ProductPrice) == int(pr.UnitAmount) && record.GetString(c.ProductCurrency) == string(pr.Currency) {
+			return unchanged, nil
+		}
 		record.Set(c.ProductStripePrice, pr.ID)
 		record.Set(c.ProductPrice, pr.UnitAmount)
 		record.Set(c.ProductCurrency, string(pr.Currency))
 	case !live && current:
 		record.Set(c.ProductStripePrice, "")
 	default:
-		return nil
+		return unchanged, nil
 	}
-	return app.Save(record)
+	return updated, app.Save(record)
 }
 
 func productByStripe(app core.App, stripeProduct string) (*core.Record, error) {

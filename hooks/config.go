@@ -21,6 +21,9 @@ type Config struct {
 	AppURL string
 	// SMTPURL is SHOPDASH_SMTP_URL; it overrides PocketBase's SMTP settings.
 	SMTPURL string
+	// SyncSchedule is SHOPDASH_SYNC_SCHEDULE: a cron expression, "off", or
+	// "" for DefaultSyncSchedule.
+	SyncSchedule string
 	// AlertEmail is SHOPDASH_ALERT_EMAIL, where operator alerts go.
 	AlertEmail string
 	// PushRetryDelays are the waits between catalogue push attempts; nil
@@ -40,6 +43,7 @@ func ConfigFromEnv() Config {
 		AppURL:           strings.TrimRight(strings.TrimSpace(os.Getenv("SHOPDASH_APP_URL")), "/"),
 		SMTPURL:          strings.TrimSpace(os.Getenv("SHOPDASH_SMTP_URL")),
 		AlertEmail:       strings.TrimSpace(os.Getenv("SHOPDASH_ALERT_EMAIL")),
+		SyncSchedule:     strings.TrimSpace(os.Getenv("SHOPDASH_SYNC_SCHEDULE")),
 	}
 	for _, s := range strings.Split(os.Getenv("STRIPE_WEBHOOK_SECRET"), ",") {
 		if s = strings.TrimSpace(s); s != "" {

@@ -1,8 +1,6 @@
 package hooks
 
 import (
-	"database/sql"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -55,18 +53,17 @@ func showDashboard(e *core.RequestEvent) error {
 	})
 }
 
-// recentOrder is the user's newest order with its items, or nil.
-func recentOrder(app core.App, userID string) (map[string]any, error) {
-	order := &core.Record{}
-	err := app.RecordQuery(c.Orders).AndWhere(dbx.HashExp{c.OrderUser: userID}).
-		OrderBy("created DESC", "id DESC").Limit(1).One(order)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
+// recentOrder is the user's newest order with its items, or nil (an
+// untyped nil: a nil map would be written as {}).
+func recentOrder(app core.App, userID string) (any, error) {
+	orders, err := app.FindRecordsByFilter(c.Orders, "user = {:user}", "-created,-id", 1, 0, dbx.Params{"user": userID})
 	if err != nil {
 		return nil, fmt.Errorf("recent order: %w", err)
 	}
-	return orderWithItems(app, order)
+	if len(orders) == 0 {
+		return nil, nil
+	}
+	return orderWithItems(app, orders[0])
 }
 
 // orderWithItems is an order's public fields with its items under "items".

@@ -229,9 +229,9 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// retryEmails puts failed jobs, and dead ones when dead is set, back in
+// RetryEmails puts failed jobs, and dead ones when dead is set, back in
 // the queue with a fresh count of attempts; it reports how many.
-func retryEmails(app core.App, dead bool) (int64, error) {
+func RetryEmails(app core.App, dead bool) (int64, error) {
 	statuses := []any{c.EmailFailed}
 	if dead {
 		statuses = append(statuses, c.EmailDead)

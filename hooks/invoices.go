@@ -1,6 +1,7 @@
 package hooks
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -44,14 +45,28 @@ func findOrder(app core.App, lookups ...dbx.HashExp) (*core.Record, error) {
 	return nil, nil
 }
 
+// upsertOutcome says what an upsert did to the database.
+type upsertOutcome int
+
+// The outcomes of an upsert.
+const (
+	unchanged upsertOutcome = iota
+	created
+	updated
+)
+
 // markOrderPaid applies a payment to an order. A pending order becomes
 // paid and its stock is taken; an order that is already further along only
 // gains the Stripe ids it lacks, so a late or repeated event never moves it
-// back. The customer's Stripe customer is kept for their next checkout.
-func markOrderPaid(app core.App, order *core.Record, pay paymentDetails) error {
+// back, and one that gains nothing is not written at all. The customer's
+// Stripe customer is kept for their next checkout. ctx carries whether the
+// change may email the customer.
+func markOrderPaid(ctx context.Context, app core.App, order *core.Record, pay paymentDetails) (upsertOutcome, error) {
+	changed := false
 	setIfEmpty := func(field, value string) {
 		if value != "" && order.GetString(field) == "" {
 			order.Set(field, value)
+			changed = true
 		}
 	}
 	setIfEmpty(c.OrderStripeSession, pay.session)
@@ -62,18 +77,24 @@ func markOrderPaid(app core.App, order *core.Record, pay paymentDetails) error {
 	case c.StatusPending:
 		order.Set(c.OrderStatusField, string(c.StatusPaid))
 		order.Set(c.OrderPaidAt, stampDate(pay.paidAt))
+		changed = true
 		if err := takeStock(app, order.Id); err != nil {
-			return err
+			return unchanged, err
 		}
 	case c.StatusCancelled:
-		// Paid after it was cancelled (an expiry raced the payment): the
-		// money must go back by hand.
-		app.Logger().Error("payment for a cancelled order; refund it in Stripe", "order", order.Id, "payment_intent", pay.paymentIntent)
+		if changed {
+			// Paid after it was cancelled (an expiry raced the payment):
+			// the money must go back by hand.
+			app.Logger().Error("payment for a cancelled order; refund it in Stripe", "order", order.Id, "payment_intent", pay.paymentIntent)
+		}
 	}
-	if err := app.Save(order); err != nil {
-		return fmt.Errorf("mark order %s paid: %w", order.Id, err)
+	if !changed {
+		return unchanged, nil
 	}
-	return rememberStripeCustomer(app, order.GetString(c.OrderUser), pay.customer)
+	if err := app.SaveWithContext(ctx, order); err != nil {
+		return unchanged, fmt.Errorf("mark order %s paid: %w", order.Id, err)
+	}
+	return updated, rememberStripeCustomer(app, order.GetString(c.OrderUser), pay.customer)
 }
 
 // takeStock lowers the stock of the physical products of a paid order.
@@ -123,13 +144,13 @@ func rememberStripeCustomer(app core.App, userID, customer string) error {
 // is found by the id in the invoice metadata (set by our checkout), then by
 // stripe_invoice; an invoice made outside the shop becomes a new paid order
 // linked to its user by Stripe customer or email. Used by the invoice.paid
-// webhook and the nightly sync alike. It reports whether it created an order.
-func upsertInvoiceOrder(app core.App, inv *stripe.Invoice) (created bool, err error) {
+// webhook and the nightly sync alike.
+func upsertInvoiceOrder(ctx context.Context, app core.App, inv *stripe.Invoice) (upsertOutcome, error) {
 	order, err := findOrder(app,
 		dbx.HashExp{"id": inv.Metadata["order_id"]},
 		dbx.HashExp{c.OrderStripeInvoice: inv.ID})
 	if err != nil {
-		return false, err
+		return unchanged, err
 	}
 	pay := paymentDetails{invoice: inv.ID, paidAt: time.Unix(inv.Created, 0)}
 	if inv.StatusTransitions != nil && inv.StatusTransitions.PaidAt > 0 {
@@ -142,13 +163,16 @@ func upsertInvoiceOrder(app core.App, inv *stripe.Invoice) (created bool, err er
 		pay.customer = inv.Customer.ID
 	}
 	if order != nil {
-		return false, markOrderPaid(app, order, pay)
+		return markOrderPaid(ctx, app, order, pay)
 	}
-	return true, createInvoiceOrder(app, inv, pay)
+	if err := createInvoiceOrder(ctx, app, inv, pay); err != nil {
+		return unchanged, err
+	}
+	return created, nil
 }
 
 // createInvoiceOrder writes an order for an invoice the shop did not start.
-func createInvoiceOrder(app core.App, inv *stripe.Invoice, pay paymentDetails) error {
+func createInvoiceOrder(ctx context.Context, app core.App, inv *stripe.Invoice, pay paymentDetails) error {
 	ordersCol, err := app.FindCachedCollectionByNameOrId(c.Orders)
 	if err != nil {
 		return err
@@ -200,7 +224,7 @@ func createInvoiceOrder(app core.App, inv *stripe.Invoice, pay paymentDetails) e
 		}
 	}
 	order.Set(c.OrderItemCount, count)
-	if err := app.Save(order); err != nil {
+	if err := app.SaveWithContext(ctx, order); err != nil {
 		return fmt.Errorf("create order of invoice %s: %w", inv.ID, err)
 	}
 	for _, item := range items {

@@ -97,7 +97,9 @@ func NewAppWith(tb testing.TB, cfg hooks.Config) *tests.TestApp {
 	if err != nil {
 		tb.Fatalf("new test app: %v", err)
 	}
-	hooks.Register(app, fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>shopdash</title>")}}, cfg)
+	if _, err := hooks.Register(app, fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>shopdash</title>")}}, cfg); err != nil {
+		tb.Fatalf("register hooks: %v", err)
+	}
 	return app
 }
 

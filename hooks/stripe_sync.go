@@ -1,0 +1,201 @@
+package hooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/stripe/stripe-go/v76"
+
+	c "shopdash/collections"
+)
+
+// Sync tuning.
+const (
+	// syncOverlap reaches back before the last watermark, for invoices
+	// that Stripe dated just before a run but listed just after it.
+	syncOverlap = time.Hour
+	// syncBatch is how many records one write transaction holds.
+	syncBatch = 100
+)
+
+// errDryRun rolls back the writes of a dry run.
+var errDryRun = errors.New("dry run")
+
+// syncStripe pulls paid invoices created since the last successful run's
+// watermark (minus an overlap), then products and prices, into the
+// database, and pushes the catalogue changes still pending. Every write is
+// an idempotent upsert shared with the webhooks, and silent (no customer
+// email). A Stripe failure ends the run without moving the watermark, so
+// the next run picks up from the same place; one bad record is counted
+// failed and the run goes on. It returns the new watermark: the run's
+// start.
+func (j *Jobs) syncStripe(ctx context.Context, log *slog.Logger, opts RunOptions, counts *RunCounts) (time.Time, error) {
+	p := j.payments
+	if p.stripe == nil {
+		return time.Time{}, errors.New("STRIPE_SECRET_KEY is not set")
+	}
+	started := time.Now().UTC()
+	since := opts.Since
+	if since.IsZero() {
+		watermark, err := lastWatermark(j.app, JobStripeSync)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if !watermark.IsZero() {
+			since = watermark.Add(-syncOverlap)
+		}
+	}
+	silent := withoutEmails(ctx)
+
+	invoices := &stripe.InvoiceListParams{Status: stripe.String(string(stripe.InvoiceStatusPaid))}
+	invoices.Context = ctx
+	invoices.Limit = stripe.Int64(100)
+	if !since.IsZero() {
+		invoices.CreatedRange = &stripe.RangeQueryParams{GreaterThanOrEqual: since.Unix()}
+	}
+	invoiceIter := p.stripe.Invoices.List(invoices)
+	err := stripeWalk[*stripe.Invoice]{
+		kind: "invoice", next: invoiceIter.Next, item: invoiceIter.Invoice, err: invoiceIter.Err,
+		id: func(inv *stripe.Invoice) string { return inv.ID },
+		upsert: func(tx core.App, inv *stripe.Invoice) (upsertOutcome, error) {
+			return upsertInvoiceOrder(silent, tx, inv)
+		},
+	}.run(j.app, log, counts, opts.DryRun)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("sync invoices: %w", err)
+	}
+
+	products := &stripe.ProductListParams{}
+	products.Context = ctx
+	products.Limit = stripe.Int64(100)
+	productIter := p.stripe.Products.List(products)
+	err = stripeWalk[*stripe.Product]{
+		kind: "product", next: productIter.Next, item: productIter.Product, err: productIter.Err,
+		id: func(sp *stripe.Product) string { return sp.ID },
+		upsert: func(tx core.App, sp *stripe.Product) (upsertOutcome, error) {
+			return upsertStripeProduct(tx, sp, false)
+		},
+	}.run(j.app, log, counts, opts.DryRun)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("sync products: %w", err)
+	}
+
+	prices := &stripe.PriceListParams{Active: stripe.Bool(true)}
+	prices.Context = ctx
+	prices.Limit = stripe.Int64(100)
+	priceIter := p.stripe.Prices.List(prices)
+	err = stripeWalk[*stripe.Price]{
+		kind: "price", next: priceIter.Next, item: priceIter.Price, err: priceIter.Err,
+		id: func(pr *stripe.Price) string { return pr.ID },
+		upsert: func(tx core.App, pr *stripe.Price) (upsertOutcome, error) {
+			return applyStripePrice(tx, pr, false, false)
+		},
+	}.run(j.app, log, counts, opts.DryRun)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("sync prices: %w", err)
+	}
+
+	if !opts.DryRun {
+		j.pushPendingProducts(ctx, log, counts)
+	}
+	return started, ctx.Err()
+}
+
+// stripeWalk is one kind of Stripe object the sync walks: a stripe-go
+// iterator (every page, cancelled with its params' context) and the upsert
+// of one item.
+type stripeWalk[T any] struct {
+	kind   string
+	next   func() bool
+	item   func() T
+	err    func() error
+	id     func(T) string
+	upsert func(core.App, T) (upsertOutcome, error)
+}
+
+// run upserts the items syncBatch to a transaction.
+func (w stripeWalk[T]) run(app core.App, log *slog.Logger, counts *RunCounts, dryRun bool) error {
+	var batch []T
+	for w.next() {
+		batch = append(batch, w.item())
+		counts.Fetched++
+		if len(batch) == syncBatch {
+			w.write(app, log, batch, counts, dryRun)
+			batch = batch[:0]
+		}
+	}
+	w.write(app, log, batch, counts, dryRun)
+	return w.err()
+}
+
+// write upserts a batch in one transaction. If the batch fails it is
+// written again one item per transaction, so a bad item is counted failed
+// and logged without holding back the others.
+func (w stripeWalk[T]) write(app core.App, log *slog.Logger, batch []T, counts *RunCounts, dryRun bool) {
+	if len(batch) == 0 {
+		return
+	}
+	if outcomes, err := w.writeTx(app, batch, dryRun); err == nil {
+		for _, o := range outcomes {
+			counts.add(o)
+		}
+		return
+	}
+	for _, item := range batch {
+		outcomes, err := w.writeTx(app, []T{item}, dryRun)
+		if err != nil {
+			counts.Failed++
+			log.Warn("sync skipped a bad record", "kind", w.kind, "stripe_id", w.id(item), "error", err.Error())
+			continue
+		}
+		counts.add(outcomes[0])
+	}
+}
+
+func (w stripeWalk[T]) writeTx(app core.App, batch []T, dryRun bool) ([]upsertOutcome, error) {
+	outcomes := make([]upsertOutcome, 0, len(batch))
+	err := app.RunInTransaction(func(tx core.App) error {
+		for _, item := range batch {
+			o, err := w.upsert(tx, item)
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", w.kind, w.id(item), err)
+			}
+			outcomes = append(outcomes, o)
+		}
+		if dryRun {
+			return errDryRun
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errDryRun) {
+		return nil, err
+	}
+	return outcomes, nil
+}
+
+// pushPendingProducts pushes the catalogue changes that the background push
+// could not make (Stripe was down, or the process stopped).
+func (j *Jobs) pushPendingProducts(ctx context.Context, log *slog.Logger, counts *RunCounts) {
+	pending, err := j.app.FindAllRecords(c.Products, dbx.In(c.ProductStripeSync, c.StripeSyncPending, c.StripeSyncFailed))
+	if err != nil {
+		log.Error("list products to push", "error", err.Error())
+		return
+	}
+	for _, product := range pending {
+		if ctx.Err() != nil {
+			return
+		}
+		counts.Fetched++
+		if err := j.payments.pushProduct(ctx, product.Id); err != nil {
+			counts.Failed++
+			logStripeFailure(j.app, "push product", err, "job", JobStripeSync, "product", product.Id)
+			continue
+		}
+		counts.Updated++
+	}
+}
