@@ -30,8 +30,10 @@ type Server struct {
 
 	mu       sync.Mutex
 	requests []Request
-	failures map[string][]int // route → statuses of the next calls
-	replies  map[string]reply // idempotency key → first reply
+	failures map[string][]int       // route → statuses of the next calls
+	failAt   map[string]map[int]int // route → call number → status
+	calls    map[string]int         // route → calls so far
+	replies  map[string]reply       // idempotency key → first reply
 	seq      int
 	sessions map[string]map[string]any
 	products map[string]map[string]any
@@ -48,6 +50,8 @@ type reply struct {
 func New(tb testing.TB) *Server {
 	s := &Server{
 		failures: map[string][]int{},
+		failAt:   map[string]map[int]int{},
+		calls:    map[string]int{},
 		replies:  map[string]reply{},
 		sessions: map[string]map[string]any{},
 		products: map[string]map[string]any{},
@@ -64,6 +68,8 @@ func New(tb testing.TB) *Server {
 	mux.HandleFunc("GET /v1/prices/{id}", s.getObject(s.prices))
 	mux.HandleFunc("POST /v1/prices/{id}", s.updateObject(s.prices))
 	mux.HandleFunc("GET /v1/invoices", s.listInvoices)
+	mux.HandleFunc("GET /v1/products", s.listObjects(s.products))
+	mux.HandleFunc("GET /v1/prices", s.listObjects(s.prices))
 	s.Server = httptest.NewServer(s.record(mux))
 	tb.Cleanup(s.Close)
 	return s
@@ -75,6 +81,24 @@ func (s *Server) Fail(route string, statuses ...int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failures[route] = append(s.failures[route], statuses...)
+}
+
+// FailCall makes the n-th call (1-based, counted from the start) of a
+// route answer status, e.g. the 13th page of an invoice list.
+func (s *Server) FailCall(route string, n, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failAt[route] == nil {
+		s.failAt[route] = map[int]int{}
+	}
+	s.failAt[route][n] = status
+}
+
+// Calls returns how many calls a route has had.
+func (s *Server) Calls(route string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[route]
 }
 
 // Requests returns the calls of a route ("POST /v1/checkout/sessions"),
@@ -137,6 +161,12 @@ func (s *Server) record(next http.Handler) http.Handler {
 		route := r.Method + " " + routeOf(r.URL.Path)
 		s.mu.Lock()
 		s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, IdempotencyKey: key, Form: r.PostForm})
+		s.calls[route]++
+		if status, ok := s.failAt[route][s.calls[route]]; ok {
+			s.mu.Unlock()
+			writeError(w, status, "fake failure")
+			return
+		}
 		if statuses := s.failures[route]; len(statuses) > 0 {
 			s.failures[route] = statuses[1:]
 			s.mu.Unlock()
@@ -293,6 +323,29 @@ func (s *Server) updateObject(objects map[string]map[string]any) http.HandlerFun
 			}
 		}
 		writeJSON(w, http.StatusOK, obj)
+	}
+}
+
+// AddProducts adds Stripe product objects (with "id") the product list
+// serves.
+func (s *Server) AddProducts(products ...map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range products {
+		s.products[p["id"].(string)] = p
+	}
+}
+
+// listObjects serves every object of a kind in one page.
+func (s *Server) listObjects(objects map[string]map[string]any) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		data := make([]map[string]any, 0, len(objects))
+		for _, o := range objects {
+			data = append(data, o)
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"object": "list", "url": r.URL.Path, "has_more": false, "data": data})
 	}
 }
 
