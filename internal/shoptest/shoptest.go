@@ -92,15 +92,23 @@ func NewApp(tb testing.TB) *tests.TestApp {
 
 // NewAppWith is NewApp with the given configuration, e.g. a fake Stripe.
 func NewAppWith(tb testing.TB, cfg hooks.Config) *tests.TestApp {
+	app, _ := NewAppWithJobs(tb, cfg)
+	return app
+}
+
+// NewAppWithJobs is NewAppWith that also returns the shop's background
+// jobs, to run them directly.
+func NewAppWithJobs(tb testing.TB, cfg hooks.Config) (*tests.TestApp, *hooks.Jobs) {
 	tb.Helper()
 	app, err := tests.NewTestApp(templateDir)
 	if err != nil {
 		tb.Fatalf("new test app: %v", err)
 	}
-	if _, err := hooks.Register(app, fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>shopdash</title>")}}, cfg); err != nil {
+	jobs, err := hooks.Register(app, fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>shopdash</title>")}}, cfg)
+	if err != nil {
 		tb.Fatalf("register hooks: %v", err)
 	}
-	return app
+	return app, jobs
 }
 
 // WebhookSecret signs the Stripe events of tests.
