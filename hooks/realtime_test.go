@@ -2,7 +2,10 @@ package hooks_test
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,5 +105,34 @@ func TestRealtimeDeliversOnlyOwnOrders(t *testing.T) {
 		if got := receivedOrders(t, tc.client); !slices.Equal(got, tc.want) {
 			t.Errorf("%s received %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestRealtimeCarriesSupportChanges ships an order through the records API
+// as support (an audited, transactional write) and checks that its customer
+// hears of it and the other customer does not.
+func TestRealtimeCarriesSupportChanges(t *testing.T) {
+	shop := shoptest.Shop()
+	app := shoptest.NewApp(t)
+	defer app.Cleanup()
+	handler := serveShop(t, app)
+	setStatus(t, app, shop.CustomerOrder, c.StatusPaid)
+
+	customer := subscribe(t, app, shop.Customer.ID, "orders/*")
+	other := subscribe(t, app, shop.Customer2.ID, "orders/*")
+
+	req := httptest.NewRequest(http.MethodPatch, "/api/collections/orders/records/"+shop.CustomerOrder, strings.NewReader(`{"status":"shipped"}`))
+	req.Header.Set("Authorization", shop.Support.Token)
+	req.Header.Set("Content-Type", "application/json")
+	res := httptest.NewRecorder()
+	handler.ServeHTTP(res, req)
+	if res.Code != http.StatusOK {
+		t.Fatalf("support ships: %d %s", res.Code, res.Body)
+	}
+	if got := receivedOrders(t, customer); !slices.Equal(got, []string{shop.CustomerOrder}) {
+		t.Errorf("customer received %v, want their order", got)
+	}
+	if got := receivedOrders(t, other); len(got) != 0 {
+		t.Errorf("the other customer received %v", got)
 	}
 }
