@@ -8,6 +8,8 @@ STATICCHECK := $(TOOLS)/staticcheck
 STATICCHECK_VERSION := v0.8.2
 STRIPE_MOCK := $(TOOLS)/stripe-mock
 STRIPE_MOCK_VERSION := v0.203.0
+MAILPIT := $(TOOLS)/mailpit
+MAILPIT_VERSION := v1.27.11
 
 BIN  ?= ./shopdash
 DATA ?= pb_data
@@ -34,9 +36,9 @@ test: lint unit e2e
 unit:
 	go test -count=1 ./...
 
-## e2e: the built binary against stripe-mock (installed by `make tools`)
-e2e: build $(STRIPE_MOCK)
-	SHOPDASH_BIN=$(abspath $(BIN)) STRIPE_MOCK_BIN=$(STRIPE_MOCK) go test -tags e2e -count=1 -v ./e2e/
+## e2e: the built binary against stripe-mock and Mailpit (installed by `make tools`)
+e2e: build $(STRIPE_MOCK) $(MAILPIT)
+	SHOPDASH_BIN=$(abspath $(BIN)) STRIPE_MOCK_BIN=$(STRIPE_MOCK) MAILPIT_BIN=$(MAILPIT) go test -tags e2e -count=1 -v ./e2e/
 
 lint: fmt-check vet staticcheck
 
@@ -51,8 +53,11 @@ $(STATICCHECK):
 $(STRIPE_MOCK):
 	GOBIN=$(TOOLS) go install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
 
+$(MAILPIT):
+	GOBIN=$(TOOLS) go install github.com/axllent/mailpit@$(MAILPIT_VERSION)
+
 ## tools: what the checks and end-to-end tests need, installed idempotently
-tools: $(STATICCHECK) $(STRIPE_MOCK)
+tools: $(STATICCHECK) $(STRIPE_MOCK) $(MAILPIT)
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

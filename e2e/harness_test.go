@@ -110,7 +110,8 @@ func waitFor(t *testing.T, url string) {
 func startStripeMock(t *testing.T) string {
 	t.Helper()
 	addr := freeAddr(t)
-	start(t, nil, tool(t, "stripe-mock"), "-http-addr", addr)
+	// stripe-mock also serves HTTPS, on a fixed port unless told otherwise.
+	start(t, nil, tool(t, "stripe-mock"), "-http-addr", addr, "-https-addr", freeAddr(t))
 	waitFor(t, "http://"+addr+"/")
 	return "http://" + addr
 }
