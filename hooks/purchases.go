@@ -99,6 +99,9 @@ func parsePurchasesQuery(q url.Values, now time.Time) (purchasesQuery, error) {
 	}
 	readDate("from", &p.From, false)
 	readDate("to", &p.To, true)
+	if q.Get("from") == "" && q.Get("to") != "" {
+		p.From = p.To.AddDate(-1, 0, 0) // "to" alone ends a 12-month window
+	}
 	if errs["from"] == nil && errs["to"] == nil {
 		switch {
 		case !p.From.Before(p.To):
