@@ -98,9 +98,11 @@ func (p *payments) pushWithRetries(productID string) {
 
 // pushProduct makes the Stripe product match ours: created or updated, and
 // when the price or currency changed a new Stripe price (prices are
-// immutable) that becomes the default, with the old one deactivated.
-// Idempotency keys carry the product's update time, so a retry repeats
-// the same request and a later change makes a new one.
+// immutable) that becomes the default, with every other active price of the
+// product deactivated. Each Stripe id is stored as soon as it exists, so a
+// push that fails half-way resumes where it stopped instead of creating
+// twice. Idempotency keys carry the product's update time, so a retry
+// repeats the same request and a later change makes a new one.
 func (p *payments) pushProduct(ctx context.Context, productID string) error {
 	record, err := p.app.FindRecordById(c.Products, productID)
 	if err != nil {
@@ -109,25 +111,29 @@ func (p *payments) pushProduct(ctx context.Context, productID string) error {
 	prod := c.NewProduct(record)
 	version := fmt.Sprintf("%s-%d", productID, record.GetDateTime(c.ProductUpdated).Time().UnixMilli())
 	meta := map[string]string{"product_id": productID}
+	description := record.GetString(c.ProductDescription)
 
 	stripeProduct := prod.StripeProduct()
 	params := &stripe.ProductParams{
 		Params:      stripe.Params{Context: ctx},
 		Name:        stripe.String(prod.Name()),
-		Description: stripe.String(record.GetString(c.ProductDescription)),
+		Description: stripe.String(description), // "" clears it
 		Active:      stripe.Bool(prod.Active()),
 		Metadata:    meta,
 	}
-	if record.GetString(c.ProductDescription) == "" {
-		params.Description = nil // Stripe refuses an empty description
-	}
 	if stripeProduct == "" {
+		if description == "" {
+			params.Description = nil // Stripe refuses an empty one on create
+		}
 		params.SetIdempotencyKey("product-create-" + productID)
 		created, err := p.stripe.Products.New(params)
 		if err != nil {
 			return err
 		}
 		stripeProduct = created.ID
+		if err := p.setStripeSync(productID, stripeProduct, "", c.StripeSyncPending, ""); err != nil {
+			return err
+		}
 	} else {
 		params.SetIdempotencyKey("product-update-" + version)
 		if _, err := p.stripe.Products.Update(stripeProduct, params); err != nil {
@@ -136,40 +142,60 @@ func (p *payments) pushProduct(ctx context.Context, productID string) error {
 	}
 
 	stripePrice := prod.StripePrice()
-	if stripePrice != "" {
-		current, err := p.stripe.Prices.Get(stripePrice, &stripe.PriceParams{Params: stripe.Params{Context: ctx}})
+	current := stripePrice != ""
+	if current {
+		price, err := p.stripe.Prices.Get(stripePrice, &stripe.PriceParams{Params: stripe.Params{Context: ctx}})
 		if err != nil {
 			return err
 		}
-		if current.Active && current.UnitAmount == int64(prod.Price()) && string(current.Currency) == prod.Currency() {
-			return p.setStripeSync(productID, stripeProduct, stripePrice, c.StripeSyncSynced, version)
+		current = price.Active && price.UnitAmount == int64(prod.Price()) && string(price.Currency) == prod.Currency()
+	}
+	if !current {
+		priceParams := &stripe.PriceParams{
+			Params:     stripe.Params{Context: ctx},
+			Product:    stripe.String(stripeProduct),
+			UnitAmount: stripe.Int64(int64(prod.Price())),
+			Currency:   stripe.String(prod.Currency()),
+			Metadata:   meta,
 		}
-	}
-	priceParams := &stripe.PriceParams{
-		Params:     stripe.Params{Context: ctx},
-		Product:    stripe.String(stripeProduct),
-		UnitAmount: stripe.Int64(int64(prod.Price())),
-		Currency:   stripe.String(prod.Currency()),
-		Metadata:   meta,
-	}
-	priceParams.SetIdempotencyKey("price-create-" + version)
-	newPrice, err := p.stripe.Prices.New(priceParams)
-	if err != nil {
-		return err
-	}
-	defaultPrice := &stripe.ProductParams{Params: stripe.Params{Context: ctx}, DefaultPrice: stripe.String(newPrice.ID)}
-	defaultPrice.SetIdempotencyKey("product-default-price-" + newPrice.ID)
-	if _, err := p.stripe.Products.Update(stripeProduct, defaultPrice); err != nil {
-		return err
-	}
-	if stripePrice != "" && stripePrice != newPrice.ID {
-		old := &stripe.PriceParams{Params: stripe.Params{Context: ctx}, Active: stripe.Bool(false)}
-		old.SetIdempotencyKey("price-deactivate-" + stripePrice)
-		if _, err := p.stripe.Prices.Update(stripePrice, old); err != nil {
+		priceParams.SetIdempotencyKey("price-create-" + version)
+		newPrice, err := p.stripe.Prices.New(priceParams)
+		if err != nil {
+			return err
+		}
+		stripePrice = newPrice.ID
+		if err := p.setStripeSync(productID, stripeProduct, stripePrice, c.StripeSyncPending, ""); err != nil {
+			return err
+		}
+		defaultPrice := &stripe.ProductParams{Params: stripe.Params{Context: ctx}, DefaultPrice: stripe.String(stripePrice)}
+		defaultPrice.SetIdempotencyKey("product-default-price-" + stripePrice)
+		if _, err := p.stripe.Products.Update(stripeProduct, defaultPrice); err != nil {
 			return err
 		}
 	}
-	return p.setStripeSync(productID, stripeProduct, newPrice.ID, c.StripeSyncSynced, version)
+	if err := p.deactivateOtherPrices(ctx, stripeProduct, stripePrice); err != nil {
+		return err
+	}
+	return p.setStripeSync(productID, stripeProduct, stripePrice, c.StripeSyncSynced, version)
+}
+
+// deactivateOtherPrices leaves keep as the product's only active price.
+func (p *payments) deactivateOtherPrices(ctx context.Context, stripeProduct, keep string) error {
+	list := &stripe.PriceListParams{Product: stripe.String(stripeProduct), Active: stripe.Bool(true)}
+	list.Context = ctx
+	iter := p.stripe.Prices.List(list)
+	for iter.Next() {
+		price := iter.Price()
+		if price.ID == keep || price.Product == nil || price.Product.ID != stripeProduct {
+			continue
+		}
+		params := &stripe.PriceParams{Params: stripe.Params{Context: ctx}, Active: stripe.Bool(false)}
+		params.SetIdempotencyKey("price-deactivate-" + price.ID)
+		if _, err := p.stripe.Prices.Update(price.ID, params); err != nil {
+			return err
+		}
+	}
+	return iter.Err()
 }
 
 // setStripeSync records a push's outcome. A product changed since the push
@@ -205,12 +231,24 @@ func productChanged(app core.App, event stripe.Event) error {
 }
 
 // upsertStripeProduct copies a Stripe product into ours, found by its
-// Stripe id and created when unknown. A product with a change of ours still
+// Stripe id (or the product id our push put in its metadata) and created
+// when unknown. A product with a change of ours still
 // to push is left alone: our change wins, and its push follows.
 func upsertStripeProduct(app core.App, sp *stripe.Product, deleted bool) (upsertOutcome, error) {
 	record, err := productByStripe(app, sp.ID)
 	if err != nil {
 		return unchanged, err
+	}
+	if record == nil && sp.Metadata["product_id"] != "" {
+		// Our own push made it, and its event came before the push could
+		// store the Stripe id: link it rather than import a duplicate.
+		if own, err := app.FindRecordById(c.Products, sp.Metadata["product_id"]); err == nil {
+			if own.GetString(c.ProductStripeSync) == c.StripeSyncPending {
+				return unchanged, nil
+			}
+			own.Set(c.ProductStripeProduct, sp.ID)
+			record = own
+		}
 	}
 	outcome := updated
 	if record == nil {

@@ -204,7 +204,7 @@ func createInvoiceOrder(ctx context.Context, app core.App, inv *stripe.Invoice, 
 	if inv.Lines != nil {
 		for _, line := range inv.Lines.Data {
 			item := core.NewRecord(itemsCol)
-			item.Set(c.ItemProductName, line.Description)
+			item.Set(c.ItemProductName, truncate(line.Description, 200))
 			quantity := max(line.Quantity, 1)
 			item.Set(c.ItemQuantity, quantity)
 			unit := line.Amount / quantity
