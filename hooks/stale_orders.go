@@ -2,6 +2,8 @@ package hooks
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"time"
 
 	"github.com/pocketbase/dbx"
@@ -17,7 +19,8 @@ import (
 const staleAfter = 24 * time.Hour
 
 // cancelStaleOrders cancels pending orders older than staleAfter. A session
-// that was paid after all is left for its webhook.
+// that was paid after all is left for its webhook, and so is one Stripe
+// cannot answer for right now.
 func (j *Jobs) cancelStaleOrders(ctx context.Context, counts *RunCounts) error {
 	cutoff := stampDate(time.Now().Add(-staleAfter)).String()
 	orders, err := j.app.FindRecordsByFilter(c.Orders, "status = 'pending' && created < {:cutoff}", "created", 1000, 0,
@@ -32,11 +35,20 @@ func (j *Jobs) cancelStaleOrders(ctx context.Context, counts *RunCounts) error {
 		counts.Fetched++
 		if session := order.GetString(c.OrderStripeSession); session != "" && j.payments.stripe != nil {
 			s, err := j.payments.stripe.CheckoutSessions.Get(session, &stripe.CheckoutSessionParams{Params: stripe.Params{Context: ctx}})
-			if err == nil && s.Status == stripe.CheckoutSessionStatusComplete {
-				counts.Skipped++
+			var se *stripe.Error
+			switch {
+			case errors.As(err, &se) && se.HTTPStatusCode == http.StatusNotFound:
+				// Stripe has no such session: nothing can pay this order.
+			case err != nil:
+				// Stripe cannot vouch for it: it may have been paid with its
+				// webhook lost. The next hourly run asks again.
+				counts.Failed++
+				logStripeFailure(j.app, "look up checkout session", err, "job", JobStaleOrders, "order", order.Id)
 				continue
-			}
-			if err == nil && s.Status == stripe.CheckoutSessionStatusOpen {
+			case s.Status == stripe.CheckoutSessionStatusComplete:
+				counts.Skipped++ // paid: its webhook will mark it
+				continue
+			case s.Status == stripe.CheckoutSessionStatusOpen:
 				j.payments.expireSession(j.app, session, order.Id)
 			}
 		}
