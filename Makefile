@@ -15,7 +15,7 @@ BIN  ?= ./shopdash
 DATA ?= pb_data
 ADDR ?= 127.0.0.1:8090
 
-.PHONY: run build build-cgo test unit e2e lint vet fmt-check staticcheck tools clean
+.PHONY: run build build-cgo sdk test unit e2e lint vet fmt-check staticcheck tools clean
 
 ## run: build, migrate, seed an empty shop with demo data, serve on $(ADDR)
 run: build
@@ -26,9 +26,17 @@ run: build
 	@echo
 	$(BIN) serve --dir $(DATA) --http $(ADDR)
 
-## build: the single binary
-build:
+## build: the single binary, with the customer page and its SDK embedded
+build: sdk
 	go build -trimpath -o $(BIN) .
+
+## sdk: the PocketBase JS SDK for the page, from npm at the version package-lock.json pins
+SDK := pb_public/vendor/pocketbase.umd.js
+sdk: $(SDK)
+$(SDK): package-lock.json
+	npm ci --no-audit --no-fund
+	mkdir -p $(dir $(SDK))
+	cp node_modules/pocketbase/dist/pocketbase.umd.js $(SDK)
 
 ## test: everything CI runs: checks, unit and API tests, then the binary end to end
 test: lint unit e2e
@@ -36,8 +44,8 @@ test: lint unit e2e
 unit:
 	go test -count=1 ./...
 
-## e2e: the built binary against stripe-mock and Mailpit (installed by `make tools`)
-e2e: build $(STRIPE_MOCK) $(MAILPIT)
+## e2e: the built binary against stripe-mock, Mailpit, the JS SDK and Chromium (installed by `make tools`)
+e2e: build $(STRIPE_MOCK) $(MAILPIT) $(CHROMIUM)
 	SHOPDASH_BIN=$(abspath $(BIN)) STRIPE_MOCK_BIN=$(STRIPE_MOCK) MAILPIT_BIN=$(MAILPIT) go test -tags e2e -count=1 -v ./e2e/
 
 lint: fmt-check vet staticcheck
@@ -53,11 +61,16 @@ $(STATICCHECK):
 $(STRIPE_MOCK):
 	GOBIN=$(TOOLS) go install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
 
+# Debian's Chromium for the browser suite; playwright-core drives it.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -qq && apt-get install -y -qq chromium
+
 $(MAILPIT):
 	GOBIN=$(TOOLS) go install github.com/axllent/mailpit@$(MAILPIT_VERSION)
 
 ## tools: what the checks and end-to-end tests need, installed idempotently
-tools: $(STATICCHECK) $(STRIPE_MOCK) $(MAILPIT)
+tools: $(STATICCHECK) $(STRIPE_MOCK) $(MAILPIT) $(CHROMIUM) $(SDK)
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -72,5 +85,5 @@ clean:
 	rm -rf $(BIN) $(DATA)
 
 ## build-cgo: the binary with the cgo SQLite driver (needs gcc; see docs/decisions/0004-sqlite-driver.md)
-build-cgo:
+build-cgo: sdk
 	go build -trimpath -tags no_default_driver -o $(BIN) .

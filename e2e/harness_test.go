@@ -122,13 +122,24 @@ type shop struct {
 	url string
 }
 
-// startShop seeds a fresh data dir and serves it with the environment.
+// The superuser every test shop has.
+const (
+	superuserEmail    = "admin@example.com"
+	superuserPassword = "e2e-admin-password"
+)
+
+// startShop seeds a fresh data dir, adds the superuser and serves it with
+// the environment.
 func startShop(t *testing.T, env ...string) *shop {
 	t.Helper()
 	dir := t.TempDir()
-	seed := exec.Command(binary, "seed", "--dir", dir)
-	if out, err := seed.CombinedOutput(); err != nil {
-		t.Fatalf("seed: %v\n%s", err, out)
+	for _, args := range [][]string{
+		{"seed", "--dir", dir},
+		{"superuser", "upsert", superuserEmail, superuserPassword, "--dir", dir},
+	} {
+		if out, err := exec.Command(binary, args...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
 	}
 	addr := freeAddr(t)
 	start(t, append(env, "SHOPDASH_APP_URL=http://"+addr), binary, "serve", "--dir", dir, "--http", addr)

@@ -1,0 +1,56 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// runNodeSuite runs one node:test file of e2e/js against a fresh shop
+// (with stripe-mock as Stripe), from the repository root so that
+// node_modules resolves.
+func runNodeSuite(t *testing.T, file string, env ...string) {
+	t.Helper()
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Fatal("node is not installed")
+	}
+	stripeURL := startStripeMock(t)
+	s := startShop(t, "STRIPE_SECRET_KEY=sk_test_e2e", "STRIPE_API_BASE="+stripeURL, "STRIPE_WEBHOOK_SECRET="+webhookSecret)
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("node", "--test", "--test-reporter=spec", filepath.Join("e2e", "js", file))
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), append(env,
+		"SHOP_URL="+s.url,
+		"STRIPE_WEBHOOK_SECRET="+webhookSecret,
+		"SUPERUSER_EMAIL="+superuserEmail,
+		"SUPERUSER_PASSWORD="+superuserPassword,
+	)...)
+	out, err := cmd.CombinedOutput()
+	t.Logf("node --test %s:\n%s", file, out)
+	if err != nil {
+		t.Fatalf("%s failed: %v", file, err)
+	}
+}
+
+// TestCustomerPageInChromium drives the embedded page in Debian's Chromium
+// with playwright-core and leaves screenshots in artifacts/.
+func TestCustomerPageInChromium(t *testing.T) {
+	chromium := os.Getenv("CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		t.Fatalf("chromium is not installed at %s: run `make tools`", chromium)
+	}
+	artifacts, err := filepath.Abs(filepath.Join("..", "artifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runNodeSuite(t, "browser.test.mjs", "CHROMIUM="+chromium, "ARTIFACTS="+artifacts)
+}
