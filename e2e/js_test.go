@@ -38,6 +38,12 @@ func runNodeSuite(t *testing.T, file string, env ...string) {
 	}
 }
 
+// TestJSSDK exercises every custom route and the records API under the
+// roles table through the official PocketBase JS SDK, realtime included.
+func TestJSSDK(t *testing.T) {
+	runNodeSuite(t, "sdk.test.mjs")
+}
+
 // TestCustomerPageInChromium drives the embedded page in Debian's Chromium
 // with playwright-core and leaves screenshots in artifacts/.
 func TestCustomerPageInChromium(t *testing.T) {
