@@ -10,6 +10,8 @@ STRIPE_MOCK := $(TOOLS)/stripe-mock
 STRIPE_MOCK_VERSION := v0.203.0
 MAILPIT := $(TOOLS)/mailpit
 MAILPIT_VERSION := v1.27.11
+# Debian's Chromium for the browser suite; playwright-core drives it.
+CHROMIUM := /usr/bin/chromium
 
 BIN  ?= ./shopdash
 DATA ?= pb_data
@@ -61,8 +63,6 @@ $(STATICCHECK):
 $(STRIPE_MOCK):
 	GOBIN=$(TOOLS) go install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
 
-# Debian's Chromium for the browser suite; playwright-core drives it.
-CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update -qq && apt-get install -y -qq chromium
 

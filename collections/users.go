@@ -25,7 +25,9 @@ const DefaultLanguage = "en"
 // Access rules of users. A customer sees and edits only themself and cannot
 // change their role; support reads every customer. stripe_customer is a
 // hidden field, which PocketBase drops from a non-superuser's request body,
-// so nobody but a superuser can set it. Accounts are deleted through DELETE /api/v1/me, which asks for
+// so nobody but a superuser can set it. Customers delete their account
+// through DELETE /api/v1/me, which asks for the password; superusers may
+// delete one in /_/, and both paths remove its personal data from orders. Accounts are deleted through DELETE /api/v1/me, which asks for
 // the password, so the records API never deletes one.
 const (
 	UsersListRule   = `id = @request.auth.id || (@request.auth.role = "support" && role = "customer")`

@@ -91,9 +91,8 @@ type deleteAccountRequest struct {
 }
 
 // deleteMe deletes the signed-in account after checking its password, so a
-// stolen token alone cannot. The orders stay for accounting, unlinked and
-// without the name, email and address they carried; the outbox forgets the
-// address too. All of it, and the audit entry, in one transaction.
+// stolen token alone cannot. forgetCustomer keeps the orders without
+// personal data; that, the audit entry and the delete are one transaction.
 func deleteMe(e *core.RequestEvent) error {
 	var body deleteAccountRequest
 	if err := e.BindBody(&body); err != nil {
@@ -108,25 +107,14 @@ func deleteMe(e *core.RequestEvent) error {
 	}
 
 	userID := e.Auth.Id
-	now := types.NowDateTime().String()
 	err := e.App.RunInTransaction(func(tx core.App) error {
 		user, err := tx.FindRecordById(c.Users, userID)
 		if err != nil {
 			return err
 		}
-		result, err := tx.DB().Update(c.Orders, dbx.Params{
-			c.OrderUser: "", c.OrderCustomerName: "", c.OrderCustomerEmail: "", c.OrderShippingAddress: nil, c.OrderUpdated: now,
-		}, dbx.HashExp{c.OrderUser: userID}).Execute()
+		orders, err := forgetCustomer(tx, userID)
 		if err != nil {
-			return fmt.Errorf("anonymise orders: %w", err)
-		}
-		orders, _ := result.RowsAffected()
-		if _, err := tx.DB().Update(c.OrderItems, dbx.Params{c.ItemUser: ""}, dbx.HashExp{c.ItemUser: userID}).Execute(); err != nil {
-			return fmt.Errorf("unlink order items: %w", err)
-		}
-		if _, err := tx.DB().Update(c.EmailJobs, dbx.Params{c.EmailJobUser: "", c.EmailJobRecipient: "", c.EmailJobUpdated: now},
-			dbx.HashExp{c.EmailJobUser: userID}).Execute(); err != nil {
-			return fmt.Errorf("forget email recipients: %w", err)
+			return err
 		}
 		ref := c.AuditRef(c.Users, userID)
 		if err := writeAudit(tx, ref, "user.delete_account", ref, map[string]any{"orders_kept": orders}); err != nil {
@@ -139,4 +127,34 @@ func deleteMe(e *core.RequestEvent) error {
 	}
 	e.App.Logger().Info("account deleted", "user", userID)
 	return e.NoContent(http.StatusNoContent)
+}
+
+// forgetCustomer removes a customer's personal data from what outlives
+// their account: their orders stay for accounting, unlinked and without the
+// name, email and address they carried; their items are unlinked; their
+// emails forget the address, and those not sent yet are given up rather
+// than retried into a false alert. It reports how many orders were kept.
+func forgetCustomer(app core.App, userID string) (int64, error) {
+	now := types.NowDateTime().String()
+	result, err := app.DB().Update(c.Orders, dbx.Params{
+		c.OrderUser: "", c.OrderCustomerName: "", c.OrderCustomerEmail: "", c.OrderShippingAddress: nil, c.OrderUpdated: now,
+	}, dbx.HashExp{c.OrderUser: userID}).Execute()
+	if err != nil {
+		return 0, fmt.Errorf("anonymise orders: %w", err)
+	}
+	orders, _ := result.RowsAffected()
+	if _, err := app.DB().Update(c.OrderItems, dbx.Params{c.ItemUser: ""}, dbx.HashExp{c.ItemUser: userID}).Execute(); err != nil {
+		return 0, fmt.Errorf("unlink order items: %w", err)
+	}
+	_, err = app.DB().Update(c.EmailJobs, dbx.Params{
+		c.EmailJobStatus: c.EmailDead, c.EmailJobLastError: "account deleted", c.EmailJobUpdated: now,
+	}, dbx.And(dbx.HashExp{c.EmailJobUser: userID}, dbx.In(c.EmailJobStatus, c.EmailQueued, c.EmailFailed))).Execute()
+	if err != nil {
+		return 0, fmt.Errorf("give up unsent emails: %w", err)
+	}
+	if _, err := app.DB().Update(c.EmailJobs, dbx.Params{c.EmailJobUser: "", c.EmailJobRecipient: "", c.EmailJobUpdated: now},
+		dbx.HashExp{c.EmailJobUser: userID}).Execute(); err != nil {
+		return 0, fmt.Errorf("forget email recipients: %w", err)
+	}
+	return orders, nil
 }

@@ -410,3 +410,29 @@ func TestDeleteMeByStaff(t *testing.T) {
 	}
 	runScenarios(t, scenarios)
 }
+
+// TestSuperuserDeletingAnAccountForgetsItsPersonalData: an account deleted
+// in /_/ (the records API) keeps its orders without name, email and address,
+// as DELETE /api/v1/me does.
+func TestSuperuserDeletingAnAccountForgetsItsPersonalData(t *testing.T) {
+	shop := shoptest.Shop()
+	s := tests.ApiScenario{
+		Method:         http.MethodDelete,
+		URL:            "/api/collections/users/records/" + shop.Customer.ID,
+		Headers:        shoptest.Headers(shop.Superuser),
+		ExpectedStatus: http.StatusNoContent,
+		TestAppFactory: shoptest.Factory,
+		AfterTestFunc: func(t testing.TB, app *tests.TestApp, res *http.Response) {
+			var leftover int
+			err := app.DB().NewQuery(`SELECT count(*) FROM orders WHERE customer_email = {:e} OR customer_name = 'Casey Customer' OR user = {:u}`).
+				Bind(dbx.Params{"e": shop.Customer.Email, "u": shop.Customer.ID}).Row(&leftover)
+			if err != nil || leftover != 0 {
+				t.Fatalf("%d orders still carry the deleted customer's data (%v)", leftover, err)
+			}
+			if n, _ := app.CountRecords(c.Orders); int(n) != shop.Orders {
+				t.Fatalf("%d orders after the delete, want all %d kept", n, shop.Orders)
+			}
+		},
+	}
+	s.Test(t)
+}

@@ -159,3 +159,22 @@ func TestShopRecordIsForSignedInUsers(t *testing.T) {
 		s.Test(t)
 	}
 }
+
+// TestOrderAuditKeepsNoPersonalValues: a superuser's edit of an order's
+// customer data is audited by field name; the shipping fields keep values.
+func TestOrderAuditKeepsNoPersonalValues(t *testing.T) {
+	shop := shoptest.Shop()
+	s := tests.ApiScenario{
+		Method: http.MethodPatch,
+		URL:    "/api/collections/orders/records/" + shop.CustomerPaidOrder,
+		Body: strings.NewReader(`{"status":"shipped","customer_email":"moved@example.com",` +
+			`"shipping_address":{"line1":"9 Secret Lane","city":"Berlin","postal_code":"10115","country":"DE"}}`),
+		Headers:         shoptest.Headers(shop.Superuser),
+		ExpectedStatus:  http.StatusOK,
+		ExpectedContent: []string{`"status":"shipped"`},
+		TestAppFactory:  shoptest.Factory,
+		AfterTestFunc: expectAuditEntry("order.update", c.AuditRef("_superusers", shop.Superuser.ID),
+			[]string{`"customer_email"`, `"shipping_address"`, `"to":"shipped"`}, []string{"moved@example.com", "Secret Lane", shop.Customer.Email}),
+	}
+	s.Test(t)
+}

@@ -131,7 +131,7 @@ func (p *payments) pushProduct(ctx context.Context, productID string) error {
 			return err
 		}
 		stripeProduct = created.ID
-		if err := p.setStripeSync(productID, stripeProduct, "", c.StripeSyncPending, ""); err != nil {
+		if err := p.storeStripeID(productID, c.ProductStripeProduct, stripeProduct); err != nil {
 			return err
 		}
 	} else {
@@ -164,7 +164,7 @@ func (p *payments) pushProduct(ctx context.Context, productID string) error {
 			return err
 		}
 		stripePrice = newPrice.ID
-		if err := p.setStripeSync(productID, stripeProduct, stripePrice, c.StripeSyncPending, ""); err != nil {
+		if err := p.storeStripeID(productID, c.ProductStripePrice, stripePrice); err != nil {
 			return err
 		}
 		defaultPrice := &stripe.ProductParams{Params: stripe.Params{Context: ctx}, DefaultPrice: stripe.String(stripePrice)}
@@ -196,6 +196,17 @@ func (p *payments) deactivateOtherPrices(ctx context.Context, stripeProduct, kee
 		}
 	}
 	return iter.Err()
+}
+
+// storeStripeID records a Stripe id the moment Stripe made it, as a plain
+// column write: a record save would change the product's update time (the
+// push's version) and start another push.
+func (p *payments) storeStripeID(productID, field, id string) error {
+	_, err := p.app.DB().Update(c.Products, dbx.Params{field: id}, dbx.HashExp{"id": productID}).Execute()
+	if err != nil {
+		return fmt.Errorf("store %s of product %s: %w", field, productID, err)
+	}
+	return nil
 }
 
 // setStripeSync records a push's outcome. A product changed since the push
@@ -233,7 +244,8 @@ func productChanged(app core.App, event stripe.Event) error {
 // upsertStripeProduct copies a Stripe product into ours, found by its
 // Stripe id (or the product id our push put in its metadata) and created
 // when unknown. A product with a change of ours still
-// to push is left alone: our change wins, and its push follows.
+// to push (pending or failed) is left alone: our change wins, and its push
+// follows.
 func upsertStripeProduct(app core.App, sp *stripe.Product, deleted bool) (upsertOutcome, error) {
 	record, err := productByStripe(app, sp.ID)
 	if err != nil {
@@ -243,7 +255,7 @@ func upsertStripeProduct(app core.App, sp *stripe.Product, deleted bool) (upsert
 		// Our own push made it, and its event came before the push could
 		// store the Stripe id: link it rather than import a duplicate.
 		if own, err := app.FindRecordById(c.Products, sp.Metadata["product_id"]); err == nil {
-			if own.GetString(c.ProductStripeSync) == c.StripeSyncPending {
+			if unpushed(own) {
 				return unchanged, nil
 			}
 			own.Set(c.ProductStripeProduct, sp.ID)
@@ -263,7 +275,7 @@ func upsertStripeProduct(app core.App, sp *stripe.Product, deleted bool) (upsert
 		record.Set(c.ProductStripeProduct, sp.ID)
 		record.Set(c.ProductCurrency, c.DefaultCurrency)
 		outcome = created
-	} else if record.GetString(c.ProductStripeSync) == c.StripeSyncPending {
+	} else if unpushed(record) {
 		return unchanged, nil
 	}
 	active := sp.Active && !deleted
@@ -297,7 +309,7 @@ func applyStripePrice(app core.App, pr *stripe.Price, isNew, deleted bool) (upse
 		return unchanged, nil
 	}
 	record, err := productByStripe(app, pr.Product.ID)
-	if err != nil || record == nil || record.GetString(c.ProductStripeSync) == c.StripeSyncPending {
+	if err != nil || record == nil || unpushed(record) {
 		return unchanged, err
 	}
 	current := record.GetString(c.ProductStripePrice) == pr.ID
@@ -316,6 +328,14 @@ func applyStripePrice(app core.App, pr *stripe.Price, isNew, deleted bool) (upse
 		return unchanged, nil
 	}
 	return updated, app.Save(record)
+}
+
+// unpushed reports whether a product holds a change of ours that Stripe
+// has not got yet (pending, or failed and waiting for the sync): such a
+// product is not overwritten from Stripe; our change is pushed instead.
+func unpushed(product *core.Record) bool {
+	state := product.GetString(c.ProductStripeSync)
+	return state == c.StripeSyncPending || state == c.StripeSyncFailed
 }
 
 func productByStripe(app core.App, stripeProduct string) (*core.Record, error) {

@@ -1,6 +1,7 @@
 package hooks_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -503,13 +504,13 @@ func TestOwnProductEchoDuringPushAddsNoDuplicate(t *testing.T) {
 }
 
 // TestStripeProductEventLinksOurProductByMetadata: an event for a product
-// our push made, arriving before the push stored its Stripe id, links that
-// product instead of importing a copy.
+// our push made, which lost its Stripe id (say a backup from before the push
+// was restored), links that product instead of importing a copy.
 func TestStripeProductEventLinksOurProductByMetadata(t *testing.T) {
 	t.Parallel()
 	shop := shoptest.Shop()
 	rig := newWebhookRig(t, shoptest.StripeConfig)
-	if _, err := rig.app.DB().Update(c.Products, dbx.Params{c.ProductStripeSync: c.StripeSyncFailed},
+	if _, err := rig.app.DB().Update(c.Products, dbx.Params{c.ProductStripeSync: c.StripeSyncSynced},
 		dbx.HashExp{"id": shop.PhysicalProduct}).Execute(); err != nil {
 		t.Fatal(err)
 	}
@@ -521,5 +522,35 @@ func TestStripeProductEventLinksOurProductByMetadata(t *testing.T) {
 	linked := pushStored(t, rig.app, shop.PhysicalProduct)
 	if linked.StripeProduct() != "prod_linked" || linked.Name() != "Renamed in Stripe" {
 		t.Fatalf("product %s: stripe_product %q name %q", shop.PhysicalProduct, linked.StripeProduct(), linked.Name())
+	}
+}
+
+// TestSyncPushesAFailedChangeInsteadOfUndoingIt: a store change whose push
+// failed is not overwritten by the sync's pull of Stripe's older copy; the
+// sync pushes it.
+func TestSyncPushesAFailedChangeInsteadOfUndoingIt(t *testing.T) {
+	shop := shoptest.Shop()
+	fake := fakestripe.New(t)
+	app, jobs := shoptest.NewAppWithJobs(t, shoptest.StripeConfig(fake.URL))
+	defer app.Cleanup()
+	fake.AddProducts(map[string]any{"id": "prod_kettle", "object": "product", "name": "Old Kettle", "active": true})
+	if _, err := app.DB().Update(c.Products, dbx.Params{c.ProductName: "New Kettle", c.ProductStripeProduct: "prod_kettle",
+		c.ProductStripeSync: c.StripeSyncFailed}, dbx.HashExp{"id": shop.PhysicalProduct}).Execute(); err != nil {
+		t.Fatal(err)
+	}
+	run, err := jobs.Run(context.Background(), hooks.JobStripeSync, hooks.RunOptions{Trigger: "test"})
+	if err != nil || run.Status != c.JobSucceeded {
+		t.Fatalf("sync: %+v, %v", run, err)
+	}
+	product := pushStored(t, app, shop.PhysicalProduct)
+	if product.Name() != "New Kettle" || product.GetString(c.ProductStripeSync) != c.StripeSyncSynced {
+		t.Fatalf("after the sync the product is %q, %s; want our name, pushed", product.Name(), product.GetString(c.ProductStripeSync))
+	}
+	pushed := false
+	for _, r := range fake.Requests("POST /v1/products/{id}") {
+		pushed = pushed || r.Form.Get("name") == "New Kettle"
+	}
+	if !pushed {
+		t.Fatal("the sync did not push the failed change to Stripe")
 	}
 }

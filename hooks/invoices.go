@@ -124,6 +124,26 @@ func takeStock(app core.App, orderID string) error {
 	return nil
 }
 
+// returnStock puts back the stock a paid order took, when it is cancelled
+// before shipping.
+func returnStock(app core.App, orderID string) error {
+	items, err := app.FindAllRecords(c.OrderItems, dbx.HashExp{c.ItemOrder: orderID})
+	if err != nil {
+		return err
+	}
+	for _, item := range items {
+		product, err := app.FindRecordById(c.Products, item.GetString(c.ItemProduct))
+		if err != nil || c.NewProduct(product).Digital() {
+			continue
+		}
+		product.Set(c.ProductStock, product.GetInt(c.ProductStock)+item.GetInt(c.ItemQuantity))
+		if err := app.Save(product); err != nil {
+			return fmt.Errorf("return stock of product %s: %w", product.Id, err)
+		}
+	}
+	return nil
+}
+
 // rememberStripeCustomer saves a user's Stripe customer id once.
 func rememberStripeCustomer(app core.App, userID, customer string) error {
 	if userID == "" || customer == "" {
@@ -252,11 +272,12 @@ func invoiceUser(app core.App, inv *stripe.Invoice) (string, error) {
 		}
 	}
 	if inv.CustomerEmail != "" {
+		// Only a verified address: anyone can sign up with any email.
 		user, err := app.FindAuthRecordByEmail(c.Users, inv.CustomerEmail)
-		if err == nil {
+		if err == nil && user.Verified() {
 			return user.Id, nil
 		}
-		if !errors.Is(err, sql.ErrNoRows) {
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return "", err
 		}
 	}

@@ -81,6 +81,11 @@ func (p *payments) cancelOrder(e *core.RequestEvent) error {
 		if err := tx.Save(fresh); err != nil {
 			return err
 		}
+		if from == c.StatusPaid {
+			if err := returnStock(tx, fresh.Id); err != nil {
+				return err
+			}
+		}
 		record = fresh
 		return writeAudit(tx, actorRef(e.Auth), "order.cancel", c.AuditRef(c.Orders, fresh.Id),
 			map[string]any{"from": string(from), "reason": body.Reason, "refund": refund})

@@ -297,3 +297,46 @@ func TestCancelPaidOrderRefunds(t *testing.T) {
 		s.Test(t)
 	})
 }
+
+// TestCancellingAPaidOrderReturnsItsStock: the refund puts the physical
+// items back on the shelf.
+func TestCancellingAPaidOrderReturnsItsStock(t *testing.T) {
+	shop := shoptest.Shop()
+	order := shop.CustomerPaidOrder
+	fake := fakestripe.New(t)
+	stockBefore := map[string]int{}
+	s := tests.ApiScenario{
+		Method: http.MethodPost, URL: "/api/v1/orders/" + order + "/cancel",
+		Headers:         shoptest.Headers(shop.Customer),
+		ExpectedStatus:  http.StatusOK,
+		ExpectedContent: []string{`"status":"cancelled"`},
+		TestAppFactory: func(tb testing.TB) *tests.TestApp {
+			app := checkoutShop(fake)(tb)
+			withStripeIds(tb, app, order, dbx.Params{c.OrderStripePaymentIntent: "pi_stock"})
+			items, _ := app.FindAllRecords(c.OrderItems, dbx.HashExp{c.ItemOrder: order})
+			for _, it := range items {
+				stockBefore[it.GetString(c.ItemProduct)] = product(tb, app, it.GetString(c.ItemProduct)).Stock()
+			}
+			return app
+		},
+		AfterTestFunc: func(t testing.TB, app *tests.TestApp, res *http.Response) {
+			items, _ := app.FindAllRecords(c.OrderItems, dbx.HashExp{c.ItemOrder: order})
+			physical := 0
+			for _, it := range items {
+				p := product(t, app, it.GetString(c.ItemProduct))
+				want := stockBefore[p.Id]
+				if !p.Digital() {
+					want += it.GetInt(c.ItemQuantity)
+					physical++
+				}
+				if p.Stock() != want {
+					t.Errorf("product %s stock %d, want %d", p.Id, p.Stock(), want)
+				}
+			}
+			if physical == 0 {
+				t.Fatal("the paid order has no physical item to check")
+			}
+		},
+	}
+	s.Test(t)
+}

@@ -26,6 +26,7 @@ var supportStatuses = []c.OrderStatus{c.StatusShipped, c.StatusDelivered}
 func registerOrders(app core.App) {
 	app.OnRecordCreate(c.Orders).BindFunc(stampStatusTimes)
 	app.OnRecordUpdate(c.Orders).BindFunc(enforceStatusMachine)
+	app.OnRecordUpdate(c.Orders).BindFunc(copyArrivalToItems)
 	app.OnRecordUpdateRequest(c.Orders).BindFunc(limitStaffOrderChanges)
 	// Only superusers create or delete orders through the API.
 	app.OnRecordCreateRequest(c.Orders).BindFunc(auditWrites("order"))
@@ -84,13 +85,37 @@ func limitStaffOrderChanges(e *core.RecordRequestEvent) error {
 		}
 	}
 	return auditedRequest(e, func() (string, map[string]any) {
-		changes := changedFields(e.Record, e.Collection.Fields.FieldNames()...)
-		delete(changes, c.OrderUpdated)
-		if len(changes) == 0 {
+		names := changedFieldNames(e.Record)
+		if len(names) == 0 {
 			return "", nil
 		}
-		return "order.update", changes
+		// Values of the shipping fields; of the rest (a superuser's edits of
+		// the customer's name, email, address) only the names: audit_log is
+		// readable by support and outlives a deleted account.
+		data := changedFields(e.Record, c.OrderStatusField, c.OrderEstimatedArrival, c.OrderCancelReason)
+		data["fields"] = names
+		return "order.update", data
 	})
+}
+
+// copyArrivalToItems gives an order's physical items the arrival date
+// support sets on the order, so the purchases table shows it too.
+func copyArrivalToItems(e *core.RecordEvent) error {
+	var before string
+	_ = e.App.DB().Select(c.OrderEstimatedArrival).From(c.Orders).Where(dbx.HashExp{"id": e.Record.Id}).Row(&before)
+	if err := e.Next(); err != nil {
+		return err
+	}
+	after := e.Record.GetDateTime(c.OrderEstimatedArrival)
+	if after.IsZero() || after.String() == before {
+		return nil
+	}
+	_, err := e.App.DB().Update(c.OrderItems, dbx.Params{c.ItemEstimatedArrival: after.String()},
+		dbx.And(dbx.HashExp{c.ItemOrder: e.Record.Id}, dbx.NewExp("estimated_arrival != ''"))).Execute()
+	if err != nil {
+		return fmt.Errorf("arrival date of order %s's items: %w", e.Record.Id, err)
+	}
+	return nil
 }
 
 func checkSupportOrderChange(order *core.Record, body map[string]any) validation.Errors {

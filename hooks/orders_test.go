@@ -98,3 +98,35 @@ func TestStatusMachineHoldsForAppSave(t *testing.T) {
 		t.Fatal("paid_at not stamped")
 	}
 }
+
+// TestSupportsArrivalDateReachesTheItems: the purchases table shows the
+// date support sets on the order.
+func TestSupportsArrivalDateReachesTheItems(t *testing.T) {
+	shop := shoptest.Shop()
+	s := tests.ApiScenario{
+		Method:          http.MethodPatch,
+		URL:             "/api/collections/orders/records/" + shop.CustomerPaidOrder,
+		Body:            strings.NewReader(`{"estimated_arrival":"2030-01-15 00:00:00.000Z"}`),
+		Headers:         shoptest.Headers(shop.Support),
+		ExpectedStatus:  http.StatusOK,
+		ExpectedContent: []string{`"estimated_arrival":"2030-01-15 00:00:00.000Z"`},
+		TestAppFactory:  shoptest.Factory,
+		AfterTestFunc: func(t testing.TB, app *tests.TestApp, res *http.Response) {
+			items, _ := app.FindAllRecords(c.OrderItems, dbx.HashExp{c.ItemOrder: shop.CustomerPaidOrder})
+			moved := 0
+			for _, it := range items {
+				switch got := it.GetString(c.ItemEstimatedArrival); got {
+				case "2030-01-15 00:00:00.000Z":
+					moved++
+				case "": // a download arrives at once
+				default:
+					t.Errorf("item %s still arrives %s", it.Id, got)
+				}
+			}
+			if moved == 0 {
+				t.Fatal("no item took the new date")
+			}
+		},
+	}
+	s.Test(t)
+}

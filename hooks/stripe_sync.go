@@ -33,22 +33,26 @@ var errDryRun = errors.New("dry run")
 // email). A Stripe failure ends the run without moving the watermark, so
 // the next run picks up from the same place; one bad record is counted
 // failed and the run goes on. It returns the new watermark: the run's
-// start.
+// start, or zero when --since left a gap before it.
 func (j *Jobs) syncStripe(ctx context.Context, log *slog.Logger, opts RunOptions, counts *RunCounts) (time.Time, error) {
 	p := j.payments
 	if p.stripe == nil {
 		return time.Time{}, errors.New("STRIPE_SECRET_KEY is not set")
 	}
 	started := time.Now().UTC()
+	previous, err := lastWatermark(j.app, JobStripeSync)
+	if err != nil {
+		return time.Time{}, err
+	}
 	since := opts.Since
-	if since.IsZero() {
-		watermark, err := lastWatermark(j.app, JobStripeSync)
-		if err != nil {
-			return time.Time{}, err
-		}
-		if !watermark.IsZero() {
-			since = watermark.Add(-syncOverlap)
-		}
+	if since.IsZero() && !previous.IsZero() {
+		since = previous.Add(-syncOverlap)
+	}
+	// A run from a later date than the watermark leaves a gap behind it:
+	// it must not move the watermark past that gap.
+	newWatermark := started
+	if !opts.Since.IsZero() && !previous.IsZero() && opts.Since.After(previous.Add(-syncOverlap)) {
+		newWatermark = time.Time{}
 	}
 	silent := withoutEmails(ctx)
 
@@ -59,7 +63,7 @@ func (j *Jobs) syncStripe(ctx context.Context, log *slog.Logger, opts RunOptions
 		invoices.CreatedRange = &stripe.RangeQueryParams{GreaterThanOrEqual: since.Unix()}
 	}
 	invoiceIter := p.stripe.Invoices.List(invoices)
-	err := stripeWalk[*stripe.Invoice]{
+	err = stripeWalk[*stripe.Invoice]{
 		kind: "invoice", next: invoiceIter.Next, item: invoiceIter.Invoice, err: invoiceIter.Err,
 		id: func(inv *stripe.Invoice) string { return inv.ID },
 		upsert: func(tx core.App, inv *stripe.Invoice) (upsertOutcome, error) {
@@ -103,7 +107,7 @@ func (j *Jobs) syncStripe(ctx context.Context, log *slog.Logger, opts RunOptions
 	if !opts.DryRun {
 		j.pushPendingProducts(ctx, log, counts)
 	}
-	return started, ctx.Err()
+	return newWatermark, ctx.Err()
 }
 
 // stripeWalk is one kind of Stripe object the sync walks: a stripe-go

@@ -16,6 +16,7 @@ func registerUsers(app core.App) {
 	app.OnRecordEnrich(c.Users).BindFunc(showCustomerEmailToSupport)
 	app.OnRecordCreateRequest(c.Users).BindFunc(auditAccountChangeBySuperuser)
 	app.OnRecordUpdateRequest(c.Users).BindFunc(auditAccountChangeBySuperuser)
+	app.OnRecordDeleteRequest(c.Users).BindFunc(forgetDeletedAccount)
 	app.OnRecordDeleteRequest(c.Users).BindFunc(auditAccountChangeBySuperuser)
 }
 
@@ -71,6 +72,19 @@ func showCustomerEmailToSupport(e *core.RecordEnrichEvent) error {
 		e.Record.IgnoreEmailVisibility(true)
 	}
 	return e.Next()
+}
+
+// forgetDeletedAccount removes the personal data of an account a superuser
+// deletes (in /_/ or through the records API) from its orders, in the
+// transaction of the delete, as DELETE /api/v1/me does.
+func forgetDeletedAccount(e *core.RecordRequestEvent) error {
+	return e.App.RunInTransaction(func(tx core.App) error {
+		if _, err := forgetCustomer(tx, e.Record.Id); err != nil {
+			return err
+		}
+		e.App = tx
+		return e.Next()
+	})
 }
 
 // auditAccountChangeBySuperuser records what a superuser does to accounts.
