@@ -121,9 +121,6 @@ func (o *Order) EstimatedArrival() types.DateTime { return o.GetDateTime(OrderEs
 // StripeSession is the Checkout Session id, or "".
 func (o *Order) StripeSession() string { return o.GetString(OrderStripeSession) }
 
-// StripeInvoice is the Stripe invoice id, or "".
-func (o *Order) StripeInvoice() string { return o.GetString(OrderStripeInvoice) }
-
 // StripePaymentIntent is the payment intent id, or "".
 func (o *Order) StripePaymentIntent() string { return o.GetString(OrderStripePaymentIntent) }
 

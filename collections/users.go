@@ -73,9 +73,6 @@ func (u *User) Language() string {
 // OrderUpdates reports whether the user wants shipping emails.
 func (u *User) OrderUpdates() bool { return u.GetBool(UserOrderUpdates) }
 
-// MarketingEmails reports whether the user accepts marketing emails.
-func (u *User) MarketingEmails() bool { return u.GetBool(UserMarketingEmails) }
-
 // StripeCustomer is the user's Stripe customer id, or "".
 func (u *User) StripeCustomer() string { return u.GetString(UserStripeCustomer) }
 

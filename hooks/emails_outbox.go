@@ -35,7 +35,7 @@ func emailsWanted(ctx context.Context) bool {
 	return !silent
 }
 
-func registerEmails(app core.App, cfg Config) *outbox {
+func registerEmails(app core.App, cfg Config, alerts *alerter) *outbox {
 	app.OnRecordCreate(c.Orders).BindFunc(queueOrderEmail)
 	app.OnRecordUpdate(c.Orders).BindFunc(queueOrderEmail)
 	if cfg.SMTPURL != "" {
@@ -46,7 +46,7 @@ func registerEmails(app core.App, cfg Config) *outbox {
 			return applySMTPURL(e.App, cfg.SMTPURL)
 		})
 	}
-	return startOutbox(app, cfg)
+	return startOutbox(app, alerts)
 }
 
 // queueOrderEmail writes the email of an order's new status to the outbox

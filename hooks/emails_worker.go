@@ -3,13 +3,11 @@ package hooks
 import (
 	"context"
 	"fmt"
-	"net/mail"
 	"sync"
 	"time"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
-	"github.com/pocketbase/pocketbase/tools/mailer"
 	"github.com/pocketbase/pocketbase/tools/types"
 
 	c "shopdash/collections"
@@ -32,10 +30,10 @@ const (
 
 // outbox sends queued order emails in the background.
 type outbox struct {
-	app        core.App
-	alertEmail string
-	wake       chan struct{}
-	now        func() time.Time
+	app    core.App
+	alerts *alerter
+	wake   chan struct{}
+	now    func() time.Time
 }
 
 // nextEmailAttempt is when a job that has failed attempts times is tried
@@ -47,8 +45,8 @@ func nextEmailAttempt(now time.Time, attempts int) (time.Time, bool) {
 	return now.Add(emailRetryDelays[attempts-1]), true
 }
 
-func startOutbox(app core.App, cfg Config) *outbox {
-	o := &outbox{app: app, alertEmail: cfg.AlertEmail, wake: make(chan struct{}, 1), now: time.Now}
+func startOutbox(app core.App, alerts *alerter) *outbox {
+	o := &outbox{app: app, alerts: alerts, wake: make(chan struct{}, 1), now: time.Now}
 	// A new job wakes the worker at once instead of at the next poll.
 	app.OnRecordAfterCreateSuccess(c.EmailJobs).BindFunc(func(e *core.RecordEvent) error {
 		o.nudge()
@@ -175,13 +173,14 @@ func (o *outbox) deliver(job *core.Record) bool {
 		job.Set(c.EmailJobStatus, c.EmailFailed)
 		job.Set(c.EmailJobNextAttempt, stampDate(next))
 		job.Set(c.EmailJobLastError, truncate(sendErr.Error(), 2000))
-		log.Warn("email failed; will retry", "attempts", attempts, "next_attempt", next, "error", sendErr.Error())
+		log.Warn("email failed; will retry", "attempts", attempts, "next_attempt", next, "error", mailError(sendErr))
 	default:
 		job.Set(c.EmailJobStatus, c.EmailDead)
 		job.Set(c.EmailJobLastError, truncate(sendErr.Error(), 2000))
-		log.Error("email dead after its last attempt", "attempts", attempts, "error", sendErr.Error())
-		o.alert(fmt.Sprintf("Email %s (%s of order %s) failed %d times and will not be retried: %s",
-			job.Id, job.GetString(c.EmailJobTemplate), job.GetString(c.EmailJobOrder), attempts, sendErr))
+		o.alerts.alert("an order email is dead",
+			fmt.Sprintf("Email %s (%s of order %s) failed %d times and will not be retried (%s). Fix the mail settings, then run `shopdash emails retry --dead`.",
+				job.Id, job.GetString(c.EmailJobTemplate), job.GetString(c.EmailJobOrder), attempts, mailError(sendErr)),
+			"job", JobEmailOutbox, "email", job.Id)
 	}
 	if err := o.app.Save(job); err != nil {
 		// The lease runs out and the job is tried again: at least once.
@@ -200,26 +199,6 @@ func (o *outbox) send(job *core.Record) error {
 		return err
 	}
 	return o.app.NewMailClient().Send(msg)
-}
-
-// alert tells the operator about a failure that needs a person, by email
-// to SHOPDASH_ALERT_EMAIL when set; it is always logged at error level by
-// the caller.
-func (o *outbox) alert(text string) {
-	if o.alertEmail == "" {
-		return
-	}
-	s := o.app.Settings().Meta
-	err := o.app.NewMailClient().Send(&mailer.Message{
-		From:    mail.Address{Name: s.SenderName, Address: s.SenderAddress},
-		To:      []mail.Address{{Address: o.alertEmail}},
-		Subject: s.AppName + ": operator alert",
-		Text:    text,
-		HTML:    "<p>" + text + "</p>",
-	})
-	if err != nil {
-		o.app.Logger().Error("could not send the operator alert", "error", err.Error())
-	}
 }
 
 func truncate(s string, n int) string {

@@ -19,13 +19,14 @@ func Register(app core.App, public fs.FS, cfg Config) (*Jobs, error) {
 	registerOrderItems(app)
 	registerListScoping(app)
 	registerShop(app)
-	payments := registerPayments(app, cfg)
+	alerts := &alerter{app: app, to: cfg.AlertEmail}
+	payments := registerPayments(app, cfg, alerts)
 	registerAccount(app)
 	registerDashboard(app)
 	registerPurchases(app)
 	registerDownloads(app, cfg)
-	outbox := registerEmails(app, cfg)
+	outbox := registerEmails(app, cfg, alerts)
 	registerPublicPage(app, public)
-	jobs := newJobs(app, payments, outbox)
+	jobs := newJobs(app, payments, outbox, alerts)
 	return jobs, registerJobs(app, cfg, jobs)
 }

@@ -69,13 +69,14 @@ type Jobs struct {
 	app      core.App
 	payments *payments
 	outbox   *outbox
+	alerts   *alerter
 
 	mu      sync.Mutex
 	running map[string]context.CancelFunc
 }
 
-func newJobs(app core.App, p *payments, o *outbox) *Jobs {
-	return &Jobs{app: app, payments: p, outbox: o, running: map[string]context.CancelFunc{}}
+func newJobs(app core.App, p *payments, o *outbox, a *alerter) *Jobs {
+	return &Jobs{app: app, payments: p, outbox: o, alerts: a, running: map[string]context.CancelFunc{}}
 }
 
 // Run runs a job now and waits for it.
@@ -134,6 +135,11 @@ func (j *Jobs) Run(ctx context.Context, name string, opts RunOptions) (JobRun, e
 		err = errors.Join(errJobCancelled, err)
 	}
 	result := j.finishRun(run, counts, watermark, err, opts.DryRun)
+	if result.Status == c.JobFailed && name == JobStripeSync {
+		j.alerts.alert("the Stripe sync failed",
+			fmt.Sprintf("Run %s of the Stripe sync failed after %d records (%d created, %d updated): %v. Its watermark stays; rerun it with `shopdash sync stripe` when the cause is fixed.",
+				run.Id, counts.Fetched, counts.Created, counts.Updated, result.Err), "job", name, "run", run.Id)
+	}
 	if result.Err != nil {
 		log.Error("job ended", "status", result.Status, "error", result.Err.Error(), "fetched", counts.Fetched,
 			"created", counts.Created, "updated", counts.Updated, "failed", counts.Failed)

@@ -17,6 +17,7 @@ type payments struct {
 	app    core.App
 	cfg    Config
 	stripe *client.API
+	alerts *alerter
 
 	// ctx ends with the app, cancelling background pushes.
 	ctx    context.Context
@@ -34,9 +35,9 @@ type payments struct {
 // retries it.
 var defaultPushRetryDelays = []time.Duration{2 * time.Second, 10 * time.Second, time.Minute, 5 * time.Minute}
 
-func registerPayments(app core.App, cfg Config) *payments {
+func registerPayments(app core.App, cfg Config, alerts *alerter) *payments {
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &payments{app: app, cfg: cfg, stripe: newStripeClient(cfg), ctx: ctx, cancel: cancel, pushing: map[string]bool{}}
+	p := &payments{app: app, cfg: cfg, stripe: newStripeClient(cfg), alerts: alerts, ctx: ctx, cancel: cancel, pushing: map[string]bool{}}
 	if p.cfg.PushRetryDelays == nil {
 		p.cfg.PushRetryDelays = defaultPushRetryDelays
 	}

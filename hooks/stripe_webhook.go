@@ -60,6 +60,7 @@ func (p *payments) receiveWebhook(e *core.RequestEvent) error {
 	event, err := p.verifyEvent(payload, e.Request.Header.Get("Stripe-Signature"))
 	if err != nil {
 		e.App.Logger().Warn("stripe webhook with a bad signature", "reason", err.Error())
+		p.alerts.badSignature()
 		return e.BadRequestError("Invalid Stripe signature.", nil)
 	}
 	if event.APIVersion != stripe.APIVersion {

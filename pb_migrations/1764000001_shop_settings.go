@@ -35,7 +35,13 @@ func applyShopSettings(app core.App) error {
 		// Stripe delivers in bursts from its own IPs and every event is
 		// signed: an exact rule keeps it out of the guests' limit below.
 		{Label: "POST /api/v1/stripe/webhook", Duration: 1, MaxRequests: 5000},
-		// Anonymous browsing; signed-in traffic is bounded per account by the routes themselves.
+		// The costly signed-in routes, per client IP: what a stolen token
+		// could repeat to read or change much at once.
+		{Label: "GET /api/v1/me/export", Duration: 60, MaxRequests: 10, Audience: core.RateLimitRuleAudienceAuth},
+		{Label: "/api/v1/orders/", Duration: 60, MaxRequests: 30, Audience: core.RateLimitRuleAudienceAuth},
+		{Label: "/api/v1/downloads/", Duration: 60, MaxRequests: 120, Audience: core.RateLimitRuleAudienceAuth},
+		// Anonymous browsing. Signed-in reads (dashboard, purchases, the
+		// records API) have no general limit: one office or proxy is one IP.
 		{Label: "/api/", Duration: 10, MaxRequests: 300, Audience: core.RateLimitRuleAudienceGuest},
 	}
 	return app.Save(s)

@@ -235,6 +235,8 @@ func TestRateLimitsAreOn(t *testing.T) {
 	}{
 		{[]string{"users:authWithPassword", "*:authWithPassword", "*:auth"}, "", 10},
 		{[]string{"DELETE /api/v1/me", "/api/v1/me"}, "", 5},
+		{[]string{"GET /api/v1/me/export", "/api/v1/me/export"}, core.RateLimitRuleAudienceAuth, 10},
+		{[]string{"POST /api/v1/orders/abc/cancel", "/api/v1/orders/abc/cancel"}, core.RateLimitRuleAudienceAuth, 30},
 		{[]string{"POST /api/v1/stripe/webhook", "/api/v1/stripe/webhook"}, core.RateLimitRuleAudienceGuest, 5000},
 		{[]string{"GET /api/collections/products/records", "/api/collections/products/records"}, core.RateLimitRuleAudienceGuest, 300},
 	}

@@ -1,0 +1,88 @@
+package hooks
+
+import (
+	"errors"
+	"fmt"
+	"html"
+	"net/mail"
+	"net/textproto"
+	"sync"
+	"time"
+
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/mailer"
+)
+
+// A burst of bad webhook signatures: so many within the window is someone
+// probing the endpoint, or a rotated secret the shop does not know yet.
+const (
+	badSignatureBurst  = 20
+	badSignatureWindow = 5 * time.Minute
+)
+
+// alerter tells the operator about failures that need a person: a failed
+// sync run, an email that went dead, a burst of bad webhook signatures. An
+// alert is always logged at error level, and mailed to SHOPDASH_ALERT_EMAIL
+// when it is set.
+type alerter struct {
+	app core.App
+	to  string
+
+	mu            sync.Mutex
+	badSignatures []time.Time
+	lastBurst     time.Time
+}
+
+// alert logs and mails one alert. text must hold no personal data.
+func (a *alerter) alert(subject, text string, attrs ...any) {
+	a.app.Logger().Error("operator alert: "+subject, append(attrs, "alert", text)...)
+	if a.to == "" {
+		return
+	}
+	s := a.app.Settings().Meta
+	err := a.app.NewMailClient().Send(&mailer.Message{
+		From:    mail.Address{Name: s.SenderName, Address: s.SenderAddress},
+		To:      []mail.Address{{Address: a.to}},
+		Subject: fmt.Sprintf("%s alert: %s", s.AppName, subject),
+		Text:    text,
+		HTML:    "<p>" + html.EscapeString(text) + "</p>",
+	})
+	if err != nil {
+		a.app.Logger().Error("could not mail the operator alert", "error", mailError(err))
+	}
+}
+
+// badSignature counts a webhook refused for its signature and alerts once
+// per window when they come in a burst.
+func (a *alerter) badSignature() {
+	now := time.Now()
+	a.mu.Lock()
+	kept := a.badSignatures[:0]
+	for _, t := range a.badSignatures {
+		if now.Sub(t) < badSignatureWindow {
+			kept = append(kept, t)
+		}
+	}
+	a.badSignatures = append(kept, now)
+	burst := len(a.badSignatures) >= badSignatureBurst && now.Sub(a.lastBurst) >= badSignatureWindow
+	if burst {
+		a.lastBurst = now
+	}
+	count := len(a.badSignatures)
+	a.mu.Unlock()
+	if burst {
+		a.alert("bad Stripe webhook signatures",
+			fmt.Sprintf("%d webhook requests with a bad signature in the last %s: check STRIPE_WEBHOOK_SECRET against the endpoint in Stripe, or someone is probing /api/v1/stripe/webhook.",
+				count, badSignatureWindow), "count", count)
+	}
+}
+
+// mailError describes a mail failure without the server's words, which
+// often repeat the recipient's address: the SMTP code, or the error kind.
+func mailError(err error) string {
+	var smtpErr *textproto.Error
+	if errors.As(err, &smtpErr) {
+		return fmt.Sprintf("SMTP %d", smtpErr.Code)
+	}
+	return err.Error()
+}

@@ -1,0 +1,71 @@
+package hooks_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"shopdash/hooks"
+	"shopdash/internal/fakestripe"
+	"shopdash/internal/shoptest"
+)
+
+// alertsTo counts the messages the operator got about subject.
+func alertsTo(messages []string, subject string) int {
+	n := 0
+	for _, m := range messages {
+		if strings.Contains(m, subject) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestFailedSyncAlertsTheOperator(t *testing.T) {
+	fake := fakestripe.New(t)
+	fake.Fail("GET /v1/invoices", http.StatusInternalServerError, http.StatusInternalServerError, http.StatusInternalServerError)
+	cfg := shoptest.StripeConfig(fake.URL)
+	cfg.AlertEmail = "ops@example.com"
+	app, jobs := shoptest.NewAppWithJobs(t, cfg)
+	defer app.Cleanup()
+	run, err := jobs.Run(context.Background(), hooks.JobStripeSync, hooks.RunOptions{Trigger: "test"})
+	if err != nil || run.Status != "failed" {
+		t.Fatalf("run %+v, %v; want a failed run", run, err)
+	}
+	var subjects []string
+	for _, m := range app.TestMailer.Messages() {
+		if m.To[0].Address == "ops@example.com" {
+			subjects = append(subjects, m.Subject+" "+m.Text)
+		}
+	}
+	if alertsTo(subjects, "the Stripe sync failed") != 1 || !strings.Contains(strings.Join(subjects, ""), run.ID) {
+		t.Fatalf("operator alerts %q, want one naming run %s", subjects, run.ID)
+	}
+}
+
+func TestBadSignatureBurstAlertsOnce(t *testing.T) {
+	fake := fakestripe.New(t)
+	cfg := shoptest.StripeConfig(fake.URL)
+	cfg.AlertEmail = "ops@example.com"
+	app := shoptest.NewAppWith(t, cfg)
+	defer app.Cleanup()
+	handler := serveShop(t, app)
+	for i := range 45 {
+		req := httptest.NewRequest(http.MethodPost, "/api/v1/stripe/webhook", strings.NewReader(`{"id":"evt_forged"}`))
+		req.Header.Set("Stripe-Signature", "t=1,v1=forged")
+		res := httptest.NewRecorder()
+		handler.ServeHTTP(res, req)
+		if res.Code != http.StatusBadRequest {
+			t.Fatalf("forged request %d: %d", i, res.Code)
+		}
+	}
+	var subjects []string
+	for _, m := range app.TestMailer.Messages() {
+		subjects = append(subjects, m.Subject)
+	}
+	if alertsTo(subjects, "bad Stripe webhook signatures") != 1 {
+		t.Fatalf("alerts %q, want exactly one for the burst", subjects)
+	}
+}
