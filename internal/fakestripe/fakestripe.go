@@ -70,7 +70,7 @@ func New(tb testing.TB) *Server {
 	mux.HandleFunc("POST /v1/prices/{id}", s.updateObject(s.prices))
 	mux.HandleFunc("GET /v1/invoices", s.listInvoices)
 	mux.HandleFunc("GET /v1/products", s.listObjects(s.products))
-	mux.HandleFunc("GET /v1/prices", s.listPrices)
+	mux.HandleFunc("GET /v1/prices", s.listObjects(s.prices))
 	s.Server = httptest.NewServer(s.record(mux))
 	tb.Cleanup(s.Close)
 	return s
@@ -337,35 +337,25 @@ func (s *Server) AddProducts(products ...map[string]any) {
 	}
 }
 
-// listObjects serves every object of a kind in one page.
+// listObjects serves the objects of a kind in one page, filtered by the
+// product and active parameters as Stripe filters them.
 func (s *Server) listObjects(objects map[string]map[string]any) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		data := make([]map[string]any, 0, len(objects))
+		q := r.URL.Query()
+		data := []map[string]any{}
 		for _, o := range objects {
+			if product := q.Get("product"); product != "" && o["product"] != product {
+				continue
+			}
+			if active := q.Get("active"); active != "" && fmt.Sprint(o["active"]) != active {
+				continue
+			}
 			data = append(data, o)
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"object": "list", "url": r.URL.Path, "has_more": false, "data": data})
 	}
-}
-
-// listPrices serves the prices, filtered by product and active as Stripe does.
-func (s *Server) listPrices(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	q := r.URL.Query()
-	data := []map[string]any{}
-	for _, p := range s.prices {
-		if product := q.Get("product"); product != "" && p["product"] != product {
-			continue
-		}
-		if active := q.Get("active"); active != "" && fmt.Sprint(p["active"]) != active {
-			continue
-		}
-		data = append(data, p)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "url": r.URL.Path, "has_more": false, "data": data})
 }
 
 // AddInvoices adds invoice objects the invoice list serves, oldest first.
