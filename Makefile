@@ -17,7 +17,7 @@ BIN  ?= ./shopdash
 DATA ?= pb_data
 ADDR ?= 127.0.0.1:8090
 
-.PHONY: run build build-cgo sdk test unit e2e lint vet fmt-check staticcheck tools clean
+.PHONY: run build build-cgo sdk test unit e2e bench-smoke lint vet fmt-check staticcheck tools clean
 
 ## run: build, migrate, seed an empty shop with demo data, serve on $(ADDR)
 run: build
@@ -40,8 +40,12 @@ $(SDK): package-lock.json
 	mkdir -p $(dir $(SDK))
 	cp node_modules/pocketbase/dist/pocketbase.umd.js $(SDK)
 
-## test: everything CI runs: checks, unit and API tests, then the binary end to end
-test: lint unit e2e
+## test: everything CI runs: checks, unit and API tests, the binary end to end,
+## and a seconds-long smoke run of the benchmark harness so it keeps working
+test: lint unit e2e bench-smoke
+
+bench-smoke:
+	$(MAKE) bench BENCH_SMOKE=1
 
 unit:
 	go test -count=1 ./...
@@ -87,3 +91,14 @@ clean:
 ## build-cgo: the binary with the cgo SQLite driver (needs gcc; see docs/decisions/0004-sqlite-driver.md)
 build-cgo: sdk
 	go build -trimpath -tags no_default_driver -o $(BIN) .
+
+## bench: load benchmark of the built binary (bench/README.md): both SQLite drivers,
+## results in bench/results/. BENCH_SMOKE=1: seconds-long smoke run (tiny shop,
+## pure-Go driver only, results in bench/out/smoke/). BENCH_CGO=0 skips the cgo driver.
+.PHONY: bench
+BENCH_CGO ?= $(if $(BENCH_SMOKE),0,1)
+bench: build
+ifeq ($(BENCH_CGO),1)
+	go build -trimpath -tags no_default_driver -o bench/out/shopdash-cgo .
+endif
+	go run ./bench -bin $(BIN) $(if $(BENCH_SMOKE),-smoke -out bench/out/smoke,-out bench/results) $(if $(filter 1,$(BENCH_CGO)),-cgo-bin bench/out/shopdash-cgo)

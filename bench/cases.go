@@ -1,0 +1,262 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"log"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"sort"
+	"sync/atomic"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/webhook"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+const webhookSecret = "whsec_bench_secret"
+
+// benchCase is one measured attack.
+type benchCase struct {
+	Name        string
+	Path        string // shown in the report
+	Concurrency int
+	target      func(base string) vegeta.Targeter
+}
+
+// runBinary seeds a shop with bin, then measures every case, restarting the
+// server for each.
+func runBinary(cfg config, bin, label, dir string) (*driverRun, error) {
+	dr := &driverRun{Driver: label, Binary: bin}
+	if fi, err := os.Stat(bin); err == nil {
+		dr.BinaryMB = mb(fi.Size())
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	log.Printf("seeding %d users x %d orders", cfg.users, cfg.ordersPerUser)
+	d, err := runCmd(bin, "seed", "--dir", dir, "--users", fmt.Sprint(cfg.users), "--orders-per-user", fmt.Sprint(cfg.ordersPerUser))
+	if err != nil {
+		return nil, err
+	}
+	dr.SeedSeconds = d.Seconds()
+	log.Printf("seeded in %.1f s", dr.SeedSeconds)
+	if _, err := runCmd(bin, "superuser", "upsert", suEmail, suPassword, "--dir", dir); err != nil {
+		return nil, err
+	}
+
+	// Fake Stripe for the checkout case: answers Checkout Session creation.
+	var sessions atomic.Int64
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "POST" && r.URL.Path == "/v1/checkout/sessions" {
+			n := sessions.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"id":"cs_x%d","object":"checkout.session","url":"https://x"}`, n)
+			return
+		}
+		http.Error(w, `{"error":{"message":"not faked"}}`, 404)
+	}))
+	defer fake.Close()
+	env := []string{"STRIPE_SECRET_KEY=sk_test_x", "STRIPE_API_BASE=" + fake.URL, "STRIPE_WEBHOOK_SECRET=" + webhookSecret}
+
+	// First start: start-up, idle RSS, tokens and the set-up.
+	srv, err := startServer(bin, dir, env)
+	if err != nil {
+		return nil, err
+	}
+	time.Sleep(time.Second)
+	dr.IdleRSSMB = srv.rssMB()
+	dr.StartupsMS = append(dr.StartupsMS, ms(srv.startup))
+	su, tokens, err := setup(srv.base, cfg.tokens)
+	if err != nil {
+		srv.stop()
+		return nil, err
+	}
+	var product string
+	var pending []string
+	if cfg.stripe {
+		product, pending, err = stripeSetup(su)
+		if err != nil {
+			log.Printf("stripe cases skipped: %v", err)
+		}
+	}
+	srv.stop()
+
+	since := time.Now().AddDate(-1, 0, 0).UTC().Format("2006-01-02 15:04:05.000Z")
+	recordsQ := url.Values{"perPage": {"20"}, "sort": {"-created"}, "filter": {fmt.Sprintf("created>=%q", since)}}
+	var cases []benchCase
+	for _, c := range cfg.concurrency {
+		cases = append(cases,
+			benchCase{"purchases", "GET /api/v1/purchases?sort=-created", c, authGET("/api/v1/purchases?sort=-created", tokens)},
+			benchCase{"records-api", "GET /api/collections/order_items/records?perPage=20&sort=-created&filter=created>=<12 months ago>", c,
+				authGET("/api/collections/order_items/records?"+recordsQ.Encode(), tokens)},
+			benchCase{"dashboard", "GET /api/v1/dashboard", c, authGET("/api/v1/dashboard", tokens)},
+			benchCase{"health", "GET /api/health", c, authGET("/api/health", nil)},
+		)
+	}
+	if product != "" {
+		c := cfg.concurrency[len(cfg.concurrency)-1]
+		cases = append(cases, benchCase{"checkout", "POST /api/v1/checkout (fake Stripe)", c, checkoutTarget(product, tokens)})
+		if len(pending) > 0 {
+			cases = append(cases, benchCase{"webhook", "POST /api/v1/stripe/webhook checkout.session.completed", c, webhookTarget(pending)})
+		}
+	}
+
+	for _, bc := range cases {
+		cr, err := runCase(cfg, bin, dir, env, bc)
+		if err != nil {
+			return nil, fmt.Errorf("case %s c=%d: %w", bc.Name, bc.Concurrency, err)
+		}
+		dr.StartupsMS = append(dr.StartupsMS, cr.StartupMS)
+		dr.Cases = append(dr.Cases, cr)
+	}
+	if n := sessions.Load(); n > 0 {
+		log.Printf("fake Stripe created %d checkout sessions", n)
+	}
+	s := append([]float64(nil), dr.StartupsMS...)
+	sort.Float64s(s)
+	dr.StartupMedianMS, dr.StartupMinMS, dr.StartupMaxMS = s[len(s)/2], s[0], s[len(s)-1]
+	return dr, nil
+}
+
+func runCase(cfg config, bin, dir string, env []string, bc benchCase) (*caseResult, error) {
+	srv, err := startServer(bin, dir, env)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
+	tr := bc.target(srv.base)
+	atk := func(d time.Duration) (*vegeta.Metrics, int) {
+		a := vegeta.NewAttacker(
+			vegeta.Workers(uint64(bc.Concurrency)), vegeta.MaxWorkers(uint64(bc.Concurrency)),
+			vegeta.Connections(bc.Concurrency), vegeta.Timeout(30*time.Second), vegeta.KeepAlive(true))
+		var m vegeta.Metrics
+		errs := 0
+		for r := range a.Attack(tr, vegeta.Rate{}, d, bc.Name) {
+			m.Add(r)
+			if r.Code < 200 || r.Code > 299 || r.Error != "" {
+				errs++
+			}
+		}
+		m.Close()
+		return &m, errs
+	}
+	if cfg.warmup > 0 {
+		atk(cfg.warmup)
+	}
+	m, errs := atk(cfg.duration)
+	cr := &caseResult{
+		Name: bc.Name, Path: bc.Path, Concurrency: bc.Concurrency,
+		StartupMS: ms(srv.startup), Requests: m.Requests,
+		RPS:      m.Throughput, // successful responses per second
+		Errors:   errs,
+		RateSent: m.Rate,
+		P50MS:    ms(m.Latencies.P50), P90MS: ms(m.Latencies.P90), P99MS: ms(m.Latencies.P99), MaxMS: ms(m.Latencies.Max),
+		Success: m.Success, StatusCodes: m.StatusCodes, PeakRSSMB: srv.peakMB(),
+	}
+	if len(m.Errors) > 0 {
+		cr.ErrorSamples = m.Errors[:min(3, len(m.Errors))]
+	}
+	log.Printf("%-11s c=%-3d %8.0f req/s  p50 %6.2f ms  p99 %7.2f ms  errors %d/%d  peak RSS %.0f MB",
+		bc.Name, bc.Concurrency, cr.RPS, cr.P50MS, cr.P99MS, cr.Errors, cr.Requests, cr.PeakRSSMB)
+	return cr, nil
+}
+
+// authGET targets base+path, each request as a random customer (tokens nil:
+// no Authorization header).
+func authGET(path string, tokens []string) func(string) vegeta.Targeter {
+	return func(base string) vegeta.Targeter {
+		return func(t *vegeta.Target) error {
+			t.Method, t.URL, t.Header = "GET", base+path, nil
+			if len(tokens) > 0 {
+				t.Header = http.Header{"Authorization": {tokens[rand.IntN(len(tokens))]}}
+			}
+			return nil
+		}
+	}
+}
+
+// stripeSetup picks the physical product with the most stock and raises its
+// stock so checkouts do not run out, and lists pending orders for webhooks.
+func stripeSetup(su api) (string, []string, error) {
+	var list struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	q := url.Values{"filter": {"digital=false && active=true"}, "sort": {"-stock"}, "perPage": {"1"}, "skipTotal": {"1"}}
+	if err := su.do("GET", "/api/collections/products/records?"+q.Encode(), nil, &list); err != nil {
+		return "", nil, err
+	}
+	if len(list.Items) == 0 {
+		return "", nil, fmt.Errorf("no active physical product")
+	}
+	id := list.Items[0].ID
+	if err := su.do("PATCH", "/api/collections/products/records/"+id, map[string]any{"stock": 100000000}, nil); err != nil {
+		return "", nil, err
+	}
+	var orders struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	q = url.Values{"filter": {"status='pending'"}, "perPage": {"500"}, "fields": {"id"}, "skipTotal": {"1"}}
+	if err := su.do("GET", "/api/collections/orders/records?"+q.Encode(), nil, &orders); err != nil {
+		return id, nil, err
+	}
+	var pending []string
+	for _, o := range orders.Items {
+		pending = append(pending, o.ID)
+	}
+	return id, pending, nil
+}
+
+func checkoutTarget(product string, tokens []string) func(string) vegeta.Targeter {
+	body := []byte(fmt.Sprintf(`{"items":[{"product":%q,"quantity":1}]}`, product))
+	return func(base string) vegeta.Targeter {
+		return func(t *vegeta.Target) error {
+			t.Method, t.URL, t.Body = "POST", base+"/api/v1/checkout", body
+			t.Header = http.Header{"Authorization": {tokens[rand.IntN(len(tokens))]}, "Content-Type": {"application/json"}}
+			return nil
+		}
+	}
+}
+
+var eventSeq atomic.Int64
+
+// webhookTarget sends distinct signed checkout.session.completed events
+// (unique event ids), cycling over pending orders: the first event of an
+// order pays it, later ones find it paid already.
+func webhookTarget(orders []string) func(string) vegeta.Targeter {
+	run := time.Now().UnixNano()
+	return func(base string) vegeta.Targeter {
+		return func(t *vegeta.Target) error {
+			n := eventSeq.Add(1)
+			order := orders[int(n)%len(orders)]
+			ev := map[string]any{
+				"id": fmt.Sprintf("evt_bench_%d_%d", run, n), "object": "event", "type": "checkout.session.completed",
+				"api_version": stripe.APIVersion, "created": time.Now().Unix(),
+				"data": map[string]any{"object": map[string]any{
+					"id": fmt.Sprintf("cs_bench_%d", n), "object": "checkout.session",
+					"client_reference_id": order, "metadata": map[string]string{"order_id": order},
+					"payment_status": "paid", "status": "complete", "mode": "payment",
+				}},
+			}
+			payload, err := json.Marshal(ev)
+			if err != nil {
+				return err
+			}
+			sp := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: webhookSecret})
+			t.Method, t.URL, t.Body = "POST", base+"/api/v1/stripe/webhook", payload
+			t.Header = http.Header{"Stripe-Signature": {sp.Header}, "Content-Type": {"application/json"}}
+			return nil
+		}
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+func mb(b int64) float64         { return float64(b) / (1 << 20) }

@@ -1,0 +1,124 @@
+// Command bench is shopdash's load benchmark (issue 7): it seeds a shop with
+// the built binary, starts it, and drives it from this separate process with
+// vegeta used as a library. See bench/README.md.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+type config struct {
+	bins          []string // binaries to measure, one report section each
+	smoke         bool
+	users         int
+	ordersPerUser int
+	duration      time.Duration
+	warmup        time.Duration
+	concurrency   []int
+	tokens        int
+	outDir        string
+	workDir       string
+	keep          bool
+	stripe        bool
+}
+
+func main() {
+	log.SetFlags(log.Ltime)
+	var (
+		bin    = flag.String("bin", "./shopdash", "the shopdash binary to measure")
+		cgoBin = flag.String("cgo-bin", "", "optional second binary (built with -tags no_default_driver) measured the same way")
+		smoke  = flag.Bool("smoke", false, "seconds-long smoke run: tiny shop, 1 s per case")
+		dur    = flag.Duration("duration", 0, "length of each measured attack (default 10s, 1s with -smoke)")
+		out    = flag.String("out", "bench/results", "where latest.json and latest.md go")
+		work   = flag.String("work", "", "data directory parent (default a fresh temp dir, removed afterwards)")
+		keep   = flag.Bool("keep", false, "keep the data directories")
+		stripe = flag.Bool("stripe", true, "also run checkout (fake Stripe) and webhook cases")
+		users  = flag.Int("users", 0, "customers to seed (default 1000, 20 with -smoke)")
+		opu    = flag.Int("orders-per-user", 0, "orders per customer (default 100, 10 with -smoke)")
+	)
+	flag.Parse()
+
+	cfg := config{
+		smoke: *smoke, duration: *dur, outDir: *out, keep: *keep, stripe: *stripe,
+		users: 1000, ordersPerUser: 100, warmup: 2 * time.Second,
+		concurrency: []int{1, 64}, tokens: 200,
+	}
+	if cfg.smoke {
+		cfg.users, cfg.ordersPerUser, cfg.warmup = 20, 10, 200*time.Millisecond
+	}
+	if cfg.duration == 0 {
+		cfg.duration = 10 * time.Second
+		if cfg.smoke {
+			cfg.duration = time.Second
+		}
+	}
+	if *users > 0 {
+		cfg.users = *users
+	}
+	if *opu > 0 {
+		cfg.ordersPerUser = *opu
+	}
+	cfg.bins = []string{*bin}
+	if *cgoBin != "" {
+		cfg.bins = append(cfg.bins, *cgoBin)
+	}
+	if err := run(cfg, *work); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(cfg config, work string) error {
+	var err error
+	if work == "" {
+		work, err = os.MkdirTemp("", "shopdash-bench-")
+		if err != nil {
+			return err
+		}
+		if !cfg.keep {
+			defer os.RemoveAll(work)
+		}
+	}
+	cfg.workDir = work
+
+	rep := &report{
+		Started:       time.Now().UTC(),
+		Smoke:         cfg.smoke,
+		Machine:       machineInfo(),
+		Users:         cfg.users,
+		OrdersPerUser: cfg.ordersPerUser,
+		Duration:      cfg.duration.String(),
+		Warmup:        cfg.warmup.String(),
+		RSSNote:       "server restarted for every case; peak RSS is VmHWM of that case's process (start-up, warm-up and the measured attack); idle RSS is VmRSS 1 s after the first 200 from /api/health",
+	}
+	for i, bin := range cfg.bins {
+		abs, err := filepath.Abs(bin)
+		if err != nil {
+			return err
+		}
+		label := driverLabel(i, bin)
+		log.Printf("== %s (%s)", label, abs)
+		dr, err := runBinary(cfg, abs, label, filepath.Join(work, fmt.Sprintf("data%d", i)))
+		if err != nil {
+			return fmt.Errorf("%s: %w", label, err)
+		}
+		rep.Runs = append(rep.Runs, dr)
+	}
+	rep.Finished = time.Now().UTC()
+	return rep.write(cfg.outDir)
+}
+
+func driverLabel(i int, bin string) string {
+	if i == 0 && !strings.Contains(bin, "cgo") {
+		return "modernc (pure Go)"
+	}
+	if strings.Contains(bin, "cgo") || i > 0 {
+		return "mattn (cgo)"
+	}
+	return bin
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+type caseResult struct {
+	Name         string         `json:"name"`
+	Path         string         `json:"path"`
+	Concurrency  int            `json:"concurrency"`
+	Requests     uint64         `json:"requests"`
+	RPS          float64        `json:"rps"` // successful responses per second
+	RateSent     float64        `json:"rate_sent"`
+	P50MS        float64        `json:"p50_ms"`
+	P90MS        float64        `json:"p90_ms"`
+	P99MS        float64        `json:"p99_ms"`
+	MaxMS        float64        `json:"max_ms"`
+	Errors       int            `json:"errors"`
+	Success      float64        `json:"success_ratio"`
+	StatusCodes  map[string]int `json:"status_codes"`
+	ErrorSamples []string       `json:"error_samples,omitempty"`
+	PeakRSSMB    float64        `json:"peak_rss_mb"`
+	StartupMS    float64        `json:"startup_ms"`
+}
+
+type driverRun struct {
+	Driver          string             `json:"driver"`
+	Binary          string             `json:"binary"`
+	BinaryMB        float64            `json:"binary_mb"`
+	SeedSeconds     float64            `json:"seed_seconds"`
+	IdleRSSMB       float64            `json:"idle_rss_mb"`
+	StartupsMS      []float64          `json:"startups_ms"`
+	StartupMedianMS float64            `json:"startup_median_ms"`
+	StartupMinMS    float64            `json:"startup_min_ms"`
+	StartupMaxMS    float64            `json:"startup_max_ms"`
+	Cases           []*caseResult      `json:"cases"`
+	Ratios          map[string]float64 `json:"ratios"`
+	Goals           []goal             `json:"goals"`
+}
+
+type goal struct {
+	Goal   string `json:"goal"`
+	Actual string `json:"actual"`
+	Met    bool   `json:"met"`
+}
+
+type report struct {
+	Started       time.Time         `json:"started"`
+	Finished      time.Time         `json:"finished"`
+	Smoke         bool              `json:"smoke"`
+	Machine       map[string]string `json:"machine"`
+	Users         int               `json:"users"`
+	OrdersPerUser int               `json:"orders_per_user"`
+	Duration      string            `json:"duration_per_case"`
+	Warmup        string            `json:"warmup_per_case"`
+	RSSNote       string            `json:"rss_note"`
+	Runs          []*driverRun      `json:"runs"`
+}
+
+func (d *driverRun) find(name string, c int) *caseResult {
+	for _, cr := range d.Cases {
+		if cr.Name == name && cr.Concurrency == c {
+			return cr
+		}
+	}
+	return nil
+}
+
+func (d *driverRun) evaluate() {
+	d.Ratios = map[string]float64{}
+	p, r, h, dash := d.find("purchases", 64), d.find("records-api", 64), d.find("health", 64), d.find("dashboard", 64)
+	if p != nil && r != nil && r.RPS > 0 {
+		d.Ratios["purchases_over_records_api_c64"] = p.RPS / r.RPS
+	}
+	if p != nil && h != nil && h.RPS > 0 {
+		d.Ratios["purchases_over_health_c64"] = p.RPS / h.RPS
+	}
+	add := func(g, actual string, met bool) { d.Goals = append(d.Goals, goal{g, actual, met}) }
+	if p != nil {
+		add("purchases c=64 >= 4,000 req/s", fmt.Sprintf("%.0f req/s", p.RPS), p.RPS >= 4000)
+		add("purchases c=64 p99 <= 30 ms", fmt.Sprintf("%.1f ms", p.P99MS), p.P99MS <= 30)
+		add("purchases c=64 no errors", fmt.Sprintf("%d errors", p.Errors), p.Errors == 0)
+	}
+	if x, ok := d.Ratios["purchases_over_records_api_c64"]; ok {
+		add("purchases >= 1.5x records API at c=64", fmt.Sprintf("%.2fx", x), x >= 1.5)
+	}
+	if dash != nil {
+		add("dashboard c=64 >= 2,000 req/s", fmt.Sprintf("%.0f req/s", dash.RPS), dash.RPS >= 2000)
+	}
+	add("start-up <= 300 ms (median of all starts)", fmt.Sprintf("%.0f ms", d.StartupMedianMS), d.StartupMedianMS <= 300)
+	add("idle RSS <= 60 MB", fmt.Sprintf("%.1f MB", d.IdleRSSMB), d.IdleRSSMB <= 60)
+	var peak float64
+	for _, c := range d.Cases {
+		peak = max(peak, c.PeakRSSMB)
+	}
+	add("peak RSS under load <= 200 MB (max over cases)", fmt.Sprintf("%.1f MB", peak), peak <= 200)
+}
+
+func (r *report) write(dir string) error {
+	for _, d := range r.Runs {
+		d.evaluate()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "latest.json"), append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	md := r.markdown()
+	fmt.Print("\n" + md)
+	return os.WriteFile(filepath.Join(dir, "latest.md"), []byte(md), 0o644)
+}
+
+func yes(b bool) string {
+	if b {
+		return "met"
+	}
+	return "**missed**"
+}
+
+func (r *report) markdown() string {
+	var s strings.Builder
+	kind := "full"
+	if r.Smoke {
+		kind = "smoke (not representative)"
+	}
+	fmt.Fprintf(&s, "# shopdash benchmark (%s run)\n\n", kind)
+	fmt.Fprintf(&s, "%s; %s CPUs (%s), %s RAM; %s. Shop: %d users x %d orders. Each case: %s warm-up then %s measured, vegeta as a library from a separate process on the same machine, server restarted per case.\n\n",
+		r.Started.Format("2006-01-02 15:04 UTC"), r.Machine["nproc"], r.Machine["cpu"], r.Machine["mem_total"], r.Machine["go"],
+		r.Users, r.OrdersPerUser, r.Warmup, r.Duration)
+	for _, d := range r.Runs {
+		fmt.Fprintf(&s, "## %s\n\n", d.Driver)
+		fmt.Fprintf(&s, "Binary %.1f MB; seed %.1f s; start-up to first 200 from /api/health: median %.0f ms (min %.0f, max %.0f, %d starts); idle RSS %.1f MB.\n\n",
+			d.BinaryMB, d.SeedSeconds, d.StartupMedianMS, d.StartupMinMS, d.StartupMaxMS, len(d.StartupsMS), d.IdleRSSMB)
+		s.WriteString("| case | c | req/s | p50 ms | p99 ms | errors / requests | peak RSS MB |\n|---|---|---|---|---|---|---|\n")
+		for _, c := range d.Cases {
+			fmt.Fprintf(&s, "| %s | %d | %.0f | %.2f | %.2f | %d / %d | %.1f |\n", c.Name, c.Concurrency, c.RPS, c.P50MS, c.P99MS, c.Errors, c.Requests, c.PeakRSSMB)
+		}
+		s.WriteString("\n")
+		if x, ok := d.Ratios["purchases_over_records_api_c64"]; ok {
+			fmt.Fprintf(&s, "purchases ÷ records API at c=64: **%.2f×**. ", x)
+		}
+		if x, ok := d.Ratios["purchases_over_health_c64"]; ok {
+			fmt.Fprintf(&s, "purchases ÷ health at c=64: **%.2f×**.", x)
+		}
+		s.WriteString("\n\n| goal | actual | |\n|---|---|---|\n")
+		for _, g := range d.Goals {
+			fmt.Fprintf(&s, "| %s | %s | %s |\n", g.Goal, g.Actual, yes(g.Met))
+		}
+		s.WriteString("\n")
+	}
+	s.WriteString("req/s counts successful (2xx) responses per second. " + r.RSSNote + ".\n")
+	return s.String()
+}
