@@ -339,9 +339,5 @@ func unpushed(product *core.Record) bool {
 }
 
 func productByStripe(app core.App, stripeProduct string) (*core.Record, error) {
-	records, err := app.FindRecordsByFilter(c.Products, "stripe_product = {:id}", "", 1, 0, dbx.Params{"id": stripeProduct})
-	if err != nil || len(records) == 0 {
-		return nil, err
-	}
-	return records[0], nil
+	return findByStripeID(app, c.Products, c.ProductStripeProduct, stripeProduct)
 }

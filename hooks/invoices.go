@@ -21,28 +21,48 @@ type paymentDetails struct {
 	paidAt                                    time.Time
 }
 
-// findOrder returns the first order matching the first non-empty of the
-// lookups, in order; nil when none matches.
-func findOrder(app core.App, lookups ...dbx.HashExp) (*core.Record, error) {
-	for _, where := range lookups {
-		for field, value := range where {
-			if value == "" || value == nil {
-				delete(where, field)
-			}
-		}
-		if len(where) == 0 {
+// findOrder returns the first order whose field holds the value, trying
+// the lookups in turn and skipping empty values; nil when none matches.
+func findOrder(app core.App, lookups ...[2]string) (*core.Record, error) {
+	for _, l := range lookups {
+		if l[1] == "" {
 			continue
 		}
-		order := &core.Record{}
-		err := app.RecordQuery(c.Orders).AndWhere(where).Limit(1).One(order)
-		if err == nil {
-			return order, nil
+		if l[0] == "id" {
+			order, err := app.FindRecordById(c.Orders, l[1])
+			if err == nil {
+				return order, nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return nil, err
+			}
+			continue
 		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return nil, err
+		order, err := findByStripeID(app, c.Orders, l[0], l[1])
+		if err != nil || order != nil {
+			return order, err
 		}
 	}
 	return nil, nil
+}
+
+// findByStripeID finds the record whose Stripe id field holds id, or nil.
+// The Stripe id indexes are partial (unique when set), so the query states
+// the index's condition in plain SQL for SQLite to use it (PocketBase's
+// filter language would write "!= ”" in a form SQLite does not match).
+func findByStripeID(app core.App, collection, field, id string) (*core.Record, error) {
+	record := &core.Record{}
+	err := app.RecordQuery(collection).
+		AndWhere(dbx.HashExp{field: id}).
+		AndWhere(dbx.NewExp(field + " != ''")).
+		Limit(1).One(record)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find %s by %s: %w", collection, field, err)
+	}
+	return record, nil
 }
 
 // upsertOutcome says what an upsert did to the database.
@@ -167,8 +187,8 @@ func rememberStripeCustomer(app core.App, userID, customer string) error {
 // webhook and the nightly sync alike.
 func upsertInvoiceOrder(ctx context.Context, app core.App, inv *stripe.Invoice) (upsertOutcome, error) {
 	order, err := findOrder(app,
-		dbx.HashExp{"id": inv.Metadata["order_id"]},
-		dbx.HashExp{c.OrderStripeInvoice: inv.ID})
+		[2]string{"id", inv.Metadata["order_id"]},
+		[2]string{c.OrderStripeInvoice, inv.ID})
 	if err != nil {
 		return unchanged, err
 	}
@@ -263,12 +283,12 @@ func createInvoiceOrder(ctx context.Context, app core.App, inv *stripe.Invoice, 
 // email; "" when the shop knows no such customer.
 func invoiceUser(app core.App, inv *stripe.Invoice) (string, error) {
 	if inv.Customer != nil && inv.Customer.ID != "" {
-		user, err := app.FindFirstRecordByData(c.Users, c.UserStripeCustomer, inv.Customer.ID)
-		if err == nil {
-			return user.Id, nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
+		user, err := findByStripeID(app, c.Users, c.UserStripeCustomer, inv.Customer.ID)
+		if err != nil {
 			return "", err
+		}
+		if user != nil {
+			return user.Id, nil
 		}
 	}
 	if inv.CustomerEmail != "" {
@@ -286,8 +306,8 @@ func invoiceUser(app core.App, inv *stripe.Invoice) (string, error) {
 
 // productIDByStripe is the id of the product with the Stripe product id, or "".
 func productIDByStripe(app core.App, stripeProduct string) string {
-	p, err := app.FindFirstRecordByData(c.Products, c.ProductStripeProduct, stripeProduct)
-	if err != nil {
+	p, err := productByStripe(app, stripeProduct)
+	if err != nil || p == nil {
 		return ""
 	}
 	return p.Id

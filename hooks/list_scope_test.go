@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
 
+	"shopdash/internal/fakestripe"
 	"shopdash/internal/shoptest"
 )
 
@@ -22,11 +24,15 @@ import (
 func recordQueries(app *tests.TestApp) (last func(fragments ...string) string) {
 	var mu sync.Mutex
 	var seen []string
-	app.ConcurrentDB().(*dbx.DB).QueryLogFunc = func(_ context.Context, _ time.Duration, q string, _ *sql.Rows, _ error) {
+	record := func(_ context.Context, _ time.Duration, q string, _ *sql.Rows, _ error) {
 		mu.Lock()
 		seen = append(seen, q)
 		mu.Unlock()
 	}
+	// Reads go to the concurrent pool, reads inside a transaction to the
+	// writer's connection.
+	app.ConcurrentDB().(*dbx.DB).QueryLogFunc = record
+	app.NonconcurrentDB().(*dbx.DB).QueryLogFunc = record
 	return func(fragments ...string) string {
 		mu.Lock()
 		defer mu.Unlock()
@@ -95,5 +101,46 @@ func TestCustomerListsUseTheOwnerIndex(t *testing.T) {
 			},
 		}
 		s.Test(t)
+	}
+}
+
+// TestStripeIdLookupsUseTheirIndexes: the unique indexes on Stripe ids are
+// partial (only set ids), so a lookup must state that condition; without
+// it SQLite scans every order for each webhook and synced invoice.
+func TestStripeIdLookupsUseTheirIndexes(t *testing.T) {
+	fake := fakestripe.New(t)
+	app := shoptest.NewAppWith(t, shoptest.StripeConfig(fake.URL))
+	defer app.Cleanup()
+	handler := serveShop(t, app)
+	queries := recordQueries(app)
+	events := []struct {
+		id, kind string
+		object   map[string]any
+	}{
+		{"evt_idx_refund", "charge.refunded", map[string]any{"id": "ch_idx", "object": "charge", "payment_intent": "pi_idx", "refunded": true}},
+		{"evt_idx_invoice", "invoice.paid", map[string]any{"id": "in_idx", "object": "invoice", "status": "paid", "currency": "usd",
+			"amount_paid": 100, "created": time.Now().Unix(), "customer": "cus_idx"}},
+	}
+	for _, ev := range events {
+		payload, signature := shoptest.StripeEvent(t, ev.id, ev.kind, ev.object)
+		req := httptest.NewRequest(http.MethodPost, "/api/v1/stripe/webhook", strings.NewReader(string(payload)))
+		req.Header.Set("Stripe-Signature", signature)
+		res := httptest.NewRecorder()
+		handler.ServeHTTP(res, req)
+		if res.Code != http.StatusOK {
+			t.Fatalf("%s: %d %s", ev.kind, res.Code, res.Body)
+		}
+	}
+	for field, index := range map[string]string{
+		"`stripe_payment_intent`": "idx_orders_stripe_payment_intent",
+		"`stripe_invoice`":        "idx_orders_stripe_invoice",
+	} {
+		plan := queryPlan(t, app, queries("FROM `orders`", field))
+		if !strings.Contains(plan, "USING INDEX "+index) {
+			t.Errorf("lookup by %s:\n%s\nwant a search of %s", field, plan, index)
+		}
+	}
+	if plan := queryPlan(t, app, queries("FROM `users`", "stripe_customer")); !strings.Contains(plan, "idx_users_stripe_customer") {
+		t.Errorf("user lookup by Stripe customer:\n%s", plan)
 	}
 }

@@ -145,9 +145,9 @@ func isUniqueViolation(err error) bool {
 // checkout gave it.
 func sessionOrder(app core.App, s *stripe.CheckoutSession) (*core.Record, error) {
 	return findOrder(app,
-		dbx.HashExp{"id": s.Metadata["order_id"]},
-		dbx.HashExp{"id": s.ClientReferenceID},
-		dbx.HashExp{c.OrderStripeSession: s.ID})
+		[2]string{"id", s.Metadata["order_id"]},
+		[2]string{"id", s.ClientReferenceID},
+		[2]string{c.OrderStripeSession, s.ID})
 }
 
 func sessionPaid(app core.App, event stripe.Event) error {
@@ -208,7 +208,7 @@ func chargeRefunded(app core.App, event stripe.Event) error {
 	if ch.PaymentIntent == nil {
 		return nil
 	}
-	order, err := findOrder(app, dbx.HashExp{c.OrderStripePaymentIntent: ch.PaymentIntent.ID})
+	order, err := findOrder(app, [2]string{c.OrderStripePaymentIntent, ch.PaymentIntent.ID})
 	if err != nil || order == nil {
 		return err
 	}
