@@ -50,8 +50,13 @@ func runBinary(cfg config, bin, label, dir string) (*driverRun, error) {
 	}
 
 	// Fake Stripe for the checkout case: answers Checkout Session creation.
+	// Also serves invoices, products and prices for the sync case.
 	var sessions atomic.Int64
+	invoices := &fakeInvoices{users: cfg.users}
 	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if invoices.serve(w, r) {
+			return
+		}
 		if r.Method == "POST" && r.URL.Path == "/v1/checkout/sessions" {
 			n := sessions.Add(1)
 			w.Header().Set("Content-Type", "application/json")
@@ -113,6 +118,19 @@ func runBinary(cfg config, bin, label, dir string) (*driverRun, error) {
 		}
 		dr.StartupsMS = append(dr.StartupsMS, cr.StartupMS)
 		dr.Cases = append(dr.Cases, cr)
+	}
+	// Batch cases, after the HTTP ones so those are measured on the shop as
+	// seeded: the email drain (server started with the SMTP sink), then the
+	// sync (server stopped: SQLite has one writer).
+	if cfg.emails > 0 {
+		br, err := runEmailCase(bin, dir, env, cfg.emails, cfg.batchTimeout)
+		if err != nil {
+			return nil, fmt.Errorf("case email-drain: %w", err)
+		}
+		dr.Batch = append(dr.Batch, br)
+	}
+	if cfg.syncInvoices > 0 {
+		dr.Batch = append(dr.Batch, runSyncCase(bin, dir, fake.URL, invoices, cfg.syncInvoices, cfg.syncTimeout))
 	}
 	if n := sessions.Load(); n > 0 {
 		log.Printf("fake Stripe created %d checkout sessions", n)

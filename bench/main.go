@@ -26,21 +26,28 @@ type config struct {
 	workDir       string
 	keep          bool
 	stripe        bool
+	syncInvoices  int           // invoices the sync case fetches (0: skip)
+	emails        int           // emails the drain case sends (0: skip)
+	batchTimeout  time.Duration // how long the email drain may take
+	syncTimeout   time.Duration // cap on the sync case (SIGINT after it)
 }
 
 func main() {
 	log.SetFlags(log.Ltime)
 	var (
-		bin    = flag.String("bin", "./shopdash", "the shopdash binary to measure")
-		cgoBin = flag.String("cgo-bin", "", "optional second binary (built with -tags no_default_driver) measured the same way")
-		smoke  = flag.Bool("smoke", false, "seconds-long smoke run: tiny shop, 1 s per case")
-		dur    = flag.Duration("duration", 0, "length of each measured attack (default 10s, 1s with -smoke)")
-		out    = flag.String("out", "bench/results", "where latest.json and latest.md go")
-		work   = flag.String("work", "", "data directory parent (default a fresh temp dir, removed afterwards)")
-		keep   = flag.Bool("keep", false, "keep the data directories")
-		stripe = flag.Bool("stripe", true, "also run checkout (fake Stripe) and webhook cases")
-		users  = flag.Int("users", 0, "customers to seed (default 1000, 20 with -smoke)")
-		opu    = flag.Int("orders-per-user", 0, "orders per customer (default 100, 10 with -smoke)")
+		bin     = flag.String("bin", "./shopdash", "the shopdash binary to measure")
+		cgoBin  = flag.String("cgo-bin", "", "optional second binary (built with -tags no_default_driver) measured the same way")
+		smoke   = flag.Bool("smoke", false, "seconds-long smoke run: tiny shop, 1 s per case")
+		dur     = flag.Duration("duration", 0, "length of each measured attack (default 10s, 1s with -smoke)")
+		out     = flag.String("out", "bench/results", "where latest.json and latest.md go")
+		work    = flag.String("work", "", "data directory parent (default a fresh temp dir, removed afterwards)")
+		keep    = flag.Bool("keep", false, "keep the data directories")
+		stripe  = flag.Bool("stripe", true, "also run checkout (fake Stripe) and webhook cases")
+		users   = flag.Int("users", 0, "customers to seed (default 1000, 20 with -smoke)")
+		opu     = flag.Int("orders-per-user", 0, "orders per customer (default 100, 10 with -smoke)")
+		syncN   = flag.Int("sync-invoices", -1, "invoices for the stripe-sync case (default 100000, 1000 with -smoke; 0 skips)")
+		syncCap = flag.Duration("sync-timeout", 0, "cap on the stripe-sync case, SIGINT after it (default 90s, 20s with -smoke)")
+		emails  = flag.Int("emails", -1, "queued emails for the email-drain case (default 10000, 200 with -smoke; 0 skips)")
 	)
 	flag.Parse()
 
@@ -48,9 +55,20 @@ func main() {
 		smoke: *smoke, duration: *dur, outDir: *out, keep: *keep, stripe: *stripe,
 		users: 1000, ordersPerUser: 100, warmup: 2 * time.Second,
 		concurrency: []int{1, 64}, tokens: 200,
+		syncInvoices: 100000, emails: 10000, batchTimeout: 5 * time.Minute, syncTimeout: 90 * time.Second,
 	}
 	if cfg.smoke {
 		cfg.users, cfg.ordersPerUser, cfg.warmup = 20, 10, 200*time.Millisecond
+		cfg.syncInvoices, cfg.emails, cfg.batchTimeout, cfg.syncTimeout = 1000, 200, 20*time.Second, 20*time.Second
+	}
+	if *syncCap > 0 {
+		cfg.syncTimeout = *syncCap
+	}
+	if *syncN >= 0 {
+		cfg.syncInvoices = *syncN
+	}
+	if *emails >= 0 {
+		cfg.emails = *emails
 	}
 	if cfg.duration == 0 {
 		cfg.duration = 10 * time.Second

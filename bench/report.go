@@ -39,6 +39,7 @@ type driverRun struct {
 	StartupMinMS    float64            `json:"startup_min_ms"`
 	StartupMaxMS    float64            `json:"startup_max_ms"`
 	Cases           []*caseResult      `json:"cases"`
+	Batch           []*batchResult     `json:"batch_cases,omitempty"`
 	Ratios          map[string]float64 `json:"ratios"`
 	Goals           []goal             `json:"goals"`
 }
@@ -91,6 +92,16 @@ func (d *driverRun) evaluate() {
 	}
 	if dash != nil {
 		add("dashboard c=64 >= 2,000 req/s", fmt.Sprintf("%.0f req/s", dash.RPS), dash.RPS >= 2000)
+	}
+	for _, b := range d.Batch {
+		switch b.Name {
+		case "stripe-sync":
+			add(fmt.Sprintf("sync of %d invoices <= 15 s, all created", b.Count),
+				fmt.Sprintf("%.1f s (%.0f invoices/s), created %d", b.Seconds, b.Rate, b.Done), b.OK && b.Seconds <= 15)
+		case "email-drain":
+			add(fmt.Sprintf("drain of %d queued emails >= 500 emails/s", b.Count),
+				fmt.Sprintf("%.0f emails/s (%d sent in %.1f s)", b.Rate, b.Done, b.Seconds), b.OK && b.Rate >= 500)
+		}
 	}
 	add("start-up <= 300 ms (median of all starts)", fmt.Sprintf("%.0f ms", d.StartupMedianMS), d.StartupMedianMS <= 300)
 	add("idle RSS <= 60 MB", fmt.Sprintf("%.1f MB", d.IdleRSSMB), d.IdleRSSMB <= 60)
@@ -146,6 +157,17 @@ func (r *report) markdown() string {
 			fmt.Fprintf(&s, "| %s | %d | %.0f | %.2f | %.2f | %d / %d | %.1f |\n", c.Name, c.Concurrency, c.RPS, c.P50MS, c.P99MS, c.Errors, c.Requests, c.PeakRSSMB)
 		}
 		s.WriteString("\n")
+		if len(d.Batch) > 0 {
+			s.WriteString("| batch case | what | done / asked | seconds | rate | note |\n|---|---|---|---|---|---|\n")
+			for _, b := range d.Batch {
+				note := b.Note
+				if b.Output != "" {
+					note = strings.TrimSpace("`" + b.Output + "` " + note)
+				}
+				fmt.Fprintf(&s, "| %s | %s | %d / %d | %.1f | %.0f %s | %s |\n", b.Name, b.What, b.Done, b.Count, b.Seconds, b.Rate, b.Unit, note)
+			}
+			s.WriteString("\n")
+		}
 		if x, ok := d.Ratios["purchases_over_records_api_c64"]; ok {
 			fmt.Fprintf(&s, "purchases ÷ records API at c=64: **%.2f×**. ", x)
 		}
