@@ -23,12 +23,17 @@ import (
 //go:embed all:pb_public
 var publicFiles embed.FS
 
-// dbConnect opens SQLite; nil is PocketBase's pure-Go driver, and
-// sqlite_cgo.go swaps in the cgo one under -tags no_default_driver.
+// dbConnect opens SQLite with the shop's pragmas (sqlite.go): PocketBase's
+// pure-Go driver by default (sqlite_modernc.go), the cgo one under
+// -tags no_default_driver (sqlite_cgo.go).
 var dbConnect core.DBConnectFunc
 
 func main() {
-	app := pocketbase.NewWithConfig(pocketbase.Config{DBConnect: dbConnect})
+	app := pocketbase.NewWithConfig(pocketbase.Config{
+		DBConnect:        dbConnect,
+		DataMaxOpenConns: readConnections(),
+		DataMaxIdleConns: readConnections(),
+	})
 
 	// Schema: Go migrations in pb_migrations/; under `go run`, changes made
 	// in the dashboard are written there as new migrations.
@@ -39,7 +44,11 @@ func main() {
 
 	// Business logic: record rules live in the migrations, the rest here,
 	// with the background jobs (Stripe sync, email outbox, stale orders).
-	jobs, err := hooks.Register(app, apis.MustSubFS(publicFiles, "pb_public"), hooks.ConfigFromEnv())
+	cfg, err := hooks.ConfigFromEnv()
+	if err != nil {
+		log.Fatal(err)
+	}
+	jobs, err := hooks.Register(app, apis.MustSubFS(publicFiles, "pb_public"), cfg)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -26,7 +27,12 @@ type benchCase struct {
 	Path        string // shown in the report
 	Concurrency int
 	target      func(base string) vegeta.Targeter
+	env         []string // added to the server's environment
 }
+
+// uncached is the server environment with the shop's caches off: every
+// request pays for its token lookup and its queries.
+var uncached = []string{"SHOPDASH_CACHE_TTL=off"}
 
 // runBinary seeds a shop with bin, then measures every case, restarting the
 // server for each.
@@ -96,23 +102,28 @@ func runBinary(cfg config, bin, label, dir string) (*driverRun, error) {
 	var cases []benchCase
 	for _, c := range cfg.concurrency {
 		cases = append(cases,
-			benchCase{"purchases", "GET /api/v1/purchases?sort=-created", c, authGET("/api/v1/purchases?sort=-created", tokens)},
+			benchCase{"purchases", "GET /api/v1/purchases?sort=-created", c, authGET("/api/v1/purchases?sort=-created", tokens), nil},
+			benchCase{"purchases-uncached", "the same with SHOPDASH_CACHE_TTL=off", c, authGET("/api/v1/purchases?sort=-created", tokens), uncached},
 			benchCase{"records-api", "GET /api/collections/order_items/records?perPage=20&sort=-created&filter=created>=<12 months ago>", c,
-				authGET("/api/collections/order_items/records?"+recordsQ.Encode(), tokens)},
-			benchCase{"dashboard", "GET /api/v1/dashboard", c, authGET("/api/v1/dashboard", tokens)},
-			benchCase{"health", "GET /api/health", c, authGET("/api/health", nil)},
+				authGET("/api/collections/order_items/records?"+recordsQ.Encode(), tokens), nil},
+			benchCase{"dashboard", "GET /api/v1/dashboard", c, authGET("/api/v1/dashboard", tokens), nil},
+			benchCase{"dashboard-uncached", "the same with SHOPDASH_CACHE_TTL=off", c, authGET("/api/v1/dashboard", tokens), uncached},
+			benchCase{"health", "GET /api/health", c, authGET("/api/health", nil), nil},
 		)
 	}
 	if product != "" {
 		c := cfg.concurrency[len(cfg.concurrency)-1]
-		cases = append(cases, benchCase{"checkout", "POST /api/v1/checkout (fake Stripe)", c, checkoutTarget(product, tokens)})
+		cases = append(cases, benchCase{"checkout", "POST /api/v1/checkout (fake Stripe)", c, checkoutTarget(product, tokens), nil})
 		if len(pending) > 0 {
-			cases = append(cases, benchCase{"webhook", "POST /api/v1/stripe/webhook checkout.session.completed", c, webhookTarget(pending)})
+			cases = append(cases, benchCase{"webhook", "POST /api/v1/stripe/webhook checkout.session.completed", c, webhookTarget(pending), nil})
 		}
 	}
 
 	for _, bc := range cases {
-		cr, err := runCase(cfg, bin, dir, env, bc)
+		if cfg.only != nil && !cfg.only[bc.Name] {
+			continue
+		}
+		cr, err := runCase(cfg, bin, dir, env, su.token, bc)
 		if err != nil {
 			return nil, fmt.Errorf("case %s c=%d: %w", bc.Name, bc.Concurrency, err)
 		}
@@ -141,12 +152,17 @@ func runBinary(cfg config, bin, label, dir string) (*driverRun, error) {
 	return dr, nil
 }
 
-func runCase(cfg config, bin, dir string, env []string, bc benchCase) (*caseResult, error) {
-	srv, err := startServer(bin, dir, env)
+// runCase starts a server and measures one case; with cfg.profileDir it
+// also records a CPU profile of the measured attack and a heap profile
+// after it, through the superuser-only /debug/pprof routes (suToken).
+func runCase(cfg config, bin, dir string, env []string, suToken string, bc benchCase) (*caseResult, error) {
+	srv, err := startServer(bin, dir, append(env[:len(env):len(env)], bc.env...))
 	if err != nil {
 		return nil, err
 	}
 	defer srv.stop()
+	su := api{base: srv.base, token: suToken}
+	profileName := fmt.Sprintf("%s-%s-c%d", filepath.Base(bin), bc.Name, bc.Concurrency)
 	tr := bc.target(srv.base)
 	atk := func(d time.Duration) (*vegeta.Metrics, int) {
 		a := vegeta.NewAttacker(
@@ -166,7 +182,23 @@ func runCase(cfg config, bin, dir string, env []string, bc benchCase) (*caseResu
 	if cfg.warmup > 0 {
 		atk(cfg.warmup)
 	}
+	var cpuProfile chan error
+	if cfg.profileDir != "" {
+		cpuProfile = make(chan error, 1)
+		go func() {
+			cpuProfile <- su.saveProfile(fmt.Sprintf("/debug/pprof/profile?seconds=%d", int(cfg.duration.Seconds())),
+				filepath.Join(cfg.profileDir, profileName+".cpu.pprof"))
+		}()
+	}
 	m, errs := atk(cfg.duration)
+	if cpuProfile != nil {
+		if err := <-cpuProfile; err != nil {
+			return nil, fmt.Errorf("cpu profile: %w", err)
+		}
+		if err := su.saveProfile("/debug/pprof/heap", filepath.Join(cfg.profileDir, profileName+".heap.pprof")); err != nil {
+			return nil, fmt.Errorf("heap profile: %w", err)
+		}
+	}
 	cr := &caseResult{
 		Name: bc.Name, Path: bc.Path, Concurrency: bc.Concurrency,
 		StartupMS: ms(srv.startup), Requests: m.Requests,

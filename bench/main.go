@@ -9,6 +9,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -26,10 +27,12 @@ type config struct {
 	workDir       string
 	keep          bool
 	stripe        bool
-	syncInvoices  int           // invoices the sync case fetches (0: skip)
-	emails        int           // emails the drain case sends (0: skip)
-	batchTimeout  time.Duration // how long the email drain may take
-	syncTimeout   time.Duration // cap on the sync case (SIGINT after it)
+	syncInvoices  int             // invoices the sync case fetches (0: skip)
+	emails        int             // emails the drain case sends (0: skip)
+	batchTimeout  time.Duration   // how long the email drain may take
+	syncTimeout   time.Duration   // cap on the sync case (SIGINT after it)
+	only          map[string]bool // HTTP cases to run (nil: all)
+	profileDir    string          // where CPU and heap profiles of each case go ("" : none)
 }
 
 func main() {
@@ -48,6 +51,9 @@ func main() {
 		syncN   = flag.Int("sync-invoices", -1, "invoices for the stripe-sync case (default 100000, 1000 with -smoke; 0 skips)")
 		syncCap = flag.Duration("sync-timeout", 0, "cap on the stripe-sync case, SIGINT after it (default 90s, 20s with -smoke)")
 		emails  = flag.Int("emails", -1, "queued emails for the email-drain case (default 10000, 200 with -smoke; 0 skips)")
+		only    = flag.String("cases", "", "comma-separated HTTP cases to run (default all): purchases,records-api,dashboard,health,checkout,webhook")
+		conc    = flag.String("c", "", "comma-separated concurrencies (default 1,64)")
+		prof    = flag.String("profile", "", "directory for a CPU profile of each measured attack and a heap profile after it (pprof, from /debug/pprof)")
 	)
 	flag.Parse()
 
@@ -82,6 +88,23 @@ func main() {
 	if *opu > 0 {
 		cfg.ordersPerUser = *opu
 	}
+	if *only != "" {
+		cfg.only = map[string]bool{}
+		for _, name := range strings.Split(*only, ",") {
+			cfg.only[strings.TrimSpace(name)] = true
+		}
+	}
+	if *conc != "" {
+		cfg.concurrency = nil
+		for _, f := range strings.Split(*conc, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				log.Fatalf("-c: bad concurrency %q", f)
+			}
+			cfg.concurrency = append(cfg.concurrency, n)
+		}
+	}
+	cfg.profileDir = *prof
 	cfg.bins = []string{*bin}
 	if *cgoBin != "" {
 		cfg.bins = append(cfg.bins, *cgoBin)

@@ -169,6 +169,36 @@ func (a api) do(method, path string, body, out any) error {
 	return nil
 }
 
+// saveProfile writes the pprof profile at path (a /debug/pprof route) to file.
+func (a api) saveProfile(path, file string) error {
+	req, err := http.NewRequest("GET", a.base+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", a.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("GET %s: %d %s", path, resp.StatusCode, b)
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 // setup signs the bench superuser in once, excludes 127.0.0.1 from the rate
 // limits and impersonates up to n customers.
 func setup(base string, n int) (su api, tokens []string, err error) {

@@ -1,6 +1,7 @@
 package hooks
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"time"
@@ -26,6 +27,11 @@ type Config struct {
 	SyncSchedule string
 	// AlertEmail is SHOPDASH_ALERT_EMAIL, where operator alerts go.
 	AlertEmail string
+	// CacheTTL is SHOPDASH_CACHE_TTL: how long a verified sign-in and the
+	// answers of the customer read routes are kept in memory at most
+	// (hooks/auth_cache.go, hooks/answer_cache.go). 0 means DefaultCacheTTL;
+	// negative turns both caches off.
+	CacheTTL time.Duration
 	// PushRetryDelays are the waits between catalogue push attempts; nil
 	// means the defaults (tests shorten them).
 	PushRetryDelays []time.Duration
@@ -34,8 +40,11 @@ type Config struct {
 // DefaultAppURL is the base of return links when SHOPDASH_APP_URL is unset.
 const DefaultAppURL = "http://127.0.0.1:8090"
 
+// DefaultCacheTTL is the CacheTTL when SHOPDASH_CACHE_TTL is unset.
+const DefaultCacheTTL = 30 * time.Second
+
 // ConfigFromEnv reads the Config from the process environment.
-func ConfigFromEnv() Config {
+func ConfigFromEnv() (Config, error) {
 	cfg := Config{
 		StripeSecretKey:  strings.TrimSpace(os.Getenv("STRIPE_SECRET_KEY")),
 		StripeAPIBase:    strings.TrimRight(strings.TrimSpace(os.Getenv("STRIPE_API_BASE")), "/"),
@@ -53,5 +62,27 @@ func ConfigFromEnv() Config {
 	if cfg.AppURL == "" {
 		cfg.AppURL = DefaultAppURL
 	}
-	return cfg
+	switch raw := strings.TrimSpace(os.Getenv("SHOPDASH_CACHE_TTL")); raw {
+	case "":
+	case "0", "off":
+		cfg.CacheTTL = -1
+	default:
+		ttl, err := time.ParseDuration(raw)
+		if err != nil || ttl <= 0 {
+			return cfg, fmt.Errorf("SHOPDASH_CACHE_TTL=%q: want a duration such as 30s, or off", raw)
+		}
+		cfg.CacheTTL = ttl
+	}
+	return cfg, nil
+}
+
+// cacheTTL is how long the caches keep what they hold; 0 is off.
+func (cfg Config) cacheTTL() time.Duration {
+	switch {
+	case cfg.CacheTTL < 0:
+		return 0
+	case cfg.CacheTTL == 0:
+		return DefaultCacheTTL
+	}
+	return cfg.CacheTTL
 }

@@ -1,6 +1,7 @@
 package hooks
 
 import (
+	"encoding/json/jsontext"
 	"fmt"
 	"net/http"
 	"time"
@@ -18,39 +19,69 @@ const maxFeatured = 8
 // paid and not given back.
 var spendingStatuses = []any{string(c.StatusPaid), string(c.StatusShipped), string(c.StatusDelivered)}
 
-func registerDashboard(app core.App) {
+func registerDashboard(app core.App, answers *answerCache) {
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
-		v1(se).GET("/dashboard", showDashboard).Bind(signedIn())
+		v1(se).GET("/dashboard", func(e *core.RequestEvent) error {
+			return showDashboard(e, answers)
+		}).Bind(signedIn())
 		return se.Next()
 	})
 }
 
-// showDashboard answers the customer's home screen in four queries:
-// featured products, the newest order, its items, and the 12-month stats.
-func showDashboard(e *core.RequestEvent) error {
-	featured, err := e.App.FindRecordsByFilter(c.Products, "active = true && featured = true", "-updated", maxFeatured, 0)
-	if err != nil {
-		return e.InternalServerError("", fmt.Errorf("featured products: %w", err))
-	}
-	products := make([]map[string]any, len(featured))
-	for i, p := range featured {
-		products[i] = p.PublicExport()
-	}
-
-	recent, err := recentOrder(e.App, e.Auth.Id)
+// showDashboard answers the customer's home screen: the profile, and two
+// cached parts, the featured products (the same for everyone) and the
+// customer's own newest order and 12-month stats.
+func showDashboard(e *core.RequestEvent, answers *answerCache) error {
+	featured, err := answers.answer(catalogueOwner, "featured", func() ([]byte, error) {
+		products, err := featuredProducts(e.App)
+		if err != nil {
+			return nil, err
+		}
+		return marshalAnswer(products)
+	})
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
-	stats, err := spendingStats(e.App, e.Auth.Id, time.Now().UTC().AddDate(-1, 0, 0))
+	recent, err := answers.answer(e.Auth.Id, "dashboard/recent_order", func() ([]byte, error) {
+		recent, err := recentOrder(e.App, e.Auth.Id)
+		if err != nil {
+			return nil, err
+		}
+		return marshalAnswer(recent)
+	})
+	if err != nil {
+		return e.InternalServerError("", err)
+	}
+	stats, err := answers.answer(e.Auth.Id, "dashboard/stats", func() ([]byte, error) {
+		stats, err := spendingStats(e.App, e.Auth.Id, time.Now().UTC().AddDate(-1, 0, 0))
+		if err != nil {
+			return nil, err
+		}
+		return marshalAnswer(stats)
+	})
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
 	return e.JSON(http.StatusOK, map[string]any{
 		"user":              profile(e.Auth),
-		"featured_products": products,
-		"recent_order":      recent,
-		"stats":             stats,
+		"featured_products": jsontext.Value(featured),
+		"recent_order":      jsontext.Value(recent),
+		"stats":             jsontext.Value(stats),
 	})
+}
+
+// featuredProducts is up to maxFeatured active featured products, the most
+// recently changed first.
+func featuredProducts(app core.App) ([]map[string]any, error) {
+	featured, err := app.FindRecordsByFilter(c.Products, "active = true && featured = true", "-updated", maxFeatured, 0)
+	if err != nil {
+		return nil, fmt.Errorf("featured products: %w", err)
+	}
+	products := make([]map[string]any, len(featured))
+	for i, p := range featured {
+		products[i] = p.PublicExport()
+	}
+	return products, nil
 }
 
 // recentOrder is the user's newest order with its items, or nil (an

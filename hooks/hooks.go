@@ -13,6 +13,9 @@ import (
 // page served at /; cfg is read from the environment by main and set
 // directly by tests.
 func Register(app core.App, public fs.FS, cfg Config) (*Jobs, error) {
+	registerAuthCache(app, cfg.cacheTTL())
+	answers := newAnswerCache(cfg.cacheTTL())
+	bindAnswerCache(app, answers)
 	registerUsers(app)
 	registerProducts(app)
 	registerOrders(app)
@@ -22,11 +25,12 @@ func Register(app core.App, public fs.FS, cfg Config) (*Jobs, error) {
 	alerts := &alerter{app: app, to: cfg.AlertEmail}
 	payments := registerPayments(app, cfg, alerts)
 	registerAccount(app)
-	registerDashboard(app)
-	registerPurchases(app)
+	registerDashboard(app, answers)
+	registerPurchases(app, answers)
 	registerDownloads(app, cfg)
 	outbox := registerEmails(app, cfg, alerts)
 	registerPublicPage(app, public)
+	registerProfiling(app)
 	jobs := newJobs(app, payments, outbox, alerts)
 	return jobs, registerJobs(app, cfg, jobs)
 }

@@ -1,6 +1,7 @@
 package hooks
 
 import (
+	"encoding/json/jsontext"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -156,24 +157,44 @@ type purchase struct {
 	Created          types.DateTime `db:"created" json:"created"`
 }
 
-func registerPurchases(app core.App) {
+func registerPurchases(app core.App, answers *answerCache) {
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
-		v1(se).GET("/purchases", listPurchases).Bind(signedIn(), requirePermission(c.PermGetOrders))
+		v1(se).GET("/purchases", func(e *core.RequestEvent) error {
+			return listPurchases(e, answers)
+		}).Bind(signedIn(), requirePermission(c.PermGetOrders))
 		return se.Next()
 	})
 }
 
 // listPurchases answers a page of the signed-in user's order items in a
-// window, with one indexed query for the page and one for the count:
-// order_items carries its user, so the window is a range of
-// idx_order_items_user_created.
-func listPurchases(e *core.RequestEvent) error {
-	q, err := parsePurchasesQuery(e.Request.URL.Query(), time.Now().UTC())
+// window, from the answer cache or from findPurchases.
+func listPurchases(e *core.RequestEvent, answers *answerCache) error {
+	query := e.Request.URL.Query()
+	q, err := parsePurchasesQuery(query, time.Now().UTC())
 	if err != nil {
 		return e.BadRequestError("Check the query parameters.", err)
 	}
+	// The picked fields are applied by e.JSON to the whole answer.
+	query.Del("fields")
+	body, err := answers.answer(e.Auth.Id, "purchases?"+query.Encode(), func() ([]byte, error) {
+		page, err := findPurchases(e.App, e.Auth.Id, q)
+		if err != nil {
+			return nil, err
+		}
+		return marshalAnswer(page)
+	})
+	if err != nil {
+		return e.InternalServerError("", err)
+	}
+	return e.JSON(http.StatusOK, jsontext.Value(body))
+}
+
+// findPurchases reads a page of a user's order items with one indexed query
+// for the page and one for the count: order_items carries its user, so the
+// window is a range of idx_order_items_user_created.
+func findPurchases(app core.App, userID string, q purchasesQuery) (map[string]any, error) {
 	where := dbx.And(
-		dbx.NewExp("i.user = {:user}", dbx.Params{"user": e.Auth.Id}),
+		dbx.NewExp("i.user = {:user}", dbx.Params{"user": userID}),
 		dbx.NewExp("i.created >= {:from} AND i.created < {:to}",
 			dbx.Params{"from": stampDate(q.From).String(), "to": stampDate(q.To).String()}),
 	)
@@ -186,16 +207,16 @@ func listPurchases(e *core.RequestEvent) error {
 	}
 
 	var total int
-	count := e.App.DB().Select("count(*)").From(c.OrderItems + " i")
+	count := app.DB().Select("count(*)").From(c.OrderItems + " i")
 	if len(q.Statuses) > 0 {
 		count = count.InnerJoin(c.Orders+" o", dbx.NewExp(`o.id = i."order"`))
 	}
 	if err := count.Where(where).Row(&total); err != nil {
-		return e.InternalServerError("", fmt.Errorf("count purchases: %w", err))
+		return nil, fmt.Errorf("count purchases: %w", err)
 	}
 
 	items := []purchase{}
-	err = e.App.DB().Select(`i.id`, "i.order AS order", `o.number AS order_number`, `o.status AS status`,
+	err := app.DB().Select(`i.id`, "i.order AS order", `o.number AS order_number`, `o.status AS status`,
 		`i.product`, `i.product_name`, `i.unit_price`, `i.quantity`, `(i.unit_price * i.quantity) AS total`,
 		`o.currency AS currency`, `i.estimated_arrival`, `i.created`).
 		From(c.OrderItems+" i").
@@ -205,13 +226,13 @@ func listPurchases(e *core.RequestEvent) error {
 		Limit(int64(q.PerPage)).Offset(int64((q.Page - 1) * q.PerPage)).
 		All(&items)
 	if err != nil {
-		return e.InternalServerError("", fmt.Errorf("list purchases: %w", err))
+		return nil, fmt.Errorf("list purchases: %w", err)
 	}
-	return e.JSON(http.StatusOK, map[string]any{
+	return map[string]any{
 		"page":       q.Page,
 		"perPage":    q.PerPage,
 		"totalItems": total,
 		"totalPages": (total + q.PerPage - 1) / q.PerPage,
 		"items":      items,
-	})
+	}, nil
 }

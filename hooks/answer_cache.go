@@ -1,0 +1,163 @@
+package hooks
+
+import (
+	"encoding/json/jsontext"
+	"encoding/json/v2"
+	"sync"
+	"time"
+
+	"github.com/pocketbase/pocketbase/core"
+
+	c "shopdash/collections"
+)
+
+// answerCacheMaxBytes bounds the memory the cached answers take.
+const answerCacheMaxBytes = 16 << 20
+
+// catalogueOwner is the owner under which answers built from the catalogue
+// alone (the featured products) are kept.
+const catalogueOwner = "\x00catalogue"
+
+// answerCache keeps the JSON of the customer read routes (purchases pages,
+// the dashboard's parts) per owner: a customer, or the catalogue. They are
+// read far more often than a customer's orders change, and each costs
+// several SQLite queries (docs/performance.md).
+//
+// Every order, order item or product saved or deleted through this process
+// forgets its owner's answers once the change is committed, so the next
+// read sees it. An answer whose queries began before a change of its owner
+// is never stored. What this process cannot see, a `shopdash` command
+// writing to the same data directory, and the 12-month windows sliding
+// with the clock, shows within the TTL.
+type answerCache struct {
+	ttl time.Duration // 0: the cache is off
+
+	mu     sync.Mutex
+	clock  uint64 // counts changes
+	owners map[string]*ownerAnswers
+	// changedUnknown is the clock of the latest change to an owner without
+	// answers, or of the latest purge: a read begun before it may be stale.
+	changedUnknown uint64
+	bytes          int
+}
+
+type ownerAnswers struct {
+	changed uint64 // clock of the owner's latest change
+	answers map[string]cachedAnswer
+}
+
+type cachedAnswer struct {
+	body    []byte
+	expires time.Time
+}
+
+// newAnswerCache is a cache of answers kept at most ttl; 0 turns it off.
+func newAnswerCache(ttl time.Duration) *answerCache {
+	return &answerCache{ttl: ttl, owners: map[string]*ownerAnswers{}}
+}
+
+// bindAnswerCache forgets the answers of the owner of every order, order
+// item and product change, after it is committed.
+func bindAnswerCache(app core.App, cache *answerCache) {
+	forgetCustomer := func(e *core.RecordEvent) error {
+		field := c.OrderUser
+		if e.Record.Collection().Name == c.OrderItems {
+			field = c.ItemUser
+		}
+		cache.changed(e.Record.GetString(field))
+		if original := e.Record.Original(); original != nil {
+			cache.changed(original.GetString(field))
+		}
+		return e.Next()
+	}
+	forgetCatalogue := func(e *core.RecordEvent) error {
+		cache.changed(catalogueOwner)
+		return e.Next()
+	}
+	for _, collection := range []string{c.Orders, c.OrderItems} {
+		app.OnRecordAfterCreateSuccess(collection).BindFunc(forgetCustomer)
+		app.OnRecordAfterUpdateSuccess(collection).BindFunc(forgetCustomer)
+		app.OnRecordAfterDeleteSuccess(collection).BindFunc(forgetCustomer)
+	}
+	app.OnRecordAfterCreateSuccess(c.Products).BindFunc(forgetCatalogue)
+	app.OnRecordAfterUpdateSuccess(c.Products).BindFunc(forgetCatalogue)
+	app.OnRecordAfterDeleteSuccess(c.Products).BindFunc(forgetCatalogue)
+}
+
+// answer is the cached answer of owner under key, or what build makes of
+// it, stored for the next read when no change of owner came in between.
+func (a *answerCache) answer(owner, key string, build func() ([]byte, error)) ([]byte, error) {
+	if a.ttl <= 0 {
+		return build()
+	}
+	now := time.Now()
+	a.mu.Lock()
+	if o := a.owners[owner]; o != nil {
+		if hit, ok := o.answers[key]; ok && now.Before(hit.expires) {
+			a.mu.Unlock()
+			return hit.body, nil
+		}
+	}
+	began := a.clock
+	a.mu.Unlock()
+
+	body, err := build()
+	if err != nil {
+		return nil, err
+	}
+	a.store(owner, key, body, began, now.Add(a.ttl))
+	return body, nil
+}
+
+// store keeps body unless owner changed after began. A full cache is
+// emptied: simpler than tracking use, and refilled by the next reads.
+func (a *answerCache) store(owner, key string, body []byte, began uint64, expires time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	o := a.owners[owner]
+	if (o != nil && o.changed > began) || (o == nil && a.changedUnknown > began) {
+		return
+	}
+	if a.bytes+len(body) > answerCacheMaxBytes {
+		clear(a.owners)
+		a.bytes = 0
+		a.changedUnknown = a.clock
+		o = nil
+	}
+	if o == nil {
+		// Its latest change, if any, is at most changedUnknown.
+		o = &ownerAnswers{changed: a.changedUnknown, answers: map[string]cachedAnswer{}}
+		a.owners[owner] = o
+	}
+	if old, ok := o.answers[key]; ok {
+		a.bytes -= len(old.body)
+	}
+	o.answers[key] = cachedAnswer{body: body, expires: expires}
+	a.bytes += len(body)
+}
+
+// changed forgets the answers of owner (nothing for an empty owner: an
+// order or item of a deleted account).
+func (a *answerCache) changed(owner string) {
+	if owner == "" || a.ttl <= 0 {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.clock++
+	o := a.owners[owner]
+	if o == nil {
+		a.changedUnknown = a.clock
+		return
+	}
+	for _, answer := range o.answers {
+		a.bytes -= len(answer.body)
+	}
+	o.changed = a.clock
+	clear(o.answers)
+}
+
+// marshalAnswer encodes an answer as PocketBase's e.JSON does.
+func marshalAnswer(v any) ([]byte, error) {
+	return json.Marshal(v, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+}

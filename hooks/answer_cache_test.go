@@ -1,0 +1,188 @@
+package hooks_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+
+	c "shopdash/collections"
+	"shopdash/hooks"
+	"shopdash/internal/shoptest"
+)
+
+// cacheGet sends a GET with token to handler and decodes the JSON answer.
+func cacheGet(t *testing.T, handler http.Handler, path, token string, out any) int {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", token)
+	}
+	res := httptest.NewRecorder()
+	handler.ServeHTTP(res, req)
+	if res.Code == http.StatusOK && out != nil {
+		if err := json.Unmarshal(res.Body.Bytes(), out); err != nil {
+			t.Fatalf("GET %s: %v in %s", path, err, res.Body)
+		}
+	}
+	return res.Code
+}
+
+// cachePurchases is the customer's purchases page 1: item id to status
+// and product name.
+func cachePurchases(t *testing.T, handler http.Handler, token string) map[string][2]string {
+	t.Helper()
+	var page struct {
+		Items []struct {
+			ID          string `json:"id"`
+			Status      string `json:"status"`
+			ProductName string `json:"product_name"`
+		} `json:"items"`
+	}
+	if code := cacheGet(t, handler, purchasesURL+"?perPage=100", token, &page); code != http.StatusOK {
+		t.Fatalf("purchases: %d", code)
+	}
+	out := map[string][2]string{}
+	for _, it := range page.Items {
+		out[it.ID] = [2]string{it.Status, it.ProductName}
+	}
+	return out
+}
+
+// cacheDashboard is the customer's dashboard.
+func cacheDashboard(t *testing.T, handler http.Handler, token string) dashboardBody {
+	t.Helper()
+	var body dashboardBody
+	if code := cacheGet(t, handler, dashboardURL, token, &body); code != http.StatusOK {
+		t.Fatalf("dashboard: %d", code)
+	}
+	return body
+}
+
+// TestCachedAnswersShowAnOrderChangeAtOnce: a status change saved by the
+// shop (as a webhook or support does) is in the very next purchases page
+// and dashboard, although both were cached just before.
+func TestCachedAnswersShowAnOrderChangeAtOnce(t *testing.T) {
+	t.Parallel()
+	shop := shoptest.Shop()
+	app := shoptest.NewApp(t)
+	defer app.Cleanup()
+	handler := serveShop(t, app)
+
+	before := cachePurchases(t, handler, shop.Customer.Token)
+	if got := before[shop.CustomerItem][0]; got != string(c.StatusPending) {
+		t.Fatalf("item %s status %q before, want pending", shop.CustomerItem, got)
+	}
+	cacheDashboard(t, handler, shop.Customer.Token)
+
+	moveOrder(t, app, shop.CustomerOrder, c.StatusPaid)
+
+	if got := cachePurchases(t, handler, shop.Customer.Token)[shop.CustomerItem][0]; got != string(c.StatusPaid) {
+		t.Fatalf("item status %q after the payment, want paid", got)
+	}
+	dash := cacheDashboard(t, handler, shop.Customer.Token)
+	if dash.RecentOrder == nil || dash.RecentOrder.ID != shop.CustomerOrder || dash.RecentOrder.Status != string(c.StatusPaid) {
+		t.Fatalf("recent order %+v, want %s paid", dash.RecentOrder, shop.CustomerOrder)
+	}
+}
+
+// TestCachedAnswersAreEachCustomersOwn: with both customers' answers
+// cached, each still sees only their own items, and a change of one
+// customer's order leaves the other's answer as it was.
+func TestCachedAnswersAreEachCustomersOwn(t *testing.T) {
+	t.Parallel()
+	shop := shoptest.Shop()
+	app := shoptest.NewApp(t)
+	defer app.Cleanup()
+	handler := serveShop(t, app)
+
+	for range 2 { // the second round is served from the cache
+		mine := cachePurchases(t, handler, shop.Customer.Token)
+		theirs := cachePurchases(t, handler, shop.Customer2.Token)
+		if _, ok := mine[shop.CustomerItem]; !ok {
+			t.Fatalf("customer's purchases lack their item %s", shop.CustomerItem)
+		}
+		if _, ok := mine[shop.Customer2Item]; ok {
+			t.Fatalf("customer's purchases show customer2's item %s", shop.Customer2Item)
+		}
+		if _, ok := theirs[shop.CustomerItem]; ok {
+			t.Fatalf("customer2's purchases show the customer's item %s", shop.CustomerItem)
+		}
+		if d := cacheDashboard(t, handler, shop.Customer2.Token); d.RecentOrder != nil && d.RecentOrder.User != shop.Customer2.ID {
+			t.Fatalf("customer2's dashboard shows order of %s", d.RecentOrder.User)
+		}
+	}
+}
+
+// TestCachedFeaturedProductsFollowTheCatalogue: a featured product the
+// store renames is renamed on the next dashboard.
+func TestCachedFeaturedProductsFollowTheCatalogue(t *testing.T) {
+	t.Parallel()
+	shop := shoptest.Shop()
+	app := shoptest.NewApp(t)
+	defer app.Cleanup()
+	handler := serveShop(t, app)
+
+	first := cacheDashboard(t, handler, shop.Customer.Token)
+	if len(first.FeaturedProducts) == 0 {
+		t.Fatal("no featured products in the template shop")
+	}
+	id, _ := first.FeaturedProducts[0]["id"].(string)
+	product, err := app.FindRecordById(c.Products, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	product.Set(c.ProductName, "Renamed by the store")
+	if err := app.Save(product); err != nil {
+		t.Fatal(err)
+	}
+	again := cacheDashboard(t, handler, shop.Customer2.Token)
+	for _, p := range again.FeaturedProducts {
+		if p["id"] == id && p["name"] != "Renamed by the store" {
+			t.Fatalf("featured product %s still named %v", id, p["name"])
+		}
+	}
+}
+
+// TestAnswerCacheServesRepeatedReads: a write that bypasses the shop's
+// hooks (another process writing SQL) is not seen while an answer is
+// cached, which shows the second read came from memory; with the cache
+// off (SHOPDASH_CACHE_TTL=off) it is seen at once.
+func TestAnswerCacheServesRepeatedReads(t *testing.T) {
+	t.Parallel()
+	shop := shoptest.Shop()
+	for _, tc := range []struct {
+		name     string
+		ttl      time.Duration // Config.CacheTTL: 0 is the default, negative off
+		wantName string
+	}{
+		{"cache on", 0, "before"},
+		{"cache off", -1, "after"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app := shoptest.NewAppWith(t, hooks.Config{AppURL: shoptest.AppURL, CacheTTL: tc.ttl})
+			defer app.Cleanup()
+			handler := serveShop(t, app)
+			setItemName(t, app, shop.CustomerItem, "before")
+			if got := cachePurchases(t, handler, shop.Customer.Token)[shop.CustomerItem][1]; got != "before" {
+				t.Fatalf("product name %q, want before", got)
+			}
+			setItemName(t, app, shop.CustomerItem, "after")
+			if got := cachePurchases(t, handler, shop.Customer.Token)[shop.CustomerItem][1]; got != tc.wantName {
+				t.Fatalf("product name %q on the second read, want %s", got, tc.wantName)
+			}
+		})
+	}
+}
+
+// setItemName renames an order item with plain SQL, past the hooks.
+func setItemName(t *testing.T, app core.App, item, name string) {
+	t.Helper()
+	if _, err := app.DB().Update(c.OrderItems, dbx.Params{c.ItemProductName: name}, dbx.HashExp{"id": item}).Execute(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,150 @@
+package hooks_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pocketbase/pocketbase/core"
+
+	c "shopdash/collections"
+	"shopdash/internal/shoptest"
+)
+
+// meRole is the role GET /api/v1/me answers for token, or "" with the
+// status when it is not 200.
+func meRole(t *testing.T, handler http.Handler, token string) (string, int) {
+	t.Helper()
+	var me struct {
+		Role string `json:"role"`
+	}
+	code := cacheGet(t, handler, "/api/v1/me", token, &me)
+	return me.Role, code
+}
+
+// saveUser loads a user, changes it and saves it as the shop would.
+func saveUser(t *testing.T, app core.App, id string, change func(*core.Record)) {
+	t.Helper()
+	user, err := app.FindRecordById(c.Users, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	change(user)
+	if err := app.Save(user); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCachedSignInFollowsAccountChanges: a token verified once is served
+// from memory afterwards, yet a role change, a new password or a deleted
+// account applies to the very next request.
+func TestCachedSignInFollowsAccountChanges(t *testing.T) {
+	t.Parallel()
+	shop := shoptest.Shop()
+	app := shoptest.NewApp(t)
+	defer app.Cleanup()
+	handler := serveShop(t, app)
+
+	for range 2 {
+		if role, code := meRole(t, handler, shop.Customer.Token); code != http.StatusOK || role != string(c.RoleCustomer) {
+			t.Fatalf("before: %d %q, want 200 customer", code, role)
+		}
+	}
+
+	saveUser(t, app, shop.Customer.ID, func(u *core.Record) { u.Set(c.UserRole, string(c.RoleSupport)) })
+	if role, code := meRole(t, handler, shop.Customer.Token); code != http.StatusOK || role != string(c.RoleSupport) {
+		t.Fatalf("after the role change: %d %q, want 200 support", code, role)
+	}
+
+	saveUser(t, app, shop.Customer.ID, func(u *core.Record) { u.SetPassword("a-brand-new-password") })
+	if _, code := meRole(t, handler, shop.Customer.Token); code != http.StatusUnauthorized {
+		t.Fatalf("old token after a password change: %d, want 401", code)
+	}
+
+	if role, code := meRole(t, handler, shop.Customer2.Token); code != http.StatusOK || role != string(c.RoleCustomer) {
+		t.Fatalf("customer2: %d %q", code, role)
+	}
+	user, err := app.FindRecordById(c.Users, shop.Customer2.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Delete(user); err != nil {
+		t.Fatal(err)
+	}
+	if _, code := meRole(t, handler, shop.Customer2.Token); code != http.StatusUnauthorized {
+		t.Fatalf("token of a deleted account: %d, want 401", code)
+	}
+}
+
+// TestCachedSignInRefusesForgedAndExpiredTokens: a known token with
+// another signature is refused, and a remembered token stops working
+// when it expires.
+func TestCachedSignInRefusesForgedAndExpiredTokens(t *testing.T) {
+	t.Parallel()
+	shop := shoptest.Shop()
+	app := shoptest.NewApp(t)
+	defer app.Cleanup()
+	handler := serveShop(t, app)
+
+	if _, code := meRole(t, handler, shop.Customer.Token); code != http.StatusOK {
+		t.Fatalf("valid token: %d", code)
+	}
+	parts := strings.Split(shop.Customer.Token, ".")
+	forged := parts[0] + "." + parts[1] + "." + strings.Repeat("A", len(parts[2]))
+	if _, code := meRole(t, handler, forged); code != http.StatusUnauthorized {
+		t.Fatalf("forged signature: %d, want 401", code)
+	}
+
+	user, err := app.FindRecordById(c.Users, shop.Customer2.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, err := user.NewStaticAuthToken(time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, code := meRole(t, handler, short); code != http.StatusOK {
+		t.Fatalf("short token while valid: %d", code)
+	}
+	// JWT expiry has a resolution of a second.
+	time.Sleep(2100 * time.Millisecond)
+	if _, code := meRole(t, handler, short); code != http.StatusUnauthorized {
+		t.Fatalf("short token after its expiry: %d, want 401", code)
+	}
+}
+
+// TestProfilesAreForSuperusersOnly: /debug/pprof answers a guest 401, a
+// shop user 403 and a superuser the profile.
+func TestProfilesAreForSuperusersOnly(t *testing.T) {
+	t.Parallel()
+	shop := shoptest.Shop()
+	app := shoptest.NewApp(t)
+	defer app.Cleanup()
+	handler := serveShop(t, app)
+	for _, tc := range []struct {
+		name    string
+		account shoptest.Account
+		want    int
+	}{
+		{"guest", shoptest.Account{}, http.StatusUnauthorized},
+		{"customer", shop.Customer, http.StatusForbidden},
+		{"support", shop.Support, http.StatusForbidden},
+		{"store", shop.Store, http.StatusForbidden},
+		{"superuser", shop.Superuser, http.StatusOK},
+	} {
+		req := httptest.NewRequest(http.MethodGet, "/debug/pprof/heap?debug=1", nil)
+		if tc.account.Token != "" {
+			req.Header.Set("Authorization", tc.account.Token)
+		}
+		res := httptest.NewRecorder()
+		handler.ServeHTTP(res, req)
+		if res.Code != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, res.Code, tc.want)
+		}
+		if tc.want == http.StatusOK && !strings.Contains(res.Body.String(), "heap profile") {
+			t.Errorf("%s: no heap profile in %.100s", tc.name, res.Body)
+		}
+	}
+}
