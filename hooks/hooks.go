@@ -31,6 +31,6 @@ func Register(app core.App, public fs.FS, cfg Config) (*Jobs, error) {
 	outbox := registerEmails(app, cfg, alerts)
 	registerPublicPage(app, public)
 	registerProfiling(app)
-	jobs := newJobs(app, payments, outbox, alerts)
+	jobs := newJobs(app, payments, outbox, alerts, answers)
 	return jobs, registerJobs(app, cfg, jobs)
 }

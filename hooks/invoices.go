@@ -184,7 +184,7 @@ func rememberStripeCustomer(app core.App, userID, customer string) error {
 // is found by the id in the invoice metadata (set by our checkout), then by
 // stripe_invoice; an invoice made outside the shop becomes a new paid order
 // linked to its user by Stripe customer or email. Used by the invoice.paid
-// webhook and the nightly sync alike.
+// webhook; the nightly sync does the same a page at a time (importInvoices).
 func upsertInvoiceOrder(ctx context.Context, app core.App, inv *stripe.Invoice) (upsertOutcome, error) {
 	order, err := findOrder(app,
 		[2]string{"id", inv.Metadata["order_id"]},
@@ -192,6 +192,18 @@ func upsertInvoiceOrder(ctx context.Context, app core.App, inv *stripe.Invoice) 
 	if err != nil {
 		return unchanged, err
 	}
+	pay := invoicePayment(inv)
+	if order != nil {
+		return markOrderPaid(ctx, app, order, pay)
+	}
+	if err := createInvoiceOrder(ctx, app, inv, pay); err != nil {
+		return unchanged, err
+	}
+	return created, nil
+}
+
+// invoicePayment is what a paid invoice tells about its payment.
+func invoicePayment(inv *stripe.Invoice) paymentDetails {
 	pay := paymentDetails{invoice: inv.ID, paidAt: time.Unix(inv.Created, 0)}
 	if inv.StatusTransitions != nil && inv.StatusTransitions.PaidAt > 0 {
 		pay.paidAt = time.Unix(inv.StatusTransitions.PaidAt, 0)
@@ -202,30 +214,47 @@ func upsertInvoiceOrder(ctx context.Context, app core.App, inv *stripe.Invoice) 
 	if inv.Customer != nil {
 		pay.customer = inv.Customer.ID
 	}
-	if order != nil {
-		return markOrderPaid(ctx, app, order, pay)
-	}
-	if err := createInvoiceOrder(ctx, app, inv, pay); err != nil {
-		return unchanged, err
-	}
-	return created, nil
+	return pay
 }
 
-// createInvoiceOrder writes an order for an invoice the shop did not start.
+// createInvoiceOrder saves an order for an invoice the shop did not start.
 func createInvoiceOrder(ctx context.Context, app core.App, inv *stripe.Invoice, pay paymentDetails) error {
-	ordersCol, err := app.FindCachedCollectionByNameOrId(c.Orders)
-	if err != nil {
-		return err
-	}
-	itemsCol, err := app.FindCachedCollectionByNameOrId(c.OrderItems)
-	if err != nil {
-		return err
-	}
 	userID, err := invoiceUser(app, inv)
 	if err != nil {
 		return err
 	}
+	order, items, err := newInvoiceOrder(app, inv, pay, userID, func(stripeProduct string) string {
+		return productIDByStripe(app, stripeProduct)
+	})
+	if err != nil {
+		return err
+	}
+	if err := app.SaveWithContext(ctx, order); err != nil {
+		return fmt.Errorf("create order of invoice %s: %w", inv.ID, err)
+	}
+	for _, item := range items {
+		if err := app.Save(item); err != nil {
+			return fmt.Errorf("create item of invoice %s: %w", inv.ID, err)
+		}
+	}
+	return nil
+}
+
+// newInvoiceOrder builds, unsaved, the paid order of an invoice and an item
+// per invoice line, dated from the invoice rather than from when we heard
+// of it. productID maps a Stripe product id to ours ("" when unknown).
+func newInvoiceOrder(app core.App, inv *stripe.Invoice, pay paymentDetails, userID string,
+	productID func(stripeProduct string) string) (*core.Record, []*core.Record, error) {
+	ordersCol, err := app.FindCachedCollectionByNameOrId(c.Orders)
+	if err != nil {
+		return nil, nil, err
+	}
+	itemsCol, err := app.FindCachedCollectionByNameOrId(c.OrderItems)
+	if err != nil {
+		return nil, nil, err
+	}
 	order := core.NewRecord(ordersCol)
+	order.Id = core.GenerateDefaultRandomId()
 	order.Set(c.OrderNumber, c.FormatOrderNumber(rand.Uint64()))
 	order.Set(c.OrderUser, userID)
 	order.Set(c.OrderStatusField, string(c.StatusPaid))
@@ -236,7 +265,6 @@ func createInvoiceOrder(ctx context.Context, app core.App, inv *stripe.Invoice, 
 	order.Set(c.OrderStripeInvoice, inv.ID)
 	order.Set(c.OrderStripePaymentIntent, pay.paymentIntent)
 	order.Set(c.OrderPaidAt, stampDate(pay.paidAt))
-	// The order dates from the invoice, not from when we heard of it.
 	order.SetRaw(c.OrderCreated, stampDate(time.Unix(inv.Created, 0)))
 
 	var items []*core.Record
@@ -244,14 +272,21 @@ func createInvoiceOrder(ctx context.Context, app core.App, inv *stripe.Invoice, 
 	if inv.Lines != nil {
 		for _, line := range inv.Lines.Data {
 			item := core.NewRecord(itemsCol)
-			item.Set(c.ItemProductName, truncate(line.Description, 200))
+			item.Id = core.GenerateDefaultRandomId()
+			item.Set(c.ItemOrder, order.Id)
+			item.Set(c.ItemUser, userID)
+			name := truncate(line.Description, 200)
+			if name == "" {
+				name = "Item"
+			}
+			item.Set(c.ItemProductName, name)
 			quantity := max(line.Quantity, 1)
 			item.Set(c.ItemQuantity, quantity)
 			unit := line.Amount / quantity
 			if line.Price != nil {
 				unit = line.Price.UnitAmount
 				if line.Price.Product != nil {
-					item.Set(c.ItemProduct, productIDByStripe(app, line.Price.Product.ID))
+					item.Set(c.ItemProduct, productID(line.Price.Product.ID))
 				}
 			}
 			item.Set(c.ItemUnitPrice, unit)
@@ -264,19 +299,7 @@ func createInvoiceOrder(ctx context.Context, app core.App, inv *stripe.Invoice, 
 		}
 	}
 	order.Set(c.OrderItemCount, count)
-	if err := app.SaveWithContext(ctx, order); err != nil {
-		return fmt.Errorf("create order of invoice %s: %w", inv.ID, err)
-	}
-	for _, item := range items {
-		item.Set(c.ItemOrder, order.Id)
-		if item.GetString(c.ItemProductName) == "" {
-			item.Set(c.ItemProductName, "Item")
-		}
-		if err := app.Save(item); err != nil {
-			return fmt.Errorf("create item of invoice %s: %w", inv.ID, err)
-		}
-	}
-	return nil
+	return order, items, nil
 }
 
 // invoiceUser is the user an invoice belongs to, by Stripe customer then

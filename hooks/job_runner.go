@@ -70,13 +70,14 @@ type Jobs struct {
 	payments *payments
 	outbox   *outbox
 	alerts   *alerter
+	answers  *answerCache // the sync's bulk insert forgets its customers' answers
 
 	mu      sync.Mutex
 	running map[string]context.CancelFunc
 }
 
-func newJobs(app core.App, p *payments, o *outbox, a *alerter) *Jobs {
-	return &Jobs{app: app, payments: p, outbox: o, alerts: a, running: map[string]context.CancelFunc{}}
+func newJobs(app core.App, p *payments, o *outbox, a *alerter, answers *answerCache) *Jobs {
+	return &Jobs{app: app, payments: p, outbox: o, alerts: a, answers: answers, running: map[string]context.CancelFunc{}}
 }
 
 // Run runs a job now and waits for it.

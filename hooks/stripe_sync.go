@@ -20,7 +20,7 @@ const (
 	// that Stripe dated just before a run but listed just after it.
 	syncOverlap = time.Hour
 	// syncBatch is how many records one write transaction holds.
-	syncBatch = 100
+	syncBatch = 2000
 )
 
 // errDryRun rolls back the writes of a dry run.
@@ -66,9 +66,10 @@ func (j *Jobs) syncStripe(ctx context.Context, log *slog.Logger, opts RunOptions
 	err = stripeWalk[*stripe.Invoice]{
 		kind: "invoice", next: invoiceIter.Next, item: invoiceIter.Invoice, err: invoiceIter.Err,
 		id: func(inv *stripe.Invoice) string { return inv.ID },
-		upsert: func(tx core.App, inv *stripe.Invoice) (upsertOutcome, error) {
-			return upsertInvoiceOrder(silent, tx, inv)
+		upsert: func(tx core.App, batch []*stripe.Invoice) ([]upsertOutcome, []string, error) {
+			return importInvoices(silent, tx, batch)
 		},
+		committed: j.answers.changed,
 	}.run(j.app, log, counts, opts.DryRun)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("sync invoices: %w", err)
@@ -81,9 +82,9 @@ func (j *Jobs) syncStripe(ctx context.Context, log *slog.Logger, opts RunOptions
 	err = stripeWalk[*stripe.Product]{
 		kind: "product", next: productIter.Next, item: productIter.Product, err: productIter.Err,
 		id: func(sp *stripe.Product) string { return sp.ID },
-		upsert: func(tx core.App, sp *stripe.Product) (upsertOutcome, error) {
+		upsert: eachItem(func(tx core.App, sp *stripe.Product) (upsertOutcome, error) {
 			return upsertStripeProduct(tx, sp, false)
-		},
+		}),
 	}.run(j.app, log, counts, opts.DryRun)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("sync products: %w", err)
@@ -96,9 +97,9 @@ func (j *Jobs) syncStripe(ctx context.Context, log *slog.Logger, opts RunOptions
 	err = stripeWalk[*stripe.Price]{
 		kind: "price", next: priceIter.Next, item: priceIter.Price, err: priceIter.Err,
 		id: func(pr *stripe.Price) string { return pr.ID },
-		upsert: func(tx core.App, pr *stripe.Price) (upsertOutcome, error) {
+		upsert: eachItem(func(tx core.App, pr *stripe.Price) (upsertOutcome, error) {
 			return applyStripePrice(tx, pr, false, false)
-		},
+		}),
 	}.run(j.app, log, counts, opts.DryRun)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("sync prices: %w", err)
@@ -114,19 +115,47 @@ func (j *Jobs) syncStripe(ctx context.Context, log *slog.Logger, opts RunOptions
 // iterator (every page, cancelled with its params' context) and the upsert
 // of one item.
 type stripeWalk[T any] struct {
-	kind   string
-	next   func() bool
-	item   func() T
-	err    func() error
-	id     func(T) string
-	upsert func(core.App, T) (upsertOutcome, error)
+	kind string
+	next func() bool
+	item func() T
+	err  func() error
+	id   func(T) string
+	// upsert writes a batch in tx: the outcome of each item, and the
+	// customers whose orders it changed past the record hooks.
+	upsert func(tx core.App, batch []T) ([]upsertOutcome, []string, error)
+	// committed, if set, hears of each such customer after the commit.
+	committed func(customer string)
 }
 
-// run upserts the items syncBatch to a transaction.
+// eachItem is the upsert of a batch that writes its items one by one.
+func eachItem[T any](upsert func(core.App, T) (upsertOutcome, error)) func(core.App, []T) ([]upsertOutcome, []string, error) {
+	return func(tx core.App, batch []T) ([]upsertOutcome, []string, error) {
+		outcomes := make([]upsertOutcome, 0, len(batch))
+		for _, item := range batch {
+			o, err := upsert(tx, item)
+			if err != nil {
+				return nil, nil, err
+			}
+			outcomes = append(outcomes, o)
+		}
+		return outcomes, nil, nil
+	}
+}
+
+// run upserts the items syncBatch to a transaction. The next items are
+// fetched while a batch is written: Stripe's answers and SQLite's writes
+// overlap instead of taking turns.
 func (w stripeWalk[T]) run(app core.App, log *slog.Logger, counts *RunCounts, dryRun bool) error {
+	fetched := make(chan T, 2*syncBatch)
+	go func() {
+		defer close(fetched)
+		for w.next() {
+			fetched <- w.item()
+		}
+	}()
 	var batch []T
-	for w.next() {
-		batch = append(batch, w.item())
+	for item := range fetched {
+		batch = append(batch, item)
 		counts.Fetched++
 		if len(batch) == syncBatch {
 			w.write(app, log, batch, counts, dryRun)
@@ -134,7 +163,7 @@ func (w stripeWalk[T]) run(app core.App, log *slog.Logger, counts *RunCounts, dr
 		}
 	}
 	w.write(app, log, batch, counts, dryRun)
-	return w.err()
+	return w.err() // the iterator is done: fetched is closed
 }
 
 // write upserts a batch in one transaction. If the batch fails it is
@@ -162,22 +191,28 @@ func (w stripeWalk[T]) write(app core.App, log *slog.Logger, batch []T, counts *
 }
 
 func (w stripeWalk[T]) writeTx(app core.App, batch []T, dryRun bool) ([]upsertOutcome, error) {
-	outcomes := make([]upsertOutcome, 0, len(batch))
+	var outcomes []upsertOutcome
+	var customers []string
 	err := app.RunInTransaction(func(tx core.App) error {
-		for _, item := range batch {
-			o, err := w.upsert(tx, item)
-			if err != nil {
-				return fmt.Errorf("%s %s: %w", w.kind, w.id(item), err)
-			}
-			outcomes = append(outcomes, o)
+		var err error
+		if outcomes, customers, err = w.upsert(tx, batch); err != nil {
+			return fmt.Errorf("%s: %w", w.kind, err)
 		}
 		if dryRun {
 			return errDryRun
 		}
 		return nil
 	})
-	if err != nil && !errors.Is(err, errDryRun) {
+	if errors.Is(err, errDryRun) {
+		return outcomes, nil
+	}
+	if err != nil {
 		return nil, err
+	}
+	if w.committed != nil {
+		for _, customer := range customers {
+			w.committed(customer)
+		}
 	}
 	return outcomes, nil
 }
