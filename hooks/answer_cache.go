@@ -11,8 +11,13 @@ import (
 	c "shopdash/collections"
 )
 
-// answerCacheMaxBytes bounds the memory the cached answers take.
+// answerCacheMaxBytes bounds the memory the cached answers take, their
+// keys and bookkeeping included (answerSize).
 const answerCacheMaxBytes = 16 << 20
+
+// answerOverhead is about what an answer costs besides its key and body:
+// map entries, slice and time headers.
+const answerOverhead = 128
 
 // catalogueOwner is the owner under which answers built from the catalogue
 // alone (the featured products) are kept.
@@ -118,7 +123,8 @@ func (a *answerCache) store(owner, key string, body []byte, began uint64, expire
 	if (o != nil && o.changed > began) || (o == nil && a.changedUnknown > began) {
 		return
 	}
-	if a.bytes+len(body) > answerCacheMaxBytes {
+	size := answerSize(key, body)
+	if a.bytes+size > answerCacheMaxBytes {
 		clear(a.owners)
 		a.bytes = 0
 		a.changedUnknown = a.clock
@@ -130,10 +136,15 @@ func (a *answerCache) store(owner, key string, body []byte, began uint64, expire
 		a.owners[owner] = o
 	}
 	if old, ok := o.answers[key]; ok {
-		a.bytes -= len(old.body)
+		a.bytes -= answerSize(key, old.body)
 	}
 	o.answers[key] = cachedAnswer{body: body, expires: expires}
-	a.bytes += len(body)
+	a.bytes += size
+}
+
+// answerSize is what an answer counts against answerCacheMaxBytes.
+func answerSize(key string, body []byte) int {
+	return len(key) + len(body) + answerOverhead
 }
 
 // changed forgets the answers of owner (nothing for an empty owner: an
@@ -150,8 +161,8 @@ func (a *answerCache) changed(owner string) {
 		a.changedUnknown = a.clock
 		return
 	}
-	for _, answer := range o.answers {
-		a.bytes -= len(answer.body)
+	for key, answer := range o.answers {
+		a.bytes -= answerSize(key, answer.body)
 	}
 	o.changed = a.clock
 	clear(o.answers)

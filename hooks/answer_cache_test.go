@@ -4,16 +4,27 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tests"
 
 	c "shopdash/collections"
 	"shopdash/hooks"
 	"shopdash/internal/shoptest"
 )
+
+// servedShop is a fresh shop and its HTTP handler, for tests that send it
+// several requests; the shop is removed when the test ends.
+func servedShop(t *testing.T) (*tests.TestApp, http.Handler) {
+	t.Helper()
+	app := shoptest.NewApp(t)
+	t.Cleanup(app.Cleanup)
+	return app, serveShop(t, app)
+}
 
 // cacheGet sends a GET with token to handler and decodes the JSON answer.
 func cacheGet(t *testing.T, handler http.Handler, path, token string, out any) int {
@@ -69,9 +80,7 @@ func cacheDashboard(t *testing.T, handler http.Handler, token string) dashboardB
 func TestCachedAnswersShowAnOrderChangeAtOnce(t *testing.T) {
 	t.Parallel()
 	shop := shoptest.Shop()
-	app := shoptest.NewApp(t)
-	defer app.Cleanup()
-	handler := serveShop(t, app)
+	app, handler := servedShop(t)
 
 	before := cachePurchases(t, handler, shop.Customer.Token)
 	if got := before[shop.CustomerItem][0]; got != string(c.StatusPending) {
@@ -96,25 +105,34 @@ func TestCachedAnswersShowAnOrderChangeAtOnce(t *testing.T) {
 func TestCachedAnswersAreEachCustomersOwn(t *testing.T) {
 	t.Parallel()
 	shop := shoptest.Shop()
-	app := shoptest.NewApp(t)
-	defer app.Cleanup()
-	handler := serveShop(t, app)
+	app, handler := servedShop(t)
 
-	for range 2 { // the second round is served from the cache
+	for round := range 2 { // the second round is served from the cache
 		mine := cachePurchases(t, handler, shop.Customer.Token)
 		theirs := cachePurchases(t, handler, shop.Customer2.Token)
 		if _, ok := mine[shop.CustomerItem]; !ok {
-			t.Fatalf("customer's purchases lack their item %s", shop.CustomerItem)
+			t.Fatalf("round %d: customer's purchases lack their item %s", round, shop.CustomerItem)
 		}
 		if _, ok := mine[shop.Customer2Item]; ok {
-			t.Fatalf("customer's purchases show customer2's item %s", shop.Customer2Item)
+			t.Fatalf("round %d: customer's purchases show customer2's item %s", round, shop.Customer2Item)
 		}
 		if _, ok := theirs[shop.CustomerItem]; ok {
-			t.Fatalf("customer2's purchases show the customer's item %s", shop.CustomerItem)
+			t.Fatalf("round %d: customer2's purchases show the customer's item %s", round, shop.CustomerItem)
 		}
-		if d := cacheDashboard(t, handler, shop.Customer2.Token); d.RecentOrder != nil && d.RecentOrder.User != shop.Customer2.ID {
-			t.Fatalf("customer2's dashboard shows order of %s", d.RecentOrder.User)
+		if d := cacheDashboard(t, handler, shop.Customer2.Token); d.RecentOrder == nil || d.RecentOrder.User != shop.Customer2.ID {
+			t.Fatalf("round %d: customer2's recent order %+v, want one of theirs", round, d.RecentOrder)
 		}
+	}
+
+	theirsBefore := cachePurchases(t, handler, shop.Customer2.Token)
+	setItemName(t, app, shop.Customer2Item, "renamed past the hooks")
+	moveOrder(t, app, shop.CustomerOrder, c.StatusPaid)
+	if got := cachePurchases(t, handler, shop.Customer.Token)[shop.CustomerItem][0]; got != string(c.StatusPaid) {
+		t.Fatalf("customer's item status %q after their payment, want paid", got)
+	}
+	// customer2's answer is still the cached one: the SQL rename is unseen.
+	if got := cachePurchases(t, handler, shop.Customer2.Token); !reflect.DeepEqual(got, theirsBefore) {
+		t.Fatalf("customer2's purchases changed with the customer's order:\n%v\nwant\n%v", got, theirsBefore)
 	}
 }
 
@@ -123,9 +141,7 @@ func TestCachedAnswersAreEachCustomersOwn(t *testing.T) {
 func TestCachedFeaturedProductsFollowTheCatalogue(t *testing.T) {
 	t.Parallel()
 	shop := shoptest.Shop()
-	app := shoptest.NewApp(t)
-	defer app.Cleanup()
-	handler := serveShop(t, app)
+	app, handler := servedShop(t)
 
 	first := cacheDashboard(t, handler, shop.Customer.Token)
 	if len(first.FeaturedProducts) == 0 {
@@ -141,10 +157,17 @@ func TestCachedFeaturedProductsFollowTheCatalogue(t *testing.T) {
 		t.Fatal(err)
 	}
 	again := cacheDashboard(t, handler, shop.Customer2.Token)
+	found := false
 	for _, p := range again.FeaturedProducts {
-		if p["id"] == id && p["name"] != "Renamed by the store" {
-			t.Fatalf("featured product %s still named %v", id, p["name"])
+		if p["id"] == id {
+			found = true
+			if p["name"] != "Renamed by the store" {
+				t.Fatalf("featured product %s still named %v", id, p["name"])
+			}
 		}
+	}
+	if !found {
+		t.Fatalf("featured product %s left the dashboard when renamed", id)
 	}
 }
 

@@ -7,9 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 
 	c "shopdash/collections"
+	"shopdash/hooks"
 	"shopdash/internal/shoptest"
 )
 
@@ -43,9 +45,7 @@ func saveUser(t *testing.T, app core.App, id string, change func(*core.Record)) 
 func TestCachedSignInFollowsAccountChanges(t *testing.T) {
 	t.Parallel()
 	shop := shoptest.Shop()
-	app := shoptest.NewApp(t)
-	defer app.Cleanup()
-	handler := serveShop(t, app)
+	app, handler := servedShop(t)
 
 	for range 2 {
 		if role, code := meRole(t, handler, shop.Customer.Token); code != http.StatusOK || role != string(c.RoleCustomer) {
@@ -78,15 +78,45 @@ func TestCachedSignInFollowsAccountChanges(t *testing.T) {
 	}
 }
 
-// TestCachedSignInRefusesForgedAndExpiredTokens: a known token with
-// another signature is refused, and a remembered token stops working
-// when it expires.
+// TestCachedSignInIsServedFromMemory: a role changed past the hooks
+// (another process writing SQL) is unseen while the sign-in is cached,
+// which shows the cache answered; with the caches off it is seen at once.
+func TestCachedSignInIsServedFromMemory(t *testing.T) {
+	t.Parallel()
+	shop := shoptest.Shop()
+	for _, tc := range []struct {
+		name     string
+		ttl      time.Duration
+		wantRole c.Role
+	}{
+		{"cache on", 0, c.RoleCustomer},
+		{"cache off", -1, c.RoleSupport},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app := shoptest.NewAppWith(t, hooks.Config{AppURL: shoptest.AppURL, CacheTTL: tc.ttl})
+			defer app.Cleanup()
+			handler := serveShop(t, app)
+			if role, code := meRole(t, handler, shop.Customer.Token); code != http.StatusOK || role != string(c.RoleCustomer) {
+				t.Fatalf("first request: %d %q", code, role)
+			}
+			if _, err := app.DB().Update(c.Users, dbx.Params{c.UserRole: string(c.RoleSupport)},
+				dbx.HashExp{"id": shop.Customer.ID}).Execute(); err != nil {
+				t.Fatal(err)
+			}
+			if role, code := meRole(t, handler, shop.Customer.Token); code != http.StatusOK || role != string(tc.wantRole) {
+				t.Fatalf("after an SQL role change: %d %q, want 200 %s", code, role, tc.wantRole)
+			}
+		})
+	}
+}
+
+// TestCachedSignInRefusesForgedAndExpiredTokens: with a customer's token
+// remembered, the same claims under another signature are refused, and a
+// remembered token stops working when it expires.
 func TestCachedSignInRefusesForgedAndExpiredTokens(t *testing.T) {
 	t.Parallel()
 	shop := shoptest.Shop()
-	app := shoptest.NewApp(t)
-	defer app.Cleanup()
-	handler := serveShop(t, app)
+	app, handler := servedShop(t)
 
 	if _, code := meRole(t, handler, shop.Customer.Token); code != http.StatusOK {
 		t.Fatalf("valid token: %d", code)
@@ -120,9 +150,7 @@ func TestCachedSignInRefusesForgedAndExpiredTokens(t *testing.T) {
 func TestProfilesAreForSuperusersOnly(t *testing.T) {
 	t.Parallel()
 	shop := shoptest.Shop()
-	app := shoptest.NewApp(t)
-	defer app.Cleanup()
-	handler := serveShop(t, app)
+	_, handler := servedShop(t)
 	for _, tc := range []struct {
 		name    string
 		account shoptest.Account

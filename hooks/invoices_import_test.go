@@ -58,10 +58,31 @@ func importInvoices() []map[string]any {
 }
 
 // importPrepare gives the shop what the invoices refer to: a Stripe
-// customer, a product sold on Stripe, and an unverified account.
-func importPrepare(t *testing.T, app core.App) {
+// customer, a product sold on Stripe, and an unverified account; with
+// anyCase, an email index that ignores case, which PocketBase's email
+// lookup then follows.
+func importPrepare(t *testing.T, app core.App, anyCase bool) {
 	t.Helper()
 	shop := shoptest.Shop()
+	if anyCase {
+		users, err := app.FindCollectionByNameOrId(c.Users)
+		if err != nil {
+			t.Fatal(err)
+		}
+		changed := false
+		for i, index := range users.Indexes {
+			if strings.Contains(index, "(`email`)") {
+				users.Indexes[i] = strings.Replace(index, "(`email`)", "(`email` COLLATE NOCASE)", 1)
+				changed = true
+			}
+		}
+		if !changed {
+			t.Fatalf("no email index among %v", users.Indexes)
+		}
+		if err := app.Save(users); err != nil {
+			t.Fatal(err)
+		}
+	}
 	saveUser(t, app, shop.Customer.ID, func(u *core.Record) { u.Set(c.UserStripeCustomer, "cus_import") })
 	saveUser(t, app, shop.Customer2.ID, func(u *core.Record) { u.SetVerified(false) })
 	_, err := app.DB().Update(c.Products, dbx.Params{c.ProductStripeProduct: "prod_import"},
@@ -110,70 +131,75 @@ func importRead(t *testing.T, app core.App, invoice string) importedOrder {
 
 // TestSyncImportsInvoicesAsTheWebhookDoes: the sync writes a page of
 // invoices at once, past the record hooks, yet every order and item is
-// what the invoice.paid webhook makes of the same invoice through them.
+// what the invoice.paid webhook makes of the same invoice through them,
+// whether emails match exactly (PocketBase's default) or in any case.
 func TestSyncImportsInvoicesAsTheWebhookDoes(t *testing.T) {
 	t.Parallel()
 	shop := shoptest.Shop()
-	invoices := importInvoices()
-
-	rig := syncNewRig(t)
-	importPrepare(t, rig.app)
-	rig.fake.AddInvoices(invoices...)
-	run := syncRun(t, rig.jobs, hooks.RunOptions{Trigger: "test"})
-	syncExpectRun(t, rig.app, run, c.JobSucceeded, hooks.RunCounts{Fetched: 5, Created: 4, Updated: 1})
-
-	fake := fakestripe.New(t)
-	hooked := shoptest.NewAppWith(t, shoptest.StripeConfig(fake.URL))
-	defer hooked.Cleanup()
-	importPrepare(t, hooked)
-	handler := serveShop(t, hooked)
-	for _, inv := range invoices {
-		id := inv["id"].(string)
-		payload, signature := shoptest.StripeEvent(t, "evt_"+id, "invoice.paid", inv)
-		req := httptest.NewRequest(http.MethodPost, "/api/v1/stripe/webhook", strings.NewReader(string(payload)))
-		req.Header.Set("Stripe-Signature", signature)
-		res := httptest.NewRecorder()
-		handler.ServeHTTP(res, req)
-		if res.Code != http.StatusOK {
-			t.Fatalf("webhook of %s: %d %s", id, res.Code, res.Body)
-		}
-	}
-
-	for _, inv := range invoices {
-		id := inv["id"].(string)
-		synced, webhooked := importRead(t, rig.app, id), importRead(t, hooked, id)
-		if !reflect.DeepEqual(synced.Order, webhooked.Order) || len(synced.Items) != len(webhooked.Items) {
-			t.Fatalf("%s:\nsync    %v %v\nwebhook %v %v", id, synced.Order, synced.Items, webhooked.Order, webhooked.Items)
-		}
-		for i := range synced.Items {
-			if !reflect.DeepEqual(synced.Items[i], webhooked.Items[i]) {
-				t.Fatalf("%s item %d:\nsync    %v\nwebhook %v", id, i, synced.Items[i], webhooked.Items[i])
-			}
-		}
-	}
-
-	// And what they are: owners, the product, the checkout order paid.
-	// Emails match as PocketBase's email index says: by default exactly.
-	for id, owner := range map[string]string{
-		"in_imp_customer": shop.Customer.ID, "in_imp_email": shop.Customer.ID, "in_imp_capitals": "",
-		"in_imp_unverified": "", "in_imp_checkout": shop.Customer.ID,
+	for _, tc := range []struct {
+		name     string
+		anyCase  bool
+		capitals string // who the invoice with the email in capitals is for
+	}{
+		{"emails match exactly", false, ""},
+		{"emails match in any case", true, shop.Customer.ID},
 	} {
-		got := importRead(t, rig.app, id)
-		if got.Order[c.OrderUser] != owner || got.Order[c.OrderStatusField] != string(c.StatusPaid) {
-			t.Errorf("%s: user %v status %v, want %q paid", id, got.Order[c.OrderUser], got.Order[c.OrderStatusField], owner)
-		}
-	}
-	if got := importRead(t, rig.app, "in_imp_checkout"); got.Order["id"] != shop.CustomerOrder {
-		t.Errorf("the checkout invoice made order %v, want the customer's order %s", got.Order["id"], shop.CustomerOrder)
-	}
-	imported := importRead(t, rig.app, "in_imp_customer")
-	if len(imported.Items) != 1 || imported.Items[0][c.ItemProduct] != shop.PhysicalProduct ||
-		fmt.Sprint(imported.Items[0][c.ItemQuantity]) != "2" || imported.Items[0][c.ItemUser] != shop.Customer.ID {
-		t.Errorf("item of in_imp_customer %v, want 2 of product %s for the customer", imported.Items, shop.PhysicalProduct)
-	}
-	if n := syncCount(t, rig.app, "SELECT COUNT(*) FROM email_jobs WHERE [[order]] IN "+
-		"(SELECT id FROM orders WHERE stripe_invoice GLOB 'in_imp_*')", nil); n != 0 {
-		t.Errorf("the sync queued %d emails, want none", n)
+		t.Run(tc.name, func(t *testing.T) {
+			invoices := importInvoices()
+			rig := syncNewRig(t)
+			importPrepare(t, rig.app, tc.anyCase)
+			rig.fake.AddInvoices(invoices...)
+			run := syncRun(t, rig.jobs, hooks.RunOptions{Trigger: "test"})
+			syncExpectRun(t, rig.app, run, c.JobSucceeded, hooks.RunCounts{Fetched: 5, Created: 4, Updated: 1})
+
+			fake := fakestripe.New(t)
+			hooked := shoptest.NewAppWith(t, shoptest.StripeConfig(fake.URL))
+			defer hooked.Cleanup()
+			importPrepare(t, hooked, tc.anyCase)
+			handler := serveShop(t, hooked)
+			for _, inv := range invoices {
+				id := inv["id"].(string)
+				payload, signature := shoptest.StripeEvent(t, "evt_"+id, "invoice.paid", inv)
+				req := httptest.NewRequest(http.MethodPost, "/api/v1/stripe/webhook", strings.NewReader(string(payload)))
+				req.Header.Set("Stripe-Signature", signature)
+				res := httptest.NewRecorder()
+				handler.ServeHTTP(res, req)
+				if res.Code != http.StatusOK {
+					t.Fatalf("webhook of %s: %d %s", id, res.Code, res.Body)
+				}
+			}
+
+			for _, inv := range invoices {
+				id := inv["id"].(string)
+				synced, webhooked := importRead(t, rig.app, id), importRead(t, hooked, id)
+				if !reflect.DeepEqual(synced, webhooked) {
+					t.Fatalf("%s:\nsync    %v %v\nwebhook %v %v", id, synced.Order, synced.Items, webhooked.Order, webhooked.Items)
+				}
+			}
+
+			// And what they are: owners, the product, the checkout order paid.
+			for id, owner := range map[string]string{
+				"in_imp_customer": shop.Customer.ID, "in_imp_email": shop.Customer.ID, "in_imp_capitals": tc.capitals,
+				"in_imp_unverified": "", "in_imp_checkout": shop.Customer.ID,
+			} {
+				got := importRead(t, rig.app, id)
+				if got.Order[c.OrderUser] != owner || got.Order[c.OrderStatusField] != string(c.StatusPaid) {
+					t.Errorf("%s: user %v status %v, want %q paid", id, got.Order[c.OrderUser], got.Order[c.OrderStatusField], owner)
+				}
+			}
+			if got := importRead(t, rig.app, "in_imp_checkout"); got.Order["id"] != shop.CustomerOrder {
+				t.Errorf("the checkout invoice made order %v, want the customer's order %s", got.Order["id"], shop.CustomerOrder)
+			}
+			imported := importRead(t, rig.app, "in_imp_customer")
+			if len(imported.Items) != 1 || imported.Items[0][c.ItemProduct] != shop.PhysicalProduct ||
+				fmt.Sprint(imported.Items[0][c.ItemQuantity]) != "2" || imported.Items[0][c.ItemUser] != shop.Customer.ID {
+				t.Errorf("item of in_imp_customer %v, want 2 of product %s for the customer", imported.Items, shop.PhysicalProduct)
+			}
+			if n := syncCount(t, rig.app, "SELECT COUNT(*) FROM email_jobs WHERE [[order]] IN "+
+				"(SELECT id FROM orders WHERE stripe_invoice GLOB 'in_imp_*')", nil); n != 0 {
+				t.Errorf("the sync queued %d emails, want none", n)
+			}
+		})
 	}
 }
 

@@ -80,7 +80,9 @@ func parsePurchasesQuery(q url.Values, now time.Time) (purchasesQuery, error) {
 					"Must be pending, paid, shipped, delivered, cancelled or refunded (several separated by commas).")
 				break
 			}
-			p.Statuses = append(p.Statuses, s)
+			if !slices.Contains(p.Statuses, s) {
+				p.Statuses = append(p.Statuses, s)
+			}
 		}
 	}
 	readDate := func(name string, target *time.Time, endOfDay bool) {
@@ -125,6 +127,19 @@ func parseDate(raw string) (t time.Time, dateOnly bool, err error) {
 	}
 	t, err = time.Parse(time.RFC3339, raw)
 	return t.UTC(), false, err
+}
+
+// cacheKey names the answer to q in the answer cache: what decides it and
+// nothing else, so that other parameters cannot fill the cache. The default
+// window moves with the clock and is named as such.
+func (p purchasesQuery) cacheKey(raw url.Values) string {
+	window := "last-12-months"
+	if raw.Get("from") != "" || raw.Get("to") != "" {
+		window = stampDate(p.From).String() + "/" + stampDate(p.To).String()
+	}
+	statuses := slices.Sorted(slices.Values(p.Statuses))
+	return fmt.Sprintf("purchases page=%d perPage=%d sort=%s status=%s window=%s",
+		p.Page, p.PerPage, p.Sort, strings.Join(statuses, ","), window)
 }
 
 // orderBy is the ORDER BY columns: the chosen one, then newest first and
@@ -175,8 +190,7 @@ func listPurchases(e *core.RequestEvent, answers *answerCache) error {
 		return e.BadRequestError("Check the query parameters.", err)
 	}
 	// The picked fields are applied by e.JSON to the whole answer.
-	query.Del("fields")
-	body, err := answers.answer(e.Auth.Id, "purchases?"+query.Encode(), func() ([]byte, error) {
+	body, err := answers.answer(e.Auth.Id, q.cacheKey(query), func() ([]byte, error) {
 		page, err := findPurchases(e.App, e.Auth.Id, q)
 		if err != nil {
 			return nil, err

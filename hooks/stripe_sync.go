@@ -70,7 +70,7 @@ func (j *Jobs) syncStripe(ctx context.Context, log *slog.Logger, opts RunOptions
 			return importInvoices(silent, tx, batch)
 		},
 		committed: j.answers.changed,
-	}.run(j.app, log, counts, opts.DryRun)
+	}.run(ctx, j.app, log, counts, opts.DryRun)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("sync invoices: %w", err)
 	}
@@ -85,7 +85,7 @@ func (j *Jobs) syncStripe(ctx context.Context, log *slog.Logger, opts RunOptions
 		upsert: eachItem(func(tx core.App, sp *stripe.Product) (upsertOutcome, error) {
 			return upsertStripeProduct(tx, sp, false)
 		}),
-	}.run(j.app, log, counts, opts.DryRun)
+	}.run(ctx, j.app, log, counts, opts.DryRun)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("sync products: %w", err)
 	}
@@ -100,7 +100,7 @@ func (j *Jobs) syncStripe(ctx context.Context, log *slog.Logger, opts RunOptions
 		upsert: eachItem(func(tx core.App, pr *stripe.Price) (upsertOutcome, error) {
 			return applyStripePrice(tx, pr, false, false)
 		}),
-	}.run(j.app, log, counts, opts.DryRun)
+	}.run(ctx, j.app, log, counts, opts.DryRun)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("sync prices: %w", err)
 	}
@@ -144,33 +144,43 @@ func eachItem[T any](upsert func(core.App, T) (upsertOutcome, error)) func(core.
 
 // run upserts the items syncBatch to a transaction. The next items are
 // fetched while a batch is written: Stripe's answers and SQLite's writes
-// overlap instead of taking turns.
-func (w stripeWalk[T]) run(app core.App, log *slog.Logger, counts *RunCounts, dryRun bool) error {
-	fetched := make(chan T, 2*syncBatch)
+// overlap instead of taking turns. Once ctx is done (a pause, shutdown)
+// it writes no more: the watermark stays, so the next run fetches the rest
+// again.
+func (w stripeWalk[T]) run(ctx context.Context, app core.App, log *slog.Logger, counts *RunCounts, dryRun bool) error {
+	fetched := make(chan T, syncBatch)
 	go func() {
 		defer close(fetched)
 		for w.next() {
-			fetched <- w.item()
+			select {
+			case fetched <- w.item():
+			case <-ctx.Done():
+				return
+			}
 		}
 	}()
 	var batch []T
 	for item := range fetched {
+		if ctx.Err() != nil {
+			continue // drain: the fetching stops at the next item
+		}
 		batch = append(batch, item)
 		counts.Fetched++
 		if len(batch) == syncBatch {
-			w.write(app, log, batch, counts, dryRun)
+			w.write(ctx, app, log, batch, counts, dryRun)
 			batch = batch[:0]
 		}
 	}
-	w.write(app, log, batch, counts, dryRun)
-	return w.err() // the iterator is done: fetched is closed
+	w.write(ctx, app, log, batch, counts, dryRun)
+	return w.err() // fetched is closed: the iterator is done
 }
 
 // write upserts a batch in one transaction. If the batch fails it is
 // written again one item per transaction, so a bad item is counted failed
-// and logged without holding back the others.
-func (w stripeWalk[T]) write(app core.App, log *slog.Logger, batch []T, counts *RunCounts, dryRun bool) {
-	if len(batch) == 0 {
+// and logged without holding back the others; unless ctx is done, which
+// fails every write that takes it and is no fault of the items.
+func (w stripeWalk[T]) write(ctx context.Context, app core.App, log *slog.Logger, batch []T, counts *RunCounts, dryRun bool) {
+	if len(batch) == 0 || ctx.Err() != nil {
 		return
 	}
 	if outcomes, err := w.writeTx(app, batch, dryRun); err == nil {
@@ -180,6 +190,9 @@ func (w stripeWalk[T]) write(app core.App, log *slog.Logger, batch []T, counts *
 		return
 	}
 	for _, item := range batch {
+		if ctx.Err() != nil {
+			return
+		}
 		outcomes, err := w.writeTx(app, []T{item}, dryRun)
 		if err != nil {
 			counts.Failed++
