@@ -34,6 +34,7 @@ func main() {
 		DataMaxOpenConns: readConnections(),
 		DataMaxIdleConns: readConnections(),
 	})
+	app.OnBootstrap().BindFunc(tuneWriter)
 
 	// Schema: Go migrations in pb_migrations/; under `go run`, changes made
 	// in the dashboard are written there as new migrations.

@@ -1,6 +1,12 @@
 package main
 
-import "runtime"
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+)
 
 // sqlitePragmas are set on every SQLite connection by both drivers:
 // PocketBase's own, except the page cache (docs/performance.md). Each
@@ -26,4 +32,40 @@ var sqlitePragmas = [][2]string{
 // p99 half as long.
 func readConnections() int {
 	return max(4, 2*runtime.GOMAXPROCS(0))
+}
+
+// The one connection that writes data.db gets more room than the readers:
+// its page cache is not duplicated, and a bulk write (the Stripe sync,
+// seeding) re-reads the index pages it changes; and its write-ahead log
+// may grow to 64 MB before it is checkpointed into the database, so that a
+// page changed by many transactions is copied once, not once each. Against
+// 2 MB and SQLite's 1,000 pages, the sync of 100,000 invoices took 16.1 s
+// instead of 20.4 s (docs/performance.md).
+const (
+	writerCacheKiB        = 32000
+	writerCheckpointPages = 16000
+)
+
+// tuneWriter sets those on the writing connection of data.db and keeps
+// that connection open for good (PocketBase closes it after three idle
+// minutes, and a new one would start with the readers' pragmas). Bound to
+// OnBootstrap, after PocketBase has opened the databases.
+func tuneWriter(e *core.BootstrapEvent) error {
+	if err := e.Next(); err != nil {
+		return err
+	}
+	writer, ok := e.App.NonconcurrentDB().(*dbx.DB)
+	if !ok {
+		return nil
+	}
+	writer.DB().SetConnMaxIdleTime(0)
+	for _, pragma := range []string{
+		fmt.Sprintf("PRAGMA cache_size = -%d", writerCacheKiB),
+		fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", writerCheckpointPages),
+	} {
+		if _, err := writer.NewQuery(pragma).Execute(); err != nil {
+			return fmt.Errorf("%s: %w", pragma, err)
+		}
+	}
+	return nil
 }

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
 )
 
 // TestSQLitePragmas: a connection of the driver this binary is built
@@ -26,6 +30,39 @@ func TestSQLitePragmas(t *testing.T) {
 		}
 		if got != tc.want {
 			t.Errorf("PRAGMA %s = %s, want %s", tc.pragma, got, tc.want)
+		}
+	}
+}
+
+// TestWriterIsTuned: after bootstrap the writing connection has its own
+// cache and checkpoint size, and the reading ones keep the shop's pragmas.
+func TestWriterIsTuned(t *testing.T) {
+	app := core.NewBaseApp(core.BaseAppConfig{DataDir: t.TempDir(), DBConnect: dbConnect})
+	app.OnBootstrap().BindFunc(tuneWriter)
+	if err := app.Bootstrap(); err != nil {
+		t.Fatal(err)
+	}
+	defer app.ClearBootstrap()
+	pragma := func(db dbx.Builder, name string) string {
+		t.Helper()
+		var got string
+		if err := db.NewQuery("PRAGMA " + name).Row(&got); err != nil {
+			t.Fatalf("PRAGMA %s: %v", name, err)
+		}
+		return got
+	}
+	for _, tc := range []struct {
+		db         dbx.Builder
+		role, name string
+		want       string
+	}{
+		{app.NonconcurrentDB(), "writer", "cache_size", fmt.Sprint(-writerCacheKiB)},
+		{app.NonconcurrentDB(), "writer", "wal_autocheckpoint", fmt.Sprint(writerCheckpointPages)},
+		{app.ConcurrentDB(), "reader", "cache_size", "-2000"},
+		{app.ConcurrentDB(), "reader", "wal_autocheckpoint", "1000"},
+	} {
+		if got := pragma(tc.db, tc.name); got != tc.want {
+			t.Errorf("%s: PRAGMA %s = %s, want %s", tc.role, tc.name, got, tc.want)
 		}
 	}
 }

@@ -371,3 +371,22 @@ func countQuery(dir, query string) (int, error) {
 	err = db.QueryRow(query).Scan(&n)
 	return n, err
 }
+
+// clearRequestLogs empties PocketBase's request log (auxiliary.db) of a
+// stopped server, so that every case starts alike: after the 330,000
+// requests of the read cases, a full log slowed the webhooks measured
+// after them by about 12% (1,832 → 1,612 events/s), whatever the webhook
+// code did.
+func clearRequestLogs(dir string) error {
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "auxiliary.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	for _, stmt := range []string{"DELETE FROM _logs", "VACUUM", "PRAGMA wal_checkpoint(TRUNCATE)"} {
+		if _, err := db.Exec(stmt); err != nil {
+			return fmt.Errorf("%s: %w", stmt, err)
+		}
+	}
+	return nil
+}

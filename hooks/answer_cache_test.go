@@ -2,9 +2,12 @@ package hooks_test
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -207,5 +210,40 @@ func setItemName(t *testing.T, app core.App, item, name string) {
 	t.Helper()
 	if _, err := app.DB().Update(c.OrderItems, dbx.Params{c.ItemProductName: name}, dbx.HashExp{"id": item}).Execute(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCachedAnswersKeepPocketBaseFieldsPicking: a cached answer is sent
+// as stored, as JSON, and ?fields= still picks from it as e.JSON does.
+func TestCachedAnswersKeepPocketBaseFieldsPicking(t *testing.T) {
+	t.Parallel()
+	shop := shoptest.Shop()
+	_, handler := servedShop(t)
+	for _, tc := range []struct {
+		path string
+		keys []string
+	}{
+		{purchasesURL, []string{"items", "page", "perPage", "totalItems", "totalPages"}},
+		{purchasesURL + "?fields=page,totalItems", []string{"page", "totalItems"}},
+		{dashboardURL, []string{"featured_products", "recent_order", "stats", "user"}},
+		{dashboardURL + "?fields=stats", []string{"stats"}},
+	} {
+		for round := range 2 { // built, then from the cache
+			req := httptest.NewRequest(http.MethodGet, tc.path, nil)
+			req.Header.Set("Authorization", shop.Customer.Token)
+			res := httptest.NewRecorder()
+			handler.ServeHTTP(res, req)
+			var body map[string]any
+			if err := json.Unmarshal(res.Body.Bytes(), &body); err != nil || res.Code != http.StatusOK {
+				t.Fatalf("%s round %d: %d %v %.200s", tc.path, round, res.Code, err, res.Body)
+			}
+			if ct := res.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+				t.Errorf("%s round %d: Content-Type %q", tc.path, round, ct)
+			}
+			keys := slices.Sorted(maps.Keys(body))
+			if !slices.Equal(keys, tc.keys) {
+				t.Errorf("%s round %d: keys %v, want %v", tc.path, round, keys, tc.keys)
+			}
+		}
 	}
 }

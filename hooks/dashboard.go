@@ -1,9 +1,9 @@
 package hooks
 
 import (
-	"encoding/json/jsontext"
+	"bytes"
 	"fmt"
-	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/pocketbase/dbx"
@@ -62,12 +62,26 @@ func showDashboard(e *core.RequestEvent, answers *answerCache) error {
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
-	return e.JSON(http.StatusOK, map[string]any{
-		"user":              profile(e.Auth),
-		"featured_products": jsontext.Value(featured),
-		"recent_order":      jsontext.Value(recent),
-		"stats":             jsontext.Value(stats),
-	})
+	user, err := marshalAnswer(profile(e.Auth))
+	if err != nil {
+		return e.InternalServerError("", err)
+	}
+	// The parts are JSON already: joined, not encoded again (writeAnswer).
+	parts := []struct {
+		name  string
+		value []byte
+	}{{"user", user}, {"featured_products", featured}, {"recent_order", recent}, {"stats", stats}}
+	var body bytes.Buffer
+	body.WriteByte('{')
+	for i, part := range parts {
+		if i > 0 {
+			body.WriteByte(',')
+		}
+		body.WriteString(strconv.Quote(part.name) + ":")
+		body.Write(part.value)
+	}
+	body.WriteByte('}')
+	return writeAnswer(e, body.Bytes())
 }
 
 // featuredProducts is up to maxFeatured active featured products, the most

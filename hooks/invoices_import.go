@@ -241,7 +241,7 @@ func invoiceProducts(app core.App, invoices []*stripe.Invoice) (map[string]strin
 }
 
 // insertNewRecords validates new records of one collection as a save
-// would, relation fields aside, and inserts them with one prepared
+// would, relations and ids aside, and inserts them with one prepared
 // statement, past the record hooks. Their ids and created times are set.
 func insertNewRecords(ctx context.Context, tx core.App, records []*core.Record) error {
 	if len(records) == 0 {
@@ -278,11 +278,13 @@ func insertNewRecords(ctx context.Context, tx core.App, records []*core.Record) 
 }
 
 // validateExceptRelations runs the field validators of a save on r, but
-// for relation fields (each a query).
+// for relation fields, whose ids were read in this transaction (each check
+// is a query), and the record id, made by PocketBase's own generator (each
+// check compiles the id pattern anew).
 func validateExceptRelations(ctx context.Context, app core.App, r *core.Record) error {
 	errs := validation.Errors{}
 	for _, f := range r.Collection().Fields {
-		if f.Type() == core.FieldTypeRelation {
+		if f.Type() == core.FieldTypeRelation || f.GetName() == core.FieldNameId {
 			continue
 		}
 		if err := f.ValidateValue(ctx, app, r); err != nil {

@@ -1,9 +1,7 @@
 package hooks
 
 import (
-	"encoding/json/jsontext"
 	"fmt"
-	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -200,7 +198,7 @@ func listPurchases(e *core.RequestEvent, answers *answerCache) error {
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
-	return e.JSON(http.StatusOK, jsontext.Value(body))
+	return writeAnswer(e, body)
 }
 
 // findPurchases reads a page of a user's order items with one indexed query
