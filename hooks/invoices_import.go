@@ -265,11 +265,7 @@ func insertNewRecords(ctx context.Context, tx core.App, records []*core.Record) 
 			insert = tx.DB().NewQuery(insertSQL(collection.Name, columns)).Prepare()
 			defer insert.Close()
 		}
-		params := make(dbx.Params, len(columns))
-		for i, col := range columns {
-			params[fmt.Sprintf("p%d", i)] = row[col]
-		}
-		if _, err := insert.Bind(params).Execute(); err != nil {
+		if _, err := insert.Bind(row).Execute(); err != nil {
 			return fmt.Errorf("insert %s %s: %w", collection.Name, r.Id, err)
 		}
 		r.MarkAsNotNew()
@@ -297,13 +293,16 @@ func validateExceptRelations(ctx context.Context, app core.App, r *core.Record) 
 	return nil
 }
 
-// insertSQL is an INSERT of the columns, with parameters p0, p1, ...
+// insertSQL is an INSERT of the columns, each parameter named after its
+// column, so that a record's DBExport binds as it is.
 func insertSQL(table string, columns []string) string {
 	quoted := make([]string, len(columns))
+	params := make([]string, len(columns))
 	for i, col := range columns {
 		quoted[i] = "[[" + col + "]]"
+		params[i] = "{:" + col + "}"
 	}
-	return fmt.Sprintf("INSERT INTO {{%s}} (%s) VALUES (%s)", table, strings.Join(quoted, ", "), placeholders("p", len(columns)))
+	return fmt.Sprintf("INSERT INTO {{%s}} (%s) VALUES (%s)", table, strings.Join(quoted, ", "), strings.Join(params, ", "))
 }
 
 // placeholders is "{:prefix0}, {:prefix1}, ..." for n parameters.

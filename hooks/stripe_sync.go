@@ -19,8 +19,12 @@ const (
 	// syncOverlap reaches back before the last watermark, for invoices
 	// that Stripe dated just before a run but listed just after it.
 	syncOverlap = time.Hour
-	// syncBatch is how many records one write transaction holds.
-	syncBatch = 2000
+	// syncBatch is how many records one write transaction holds: enough
+	// that the pages of indexes keyed by random ids are written once for
+	// many records (100,000 invoices: 30 s at 100, 20 s at 2,000 before the
+	// writer's tuning, 15.5 s at 2,000 and 13.6 s at 4,000 after), while
+	// the write lock is held about half a second.
+	syncBatch = 4000
 )
 
 // errDryRun rolls back the writes of a dry run.
