@@ -95,7 +95,7 @@ func mustAnswer(t *testing.T, cache *answerCache, owner, key, body string, durin
 // cache entries; what does change it makes another key.
 func TestPurchasesCacheKeyNamesOnlyWhatDecidesTheAnswer(t *testing.T) {
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
-	key := func(raw string) string {
+	keyAt := func(raw string, now time.Time) string {
 		t.Helper()
 		values, err := url.ParseQuery(raw)
 		if err != nil {
@@ -107,6 +107,7 @@ func TestPurchasesCacheKeyNamesOnlyWhatDecidesTheAnswer(t *testing.T) {
 		}
 		return q.cacheKey(values)
 	}
+	key := func(raw string) string { return keyAt(raw, now) }
 	base := key("status=paid,pending")
 	for _, same := range []string{
 		"status=pending,paid", "status=paid,paid,pending,paid", "status=paid,pending&junk=" + strings.Repeat("x", 4096),
@@ -120,6 +121,12 @@ func TestPurchasesCacheKeyNamesOnlyWhatDecidesTheAnswer(t *testing.T) {
 		"status=paid,pending&from=2026-01-01", "status=paid,pending&to=2026-06-30"} {
 		if key(other) == base {
 			t.Errorf("%s: same key as %q", other, base)
+		}
+	}
+	// Windows that end now are named so, not by the time of the request.
+	for _, open := range []string{"", "from=2026-01-01"} {
+		if a, b := keyAt(open, now), keyAt(open, now.Add(time.Millisecond)); a != b {
+			t.Errorf("%q: key %q, a millisecond later %q", open, a, b)
 		}
 	}
 	if len(base) > 200 {

@@ -32,6 +32,9 @@ type Config struct {
 	// (hooks/auth_cache.go, hooks/answer_cache.go). 0 means DefaultCacheTTL;
 	// negative turns both caches off.
 	CacheTTL time.Duration
+	// SyncBatch is how many records a sync transaction holds; 0 means
+	// defaultSyncBatch (tests make it small, to write many batches).
+	SyncBatch int
 	// PushRetryDelays are the waits between catalogue push attempts; nil
 	// means the defaults (tests shorten them).
 	PushRetryDelays []time.Duration

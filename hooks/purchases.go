@@ -133,7 +133,11 @@ func parseDate(raw string) (t time.Time, dateOnly bool, err error) {
 func (p purchasesQuery) cacheKey(raw url.Values) string {
 	window := "last-12-months"
 	if raw.Get("from") != "" || raw.Get("to") != "" {
-		window = stampDate(p.From).String() + "/" + stampDate(p.To).String()
+		to := "now" // a window open to the present, like the default one
+		if raw.Get("to") != "" {
+			to = stampDate(p.To).String()
+		}
+		window = stampDate(p.From).String() + "/" + to
 	}
 	statuses := slices.Sorted(slices.Values(p.Statuses))
 	return fmt.Sprintf("purchases page=%d perPage=%d sort=%s status=%s window=%s",

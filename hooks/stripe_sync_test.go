@@ -59,7 +59,9 @@ func syncNewRig(t *testing.T) *syncRig {
 		rig.fake.Config.Handler.ServeHTTP(w, r)
 	}))
 	t.Cleanup(proxy.Close)
-	rig.app, rig.jobs = shoptest.NewAppWithJobs(t, shoptest.StripeConfig(proxy.URL))
+	cfg := shoptest.StripeConfig(proxy.URL)
+	cfg.SyncBatch = 100 // a page a transaction: the tests write many batches
+	rig.app, rig.jobs = shoptest.NewAppWithJobs(t, cfg)
 	// Registered last so it runs first: the app stops before Stripe does.
 	t.Cleanup(rig.app.Cleanup)
 	return rig
@@ -219,6 +221,10 @@ func TestSyncCreatesEveryInvoiceOnceThenOnlyUpdatesChanged(t *testing.T) {
 	}
 	syncExpectOrders(t, rig.app, 2500)
 	syncExpectSilent(t, rig.app, 2500)
+	var checkpoint int
+	if err := rig.app.NonconcurrentDB().NewQuery("PRAGMA wal_autocheckpoint").Row(&checkpoint); err != nil || checkpoint != 1000 {
+		t.Fatalf("after the run the writer checkpoints every %d pages (%v), want SQLite's 1000 back", checkpoint, err)
+	}
 
 	// The payment intent is news the stored orders lack.
 	changed := []int{7, 1300, 2500}
@@ -424,6 +430,12 @@ func TestPauseStopsARunningSyncWithinASecond(t *testing.T) {
 		t.Fatalf("cancelled run fetched %d of 1000 with watermark %q; want it cut short and no watermark",
 			cancelled.Fetched, row.GetString(c.JobRunWatermark))
 	}
+	// What it wrote is what it counted, no bad records among it: the batch
+	// in hand when the pause came was not written with a cancelled context.
+	if cancelled.Failed != 0 {
+		t.Fatalf("the paused run counted %d failed records", cancelled.Failed)
+	}
+	syncExpectOrders(t, rig.app, cancelled.Created)
 	state := syncJobState(t, rig.jobs, hooks.JobStripeSync)
 	if !state.Paused || state.Running {
 		t.Fatalf("after the pause the sync is paused %t, running %t; want paused and not running", state.Paused, state.Running)
