@@ -62,9 +62,11 @@ func newAnswerCache(ttl time.Duration) *answerCache {
 	return &answerCache{ttl: ttl, owners: map[string]*ownerAnswers{}}
 }
 
-// bindAnswerCache forgets the answers of the owner of every order, order
-// item and product change, after it is committed.
-func bindAnswerCache(app core.App, cache *answerCache) {
+// registerAnswerCache returns the cache of answers kept at most ttl (0:
+// off), which forgets the answers of the owner of every order, order item
+// and product change, after it is committed.
+func registerAnswerCache(app core.App, ttl time.Duration) *answerCache {
+	cache := newAnswerCache(ttl)
 	forgetCustomer := func(e *core.RecordEvent) error {
 		field := c.OrderUser
 		if e.Record.Collection().Name == c.OrderItems {
@@ -88,6 +90,7 @@ func bindAnswerCache(app core.App, cache *answerCache) {
 	app.OnRecordAfterCreateSuccess(c.Products).BindFunc(forgetCatalogue)
 	app.OnRecordAfterUpdateSuccess(c.Products).BindFunc(forgetCatalogue)
 	app.OnRecordAfterDeleteSuccess(c.Products).BindFunc(forgetCatalogue)
+	return cache
 }
 
 // answer is the cached answer of owner under key, or what build makes of
@@ -113,6 +116,18 @@ func (a *answerCache) answer(owner, key string, build func() ([]byte, error)) ([
 	}
 	a.store(owner, key, body, began, now.Add(a.ttl))
 	return body, nil
+}
+
+// answerJSON is answer for a build that returns a value, encoded as
+// PocketBase's e.JSON would.
+func (a *answerCache) answerJSON(owner, key string, build func() (any, error)) ([]byte, error) {
+	return a.answer(owner, key, func() ([]byte, error) {
+		v, err := build()
+		if err != nil {
+			return nil, err
+		}
+		return marshalAnswer(v)
+	})
 }
 
 // store keeps body unless owner changed after began. A full cache is

@@ -32,32 +32,20 @@ func registerDashboard(app core.App, answers *answerCache) {
 // cached parts, the featured products (the same for everyone) and the
 // customer's own newest order and 12-month stats.
 func showDashboard(e *core.RequestEvent, answers *answerCache) error {
-	featured, err := answers.answer(catalogueOwner, "featured", func() ([]byte, error) {
-		products, err := featuredProducts(e.App)
-		if err != nil {
-			return nil, err
-		}
-		return marshalAnswer(products)
+	featured, err := answers.answerJSON(catalogueOwner, "featured", func() (any, error) {
+		return featuredProducts(e.App)
 	})
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
-	recent, err := answers.answer(e.Auth.Id, "dashboard/recent_order", func() ([]byte, error) {
-		recent, err := recentOrder(e.App, e.Auth.Id)
-		if err != nil {
-			return nil, err
-		}
-		return marshalAnswer(recent)
+	recent, err := answers.answerJSON(e.Auth.Id, "dashboard/recent_order", func() (any, error) {
+		return recentOrder(e.App, e.Auth.Id)
 	})
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
-	stats, err := answers.answer(e.Auth.Id, "dashboard/stats", func() ([]byte, error) {
-		stats, err := spendingStats(e.App, e.Auth.Id, time.Now().UTC().AddDate(-1, 0, 0))
-		if err != nil {
-			return nil, err
-		}
-		return marshalAnswer(stats)
+	stats, err := answers.answerJSON(e.Auth.Id, "dashboard/stats", func() (any, error) {
+		return spendingStats(e.App, e.Auth.Id, time.Now().UTC().AddDate(-1, 0, 0))
 	})
 	if err != nil {
 		return e.InternalServerError("", err)

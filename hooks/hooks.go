@@ -14,8 +14,7 @@ import (
 // directly by tests.
 func Register(app core.App, public fs.FS, cfg Config) (*Jobs, error) {
 	registerAuthCache(app, cfg.cacheTTL())
-	answers := newAnswerCache(cfg.cacheTTL())
-	bindAnswerCache(app, answers)
+	answers := registerAnswerCache(app, cfg.cacheTTL())
 	registerUsers(app)
 	registerProducts(app)
 	registerOrders(app)

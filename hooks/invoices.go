@@ -219,13 +219,18 @@ func invoicePayment(inv *stripe.Invoice) paymentDetails {
 
 // createInvoiceOrder saves an order for an invoice the shop did not start.
 func createInvoiceOrder(ctx context.Context, app core.App, inv *stripe.Invoice, pay paymentDetails) error {
-	userID, err := invoiceUser(app, inv)
+	// The sync's lookups, for a page of one.
+	page := []*stripe.Invoice{inv}
+	people, err := invoiceUsers(app, page)
 	if err != nil {
 		return err
 	}
-	order, items, err := newInvoiceOrder(app, inv, pay, userID, func(stripeProduct string) string {
-		return productIDByStripe(app, stripeProduct)
-	})
+	products, err := invoiceProducts(app, page)
+	if err != nil {
+		return err
+	}
+	order, items, err := newInvoiceOrder(app, inv, pay, people.of(inv),
+		func(stripeProduct string) string { return products[stripeProduct] })
 	if err != nil {
 		return err
 	}
@@ -300,38 +305,4 @@ func newInvoiceOrder(app core.App, inv *stripe.Invoice, pay paymentDetails, user
 	}
 	order.Set(c.OrderItemCount, count)
 	return order, items, nil
-}
-
-// invoiceUser is the user an invoice belongs to, by Stripe customer then
-// email; "" when the shop knows no such customer.
-func invoiceUser(app core.App, inv *stripe.Invoice) (string, error) {
-	if inv.Customer != nil && inv.Customer.ID != "" {
-		user, err := findByStripeID(app, c.Users, c.UserStripeCustomer, inv.Customer.ID)
-		if err != nil {
-			return "", err
-		}
-		if user != nil {
-			return user.Id, nil
-		}
-	}
-	if inv.CustomerEmail != "" {
-		// Only a verified address: anyone can sign up with any email.
-		user, err := app.FindAuthRecordByEmail(c.Users, inv.CustomerEmail)
-		if err == nil && user.Verified() {
-			return user.Id, nil
-		}
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return "", err
-		}
-	}
-	return "", nil
-}
-
-// productIDByStripe is the id of the product with the Stripe product id, or "".
-func productIDByStripe(app core.App, stripeProduct string) string {
-	p, err := productByStripe(app, stripeProduct)
-	if err != nil || p == nil {
-		return ""
-	}
-	return p.Id
 }

@@ -44,6 +44,7 @@ func importInvoices(ctx context.Context, tx core.App, invoices []*stripe.Invoice
 			order = known.byInvoice[inv.ID]
 		}
 		if order == nil {
+			outcomes[i] = created // once inserted below
 			fresh = append(fresh, inv)
 			continue
 		}
@@ -83,11 +84,6 @@ func importInvoices(ctx context.Context, tx core.App, invoices []*stripe.Invoice
 	}
 	if err := insertNewRecords(ctx, tx, items); err != nil {
 		return nil, nil, err
-	}
-	for i := range outcomes {
-		if known.byID[invoices[i].Metadata["order_id"]] == nil && known.byInvoice[invoices[i].ID] == nil {
-			outcomes[i] = created
-		}
 	}
 	return outcomes, owners, nil
 }
@@ -129,7 +125,8 @@ func invoiceOrders(app core.App, invoices []*stripe.Invoice) (knownOrders, error
 }
 
 // invoicePeople are the users a page of invoices may belong to: by Stripe
-// customer, and by verified email (anyone can sign up with any email).
+// customer first, then by verified email (anyone can sign up with any
+// email). The webhook's invoice.paid looks its one invoice up here too.
 type invoicePeople struct {
 	byCustomer, byEmail map[string]string
 	// anyCase: emails match without regard to case, as
@@ -137,7 +134,7 @@ type invoicePeople struct {
 	anyCase bool
 }
 
-// of is invoiceUser for an invoice of the page.
+// of is the user an invoice of the page belongs to, or "".
 func (p invoicePeople) of(inv *stripe.Invoice) string {
 	if inv.Customer != nil {
 		if id, ok := p.byCustomer[inv.Customer.ID]; ok {

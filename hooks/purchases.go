@@ -192,12 +192,8 @@ func listPurchases(e *core.RequestEvent, answers *answerCache) error {
 		return e.BadRequestError("Check the query parameters.", err)
 	}
 	// The picked fields are applied by e.JSON to the whole answer.
-	body, err := answers.answer(e.Auth.Id, q.cacheKey(query), func() ([]byte, error) {
-		page, err := findPurchases(e.App, e.Auth.Id, q)
-		if err != nil {
-			return nil, err
-		}
-		return marshalAnswer(page)
+	body, err := answers.answerJSON(e.Auth.Id, q.cacheKey(query), func() (any, error) {
+		return findPurchases(e.App, e.Auth.Id, q)
 	})
 	if err != nil {
 		return e.InternalServerError("", err)
