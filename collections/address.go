@@ -56,6 +56,32 @@ func (a Address) Validate() error {
 	)
 }
 
+// Normalise returns the address with each part normalised as one line of
+// text, the postal code upper-case with single spaces inside and the
+// country upper-case, so that "sw1a  1aa" and "SW1A 1AA" are stored, and
+// matched by a courier, alike. The error holds a field error for each part
+// with a character no address may hold.
+func (a Address) Normalise() (Address, error) {
+	errs := validation.Errors{}
+	for key, part := range map[string]*string{
+		"line1": &a.Line1, "line2": &a.Line2, "city": &a.City,
+		"region": &a.Region, "postal_code": &a.PostalCode, "country": &a.Country,
+	} {
+		text, err := NormaliseLine(*part)
+		if err != nil {
+			errs[key] = err
+			continue
+		}
+		*part = text
+	}
+	if len(errs) > 0 {
+		return a, errs
+	}
+	a.PostalCode = strings.Join(strings.Fields(strings.ToUpper(a.PostalCode)), " ")
+	a.Country = strings.ToUpper(a.Country)
+	return a, nil
+}
+
 func (a Address) checkPostalCode(value any) error {
 	code := strings.ToUpper(value.(string))
 	if code == "" {

@@ -66,3 +66,27 @@ func TestDecodeAddress(t *testing.T) {
 		t.Error("a list was accepted as an address")
 	}
 }
+
+func TestAddressNormaliseStoresPartsTrimmedAndCodesUpperCase(t *testing.T) {
+	in := Address{Line1: "  10 Downing Street ", Line2: " ", City: "Lo\u0301ndon", Region: "", PostalCode: " sw1a \u00a0 2aa ", Country: "gb"}
+	want := Address{Line1: "10 Downing Street", City: "Lóndon", PostalCode: "SW1A 2AA", Country: "GB"}
+	got, err := in.Normalise()
+	if err != nil || got != want {
+		t.Fatalf("Normalise() = %+v, %v; want %+v", got, err, want)
+	}
+	if err := got.Validate(); err != nil {
+		t.Fatalf("the normalised address is not valid: %v", err)
+	}
+}
+
+func TestAddressNormaliseNamesEachRefusedPart(t *testing.T) {
+	in := Address{Line1: "1 Main St\r\nBcc: x", City: "Spring\u202efield", PostalCode: "62701\u200b", Country: "US"}
+	_, err := in.Normalise()
+	var errs validation.Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("error %v is not field errors", err)
+	}
+	if len(errs) != 3 || errs["line1"] == nil || errs["city"] == nil || errs["postal_code"] == nil {
+		t.Fatalf("errors %v, want exactly line1, city and postal_code", errs)
+	}
+}

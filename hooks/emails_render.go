@@ -143,12 +143,10 @@ func renderOrderEmail(app core.App, job *core.Record) (*mailer.Message, error) {
 	}, nil
 }
 
-// zeroDecimalCurrencies have no minor unit (Stripe's list, the common ones).
-var zeroDecimalCurrencies = map[string]bool{"jpy": true, "krw": true, "vnd": true, "clp": true, "isk": true, "ugx": true}
-
 // formatMoney writes minor units in the language's number style with the
-// currency code: "1,234.50 USD" in English, "1.234,50 USD" in Spanish and
-// German, "1 234,50 USD" in French.
+// currency code and as many decimals as the currency has: "1,234.50 USD"
+// and "1,500 JPY" in English, "1.234,50 USD" in Spanish and German,
+// "1 234,50 USD" in French.
 func formatMoney(minor int, currency, lang string) string {
 	thousands, decimal := ",", "."
 	switch lang {
@@ -161,11 +159,12 @@ func formatMoney(minor int, currency, lang string) string {
 	if minor < 0 {
 		sign, minor = "-", -minor
 	}
-	whole, cents := minor/100, minor%100
-	if zeroDecimalCurrencies[currency] {
-		whole, cents = minor, -1
+	places := c.MinorUnitDigits(currency)
+	unit := 1
+	for range places {
+		unit *= 10
 	}
-	digits := fmt.Sprint(whole)
+	digits := fmt.Sprint(minor / unit)
 	var grouped strings.Builder
 	for i, d := range digits {
 		if i > 0 && (len(digits)-i)%3 == 0 {
@@ -174,8 +173,8 @@ func formatMoney(minor int, currency, lang string) string {
 		grouped.WriteRune(d)
 	}
 	amount := sign + grouped.String()
-	if cents >= 0 {
-		amount += fmt.Sprintf("%s%02d", decimal, cents)
+	if places > 0 {
+		amount += fmt.Sprintf("%s%0*d", decimal, places, minor%unit)
 	}
 	return amount + " " + strings.ToUpper(currency)
 }

@@ -17,6 +17,7 @@ func Register(app core.App, public fs.FS, cfg Config) (*Jobs, error) {
 	answers := registerAnswerCache(app, cfg.cacheTTL())
 	registerUsers(app)
 	registerProducts(app)
+	registerTextFields(app)
 	registerOrders(app)
 	registerOrderItems(app)
 	registerListScoping(app)

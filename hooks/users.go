@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"slices"
+	"strings"
 
 	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/core"
@@ -12,6 +13,8 @@ import (
 func registerUsers(app core.App) {
 	app.OnRecordCreate(c.Users).BindFunc(setUserDefaults)
 	app.OnRecordCreateRequest(c.Users).BindFunc(defaultOrderUpdatesOn)
+	app.OnRecordCreateRequest(c.Users).BindFunc(requireOneLanguage)
+	app.OnRecordUpdateRequest(c.Users).BindFunc(requireOneLanguage)
 	app.OnRecordValidate(c.Users).BindFunc(validateUser)
 	app.OnRecordEnrich(c.Users).BindFunc(showCustomerEmailToSupport)
 	app.OnRecordCreateRequest(c.Users).BindFunc(auditAccountChangeBySuperuser)
@@ -45,22 +48,71 @@ func defaultOrderUpdatesOn(e *core.RecordRequestEvent) error {
 	return e.Next()
 }
 
-// validateUser checks what field options cannot: the shape of the address.
-func validateUser(e *core.RecordEvent) error {
-	raw := e.Record.Get(c.UserShippingAddress)
-	addr, err := c.DecodeAddress(raw)
-	if err != nil {
-		return validation.Errors{c.UserShippingAddress: validation.NewError("validation_invalid_address", err.Error())}
+var errLanguage = validation.NewError("validation_invalid_language", "must be one of "+strings.Join(c.Languages, ", "))
+
+// requireOneLanguage refuses a request whose language is not one string of
+// the list: the select field would take a list, or a "language+" append,
+// and keep its last value without a word. The body is read again because
+// the records API has already folded such values in e.RequestInfo().
+func requireOneLanguage(e *core.RecordRequestEvent) error {
+	body := map[string]any{}
+	if err := e.BindBody(&body); err != nil {
+		return e.BadRequestError("Failed to read the submitted data.", err)
 	}
-	if !addr.IsZero() {
-		if err := addr.Validate(); err != nil {
-			return validation.Errors{c.UserShippingAddress: err}
+	for key, value := range body {
+		if strings.Trim(key, "+-") != c.UserLanguage {
+			continue
+		}
+		if lang, ok := value.(string); key != c.UserLanguage || !ok || !slices.Contains(c.Languages, lang) {
+			return e.BadRequestError("Choose one of the shop's languages.", validation.Errors{c.UserLanguage: errLanguage})
 		}
 	}
+	return e.Next()
+}
+
+// validateUser normalises the name and the address and checks what field
+// options cannot: the characters in them, the shape of the address.
+// Everything wrong is reported at once, so a form can mark every field.
+func validateUser(e *core.RecordEvent) error {
+	errs := validation.Errors{}
+	normaliseTextField(e.Record, c.UserName, c.NormaliseLine, errs)
+	if err := normaliseShippingAddress(e.Record); err != nil {
+		errs[c.UserShippingAddress] = err
+	}
 	if lang := e.Record.GetString(c.UserLanguage); lang != "" && !slices.Contains(c.Languages, lang) {
-		return validation.Errors{c.UserLanguage: validation.NewError("validation_invalid_language", "must be one of en, es, fr, de")}
+		errs[c.UserLanguage] = errLanguage
+	}
+	if len(errs) > 0 {
+		return errs
 	}
 	return e.Next()
+}
+
+// normaliseShippingAddress stores the normalised address when it is valid.
+// An address already normalised is not set again: that would rewrite the
+// stored JSON and show as a change in the audit of an unrelated edit.
+func normaliseShippingAddress(record *core.Record) error {
+	if fieldUnchanged(record, c.UserShippingAddress) {
+		return nil
+	}
+	addr, err := c.DecodeAddress(record.Get(c.UserShippingAddress))
+	if err != nil {
+		return validation.NewError("validation_invalid_address", err.Error())
+	}
+	if addr.IsZero() {
+		return nil
+	}
+	normalised, err := addr.Normalise()
+	if err != nil {
+		return err
+	}
+	if err := normalised.Validate(); err != nil {
+		return err
+	}
+	if normalised != addr {
+		record.Set(c.UserShippingAddress, normalised)
+	}
+	return nil
 }
 
 // showCustomerEmailToSupport lets support read a customer's email address,

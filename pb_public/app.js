@@ -72,11 +72,20 @@ function applyLanguage(lang) {
   document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
 }
 
+// Amounts are in minor units as Stripe counts them, the lists of
+// collections/currency.go: not the locale data's decimals, which are 0 for
+// ISK, HUF or IDR where Stripe counts hundredths.
+const zeroDecimal = new Set(["bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"]);
+const threeDecimal = new Set(["bhd", "jod", "kwd", "omr", "tnd"]);
+
 function money(minor, currency) {
+  const code = currency.toLowerCase();
+  const places = zeroDecimal.has(code) ? 0 : threeDecimal.has(code) ? 3 : 2;
+  const amount = minor / 10 ** places;
   try {
-    return new Intl.NumberFormat(state.lang, { style: "currency", currency: currency.toUpperCase() }).format(minor / 100);
+    return new Intl.NumberFormat(state.lang, { style: "currency", currency: code.toUpperCase() }).format(amount);
   } catch {
-    return `${(minor / 100).toFixed(2)} ${currency.toUpperCase()}`;
+    return `${amount.toFixed(places)} ${code.toUpperCase()}`;
   }
 }
 
