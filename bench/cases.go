@@ -88,7 +88,7 @@ func runBinary(cfg config, bin, label, dir string) (*driverRun, error) {
 		return nil, err
 	}
 	var product string
-	var pending []string
+	var pending []pendingOrder
 	if cfg.stripe {
 		product, pending, err = stripeSetup(su)
 		if err != nil {
@@ -235,7 +235,16 @@ func authGET(path string, tokens []string) func(string) vegeta.Targeter {
 
 // stripeSetup picks the physical product with the most stock and raises its
 // stock so checkouts do not run out, and lists pending orders for webhooks.
-func stripeSetup(su api) (string, []string, error) {
+// pendingOrder is what a payment event of an order must match: its own
+// checkout session, its total and currency.
+type pendingOrder struct {
+	ID       string `json:"id"`
+	Session  string `json:"stripe_session"`
+	Total    int    `json:"total"`
+	Currency string `json:"currency"`
+}
+
+func stripeSetup(su api) (string, []pendingOrder, error) {
 	var list struct {
 		Items []struct {
 			ID string `json:"id"`
@@ -253,19 +262,23 @@ func stripeSetup(su api) (string, []string, error) {
 		return "", nil, err
 	}
 	var orders struct {
-		Items []struct {
-			ID string `json:"id"`
-		} `json:"items"`
+		Items []pendingOrder `json:"items"`
 	}
-	q = url.Values{"filter": {"status='pending'"}, "perPage": {"500"}, "fields": {"id"}, "skipTotal": {"1"}}
+	q = url.Values{"filter": {"status='pending'"}, "perPage": {"500"}, "fields": {"id,stripe_session,total,currency"}, "skipTotal": {"1"}}
 	if err := su.do("GET", "/api/collections/orders/records?"+q.Encode(), nil, &orders); err != nil {
 		return id, nil, err
 	}
-	var pending []string
-	for _, o := range orders.Items {
-		pending = append(pending, o.ID)
+	// A payment event pays only its order's own session: give the seeded
+	// orders one, as checkout would have.
+	for i, o := range orders.Items {
+		if o.Session == "" {
+			orders.Items[i].Session = "cs_bench_" + o.ID
+			if err := su.do("PATCH", "/api/collections/orders/records/"+o.ID, map[string]any{"stripe_session": orders.Items[i].Session}, nil); err != nil {
+				return id, nil, err
+			}
+		}
 	}
-	return id, pending, nil
+	return id, orders.Items, nil
 }
 
 func checkoutTarget(product string, tokens []string) func(string) vegeta.Targeter {
@@ -284,7 +297,7 @@ var eventSeq atomic.Int64
 // webhookTarget sends distinct signed checkout.session.completed events
 // (unique event ids), cycling over pending orders: the first event of an
 // order pays it, later ones find it paid already.
-func webhookTarget(orders []string) func(string) vegeta.Targeter {
+func webhookTarget(orders []pendingOrder) func(string) vegeta.Targeter {
 	run := time.Now().UnixNano()
 	return func(base string) vegeta.Targeter {
 		return func(t *vegeta.Target) error {
@@ -294,9 +307,10 @@ func webhookTarget(orders []string) func(string) vegeta.Targeter {
 				"id": fmt.Sprintf("evt_bench_%d_%d", run, n), "object": "event", "type": "checkout.session.completed",
 				"api_version": stripe.APIVersion, "created": time.Now().Unix(),
 				"data": map[string]any{"object": map[string]any{
-					"id": fmt.Sprintf("cs_bench_%d", n), "object": "checkout.session",
-					"client_reference_id": order, "metadata": map[string]string{"order_id": order},
+					"id": order.Session, "object": "checkout.session",
+					"client_reference_id": order.ID, "metadata": map[string]string{"order_id": order.ID},
 					"payment_status": "paid", "status": "complete", "mode": "payment",
+					"amount_total": order.Total, "currency": order.Currency,
 				}},
 			}
 			payload, err := json.Marshal(ev)

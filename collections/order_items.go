@@ -8,6 +8,9 @@ const OrderItems = "order_items"
 // Fields of order_items. product_name and unit_price are copied from the
 // product at purchase; user repeats the order's user so that a customer's
 // purchases are one indexed range scan (idx_order_items_user_created).
+// stock_taken (hidden) is how many units the item holds of its product's
+// stock: reserved at checkout, kept when paid, given back (and zeroed) once
+// when the order is cancelled, expires or is refunded before shipping.
 const (
 	ItemOrder            = "order"
 	ItemUser             = "user"
@@ -16,6 +19,7 @@ const (
 	ItemUnitPrice        = "unit_price"
 	ItemQuantity         = "quantity"
 	ItemEstimatedArrival = "estimated_arrival"
+	ItemStockTaken       = "stock_taken"
 	ItemCreated          = "created"
 )
 
@@ -52,6 +56,9 @@ func (i *OrderItem) UnitPrice() int { return i.GetInt(ItemUnitPrice) }
 
 // Quantity is the number of units bought.
 func (i *OrderItem) Quantity() int { return i.GetInt(ItemQuantity) }
+
+// StockTaken is how many units the item holds of its product's stock.
+func (i *OrderItem) StockTaken() int { return i.GetInt(ItemStockTaken) }
 
 // Total is UnitPrice × Quantity.
 func (i *OrderItem) Total() int { return i.UnitPrice() * i.Quantity() }

@@ -10,7 +10,11 @@ const Orders = "orders"
 
 // Fields of orders. customer_name, customer_email and shipping_address are
 // the copy taken at purchase, which is what was shipped to; they are blanked
-// when the customer deletes their account.
+// when the customer deletes their account. discount is what credit and
+// discount lines of a Stripe invoice took off (total is what was paid).
+// claim and claimed_at (hidden) mark an order that one operation is
+// changing while it calls Stripe (a cancel, a refund): every other change
+// waits until it is released.
 const (
 	OrderNumber              = "number"
 	OrderUser                = "user"
@@ -29,6 +33,9 @@ const (
 	OrderPaidAt              = "paid_at"
 	OrderCancelledAt         = "cancelled_at"
 	OrderCancelReason        = "cancel_reason"
+	OrderDiscount            = "discount"
+	OrderClaim               = "claim"
+	OrderClaimedAt           = "claimed_at"
 	OrderCreated             = "created"
 	OrderUpdated             = "updated"
 )
@@ -74,6 +81,16 @@ func (s OrderStatus) CanMoveTo(next OrderStatus) bool {
 
 // Cancellable reports whether a customer may still cancel the order.
 func (s OrderStatus) Cancellable() bool { return s == StatusPending || s == StatusPaid }
+
+// InTransit reports whether the order is paid and not yet delivered: the
+// statuses in which its arrival date means something.
+func (s OrderStatus) InTransit() bool { return s == StatusPaid || s == StatusShipped }
+
+// HoldsGoods reports whether the order has been paid for and its goods
+// are the customer's (paid, shipped or delivered).
+func (s OrderStatus) HoldsGoods() bool {
+	return s == StatusPaid || s == StatusShipped || s == StatusDelivered
+}
 
 // Access rules of orders and their realtime events. A customer sees their
 // own orders; support sees and updates all (the hooks limit which fields and
@@ -123,6 +140,12 @@ func (o *Order) StripeSession() string { return o.GetString(OrderStripeSession) 
 
 // StripePaymentIntent is the payment intent id, or "".
 func (o *Order) StripePaymentIntent() string { return o.GetString(OrderStripePaymentIntent) }
+
+// Claim is the token of the operation changing the order, or "".
+func (o *Order) Claim() string { return o.GetString(OrderClaim) }
+
+// ClaimedAt is when Claim was taken.
+func (o *Order) ClaimedAt() types.DateTime { return o.GetDateTime(OrderClaimedAt) }
 
 // Created is when the order was placed.
 func (o *Order) Created() types.DateTime { return o.GetDateTime(OrderCreated) }

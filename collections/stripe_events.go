@@ -5,10 +5,22 @@ package collections
 // present here has been applied exactly once. Superusers only.
 const StripeEvents = "stripe_events"
 
-// Fields of stripe_events.
+// Fields of stripe_events. status says what became of the event: applied,
+// or refused for good (a payment that is not its order's, content the shop
+// can never apply) with the reason; a refused event is answered 200 so that
+// Stripe stops sending it, and the operator is alerted (docs/stripe.md).
 const (
 	StripeEventID      = "event_id"
 	StripeEventType    = "type"
 	StripeEventObject  = "object_id"
+	StripeEventStatus  = "status"
+	StripeEventReason  = "reason"
 	StripeEventCreated = "created"
+)
+
+// The statuses of a ledger row.
+const (
+	EventApplied    = "applied"
+	EventMismatched = "mismatched"
+	EventFailed     = "failed"
 )

@@ -88,6 +88,7 @@ func TestPaidOrderEmailReachesMailpit(t *testing.T) {
 	payload, signature := signedEvent(t, "evt_e2e_mail", "checkout.session.completed", map[string]any{
 		"id": out["session_id"], "object": "checkout.session", "client_reference_id": orderID,
 		"metadata": map[string]string{"order_id": orderID}, "payment_status": "paid", "payment_intent": "pi_e2e_mail",
+		"amount_total": order["total"], "currency": order["currency"],
 	})
 	if status, out := s.call(http.MethodPost, "/api/v1/stripe/webhook", "", payload, "Stripe-Signature", signature); status != http.StatusOK {
 		t.Fatalf("webhook: %d %v", status, out)

@@ -79,6 +79,7 @@ func TestCheckoutPayAndRefundAgainstStripeMock(t *testing.T) {
 		"id": sessionID, "object": "checkout.session", "client_reference_id": orderID,
 		"metadata": map[string]string{"order_id": orderID}, "payment_status": "paid", "status": "complete",
 		"payment_intent": "pi_e2e_1", "customer": "cus_e2e_1",
+		"amount_total": order["total"], "currency": order["currency"],
 	})
 	for range 3 { // Stripe repeats itself; the effect happens once
 		status, out = s.call(http.MethodPost, "/api/v1/stripe/webhook", "", payload, "Stripe-Signature", signature)

@@ -2,7 +2,6 @@ package hooks
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -234,7 +233,7 @@ func (p *payments) setStripeSync(productID, stripeProduct, stripePrice, state, v
 // productChanged copies a Stripe product event into the catalogue.
 func productChanged(app core.App, event stripe.Event) error {
 	var sp stripe.Product
-	if err := json.Unmarshal(event.Data.Raw, &sp); err != nil {
+	if err := decodeObject(event, &sp); err != nil {
 		return err
 	}
 	_, err := upsertStripeProduct(app, &sp, event.Type == "product.deleted")
@@ -293,7 +292,7 @@ func upsertStripeProduct(app core.App, sp *stripe.Product, deleted bool) (upsert
 // priceChanged copies a Stripe price event into the catalogue.
 func priceChanged(app core.App, event stripe.Event) error {
 	var pr stripe.Price
-	if err := json.Unmarshal(event.Data.Raw, &pr); err != nil {
+	if err := decodeObject(event, &pr); err != nil {
 		return err
 	}
 	_, err := applyStripePrice(app, &pr, event.Type == "price.created", event.Type == "price.deleted")

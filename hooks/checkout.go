@@ -54,8 +54,10 @@ func (l checkoutLine) Validate() error {
 
 // checkoutProducts loads the products of the lines and checks each line
 // against its product: known and active, bought once, within stock (one
-// copy of a download), one currency for the whole order.
-func checkoutProducts(app core.App, lines []checkoutLine) ([]*c.Product, error) {
+// copy of a download the customer does not own yet), one currency for the
+// whole order. The stock is checked again, and taken, when the order is
+// saved (reserveStock): this is only the early answer.
+func checkoutProducts(app core.App, userID string, lines []checkoutLine) ([]*c.Product, error) {
 	ids := make([]string, len(lines))
 	for i, l := range lines {
 		ids[i] = l.Product
@@ -67,6 +69,10 @@ func checkoutProducts(app core.App, lines []checkoutLine) ([]*c.Product, error) 
 	byID := make(map[string]*c.Product, len(records))
 	for _, r := range records {
 		byID[r.Id] = c.NewProduct(r)
+	}
+	owned, err := ownedDownloads(app, userID, ids)
+	if err != nil {
+		return nil, err
 	}
 	lineErrs := validation.Errors{}
 	seen := map[string]bool{}
@@ -82,6 +88,9 @@ func checkoutProducts(app core.App, lines []checkoutLine) ([]*c.Product, error) 
 			lineErrs[key] = validation.Errors{"product": validation.NewError("validation_duplicate_product", "This product is listed twice: give it one line with the total quantity.")}
 		case p.Digital() && l.Quantity != 1:
 			lineErrs[key] = validation.Errors{"quantity": validation.NewError("validation_digital_quantity", "A download is bought once.")}
+		case p.Digital() && owned[l.Product]:
+			lineErrs[key] = validation.Errors{"product": validation.NewError("validation_already_owned",
+				"You already own this download: find it under your downloads.")}
 		case !p.Digital() && l.Quantity > p.Stock():
 			lineErrs[key] = validation.Errors{"quantity": validation.NewError("validation_out_of_stock",
 				fmt.Sprintf("Only %d left in stock.", p.Stock()))}
@@ -101,11 +110,41 @@ func checkoutProducts(app core.App, lines []checkoutLine) ([]*c.Product, error) 
 	return products, nil
 }
 
+// ownedDownloads are the products among ids that the user has bought as
+// downloads and still owns (paid, shipped or delivered orders).
+func ownedDownloads(app core.App, userID string, ids []string) (map[string]bool, error) {
+	params := dbx.Params{"user": userID}
+	in := make([]any, len(ids))
+	for i, id := range ids {
+		in[i] = id
+	}
+	var rows []struct {
+		Product string `db:"product"`
+	}
+	err := app.DB().Select("i."+c.ItemProduct).Distinct(true).From(c.OrderItems+" i").
+		InnerJoin(c.Orders+" o", dbx.NewExp("o.id = i.[["+c.ItemOrder+"]]")).
+		InnerJoin(c.Products+" p", dbx.NewExp("p.id = i.[["+c.ItemProduct+"]]")).
+		Where(dbx.NewExp("i.[["+c.ItemUser+"]] = {:user}", params)).
+		AndWhere(dbx.In("i."+c.ItemProduct, in...)).
+		AndWhere(dbx.In("o."+c.OrderStatusField, string(c.StatusPaid), string(c.StatusShipped), string(c.StatusDelivered))).
+		AndWhere(dbx.HashExp{"p." + c.ProductDigital: true}).
+		All(&rows)
+	if err != nil {
+		return nil, fmt.Errorf("downloads owned by %s: %w", userID, err)
+	}
+	owned := make(map[string]bool, len(rows))
+	for _, r := range rows {
+		owned[r.Product] = true
+	}
+	return owned, nil
+}
+
 // checkout creates a pending order and its Stripe Checkout Session. The
-// session is created first, under the order's pre-generated id, and the
-// order and its items are written after it in one transaction: a Stripe
-// failure leaves no order behind (502), and a session whose order was
-// never written just expires at Stripe.
+// session is created first, under the order's pre-generated id; then the
+// order and its items are written and their stock reserved in one
+// transaction. A Stripe failure leaves no order behind (502); a checkout
+// that loses the race for the last units gets 400 on the item, and its
+// session is expired (as is any session whose order was never written).
 func (p *payments) checkout(e *core.RequestEvent) error {
 	if p.stripe == nil {
 		return errPaymentsOff()
@@ -117,7 +156,7 @@ func (p *payments) checkout(e *core.RequestEvent) error {
 	if err := body.Validate(); err != nil {
 		return e.BadRequestError("Check the items.", err)
 	}
-	products, err := checkoutProducts(e.App, body.Items)
+	products, err := checkoutProducts(e.App, e.Auth.Id, body.Items)
 	if err != nil {
 		var verrs validation.Errors
 		if errors.As(err, &verrs) {
@@ -138,8 +177,12 @@ func (p *payments) checkout(e *core.RequestEvent) error {
 	}
 	order.Set(c.OrderStripeSession, session.ID)
 
-	if err := saveNewOrder(e.App, order, items); err != nil {
+	if err := saveNewOrder(e.App, order, items, products); err != nil {
 		p.expireSession(e.App, session.ID, order.Id)
+		var short validation.Errors
+		if errors.As(err, &short) {
+			return e.BadRequestError("Check the items.", short)
+		}
 		return e.InternalServerError("", err)
 	}
 	e.App.Logger().Info("checkout started", "order", order.Id, "session", session.ID, "items", len(items))
@@ -204,13 +247,17 @@ func draftOrder(app core.App, user *c.User, lines []checkoutLine, products []*c.
 	return order, items, nil
 }
 
-// saveNewOrder writes an order and its items in one transaction, drawing a
-// new order number if the random one is taken.
-func saveNewOrder(app core.App, order *core.Record, items []*core.Record) error {
+// saveNewOrder writes an order and its items and reserves their stock in
+// one transaction, drawing a new order number if the random one is taken.
+// Stock the order cannot reserve is a validation error on its line.
+func saveNewOrder(app core.App, order *core.Record, items []*core.Record, products []*c.Product) error {
 	const attempts = 3
 	var err error
 	for range attempts {
 		err = app.RunInTransaction(func(tx core.App) error {
+			if err := reserveStock(tx, items, products); err != nil {
+				return err
+			}
 			if err := tx.Save(order); err != nil {
 				return err
 			}
@@ -225,6 +272,10 @@ func saveNewOrder(app core.App, order *core.Record, items []*core.Record) error 
 			break
 		}
 		order.Set(c.OrderNumber, c.FormatOrderNumber(rand.Uint64()))
+	}
+	var short validation.Errors
+	if errors.As(err, &short) && short["items"] != nil {
+		return short
 	}
 	if err != nil {
 		return fmt.Errorf("save order %s: %w", order.Id, err)

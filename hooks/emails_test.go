@@ -235,9 +235,17 @@ func TestRepeatedWebhookSendsOneEmail(t *testing.T) {
 	shop := shoptest.Shop()
 	fake := fakestripe.New(t)
 	app, drain := emailShop(t, shoptest.StripeConfig(fake.URL))
+	if _, err := app.DB().Update(c.Orders, dbx.Params{c.OrderStripeSession: "cs_test_once"}, dbx.HashExp{"id": shop.CustomerOrder}).Execute(); err != nil {
+		t.Fatal(err)
+	}
+	order, err := app.FindRecordById(c.Orders, shop.CustomerOrder)
+	if err != nil {
+		t.Fatal(err)
+	}
 	session := map[string]any{
 		"id": "cs_test_once", "object": "checkout.session", "client_reference_id": shop.CustomerOrder,
 		"metadata": map[string]string{"order_id": shop.CustomerOrder}, "payment_status": "paid", "payment_intent": "pi_once",
+		"amount_total": order.GetInt(c.OrderTotal), "currency": order.GetString(c.OrderCurrency),
 	}
 	handler := serveShop(t, app)
 	for i, id := range []string{"evt_once", "evt_once", "evt_once", "evt_async"} {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/pocketbase/dbx"
@@ -18,32 +19,65 @@ import (
 // paymentDetails is what a Stripe payment tells about an order.
 type paymentDetails struct {
 	session, paymentIntent, invoice, customer string
-	paidAt                                    time.Time
+	// amount and currency are what was paid, in minor units.
+	amount   int64
+	currency string
+	paidAt   time.Time
 }
 
-// findOrder returns the first order whose field holds the value, trying
-// the lookups in turn and skipping empty values; nil when none matches.
-func findOrder(app core.App, lookups ...[2]string) (*core.Record, error) {
-	for _, l := range lookups {
-		if l[1] == "" {
-			continue
-		}
-		if l[0] == "id" {
-			order, err := app.FindRecordById(c.Orders, l[1])
-			if err == nil {
-				return order, nil
-			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return nil, err
-			}
-			continue
-		}
-		order, err := findByStripeID(app, c.Orders, l[0], l[1])
-		if err != nil || order != nil {
-			return order, err
+// eventRejection is a Stripe event the shop refuses for good: a payment
+// that is not its order's (mismatched), or content that can never be
+// applied (failed). The webhook records it in the ledger with its reason,
+// alerts the operator and answers 200, so that Stripe stops sending it.
+type eventRejection struct {
+	status, reason string
+}
+
+func (r *eventRejection) Error() string { return r.status + ": " + r.reason }
+
+// paymentMismatch rejects a payment that does not pay its order.
+func paymentMismatch(format string, args ...any) error {
+	return &eventRejection{status: c.EventMismatched, reason: fmt.Sprintf(format, args...)}
+}
+
+// checkPayment accepts a payment for an order only if it is the order's own
+// (no other session, invoice or payment intent than those on record) and
+// pays it in full, in its currency. Stripe may add tax on top, so more is
+// fine. The order ids Stripe echoes back (client_reference_id, metadata)
+// prove nothing: a buyer can set client_reference_id on a Payment Link.
+func checkPayment(order *core.Record, pay paymentDetails) error {
+	o := c.NewOrder(order)
+	for _, id := range []struct{ field, paid string }{
+		{c.OrderStripeSession, pay.session},
+		{c.OrderStripeInvoice, pay.invoice},
+		{c.OrderStripePaymentIntent, pay.paymentIntent},
+	} {
+		if have := order.GetString(id.field); have != "" && id.paid != "" && have != id.paid {
+			return paymentMismatch("the payment's %s %s is not the order's (%s)", id.field, id.paid, have)
 		}
 	}
-	return nil, nil
+	if currency := strings.ToLower(pay.currency); currency != o.Currency() {
+		return paymentMismatch("paid in %q, the order is in %q", currency, o.Currency())
+	}
+	if pay.amount < int64(o.Total()) {
+		return paymentMismatch("paid %d %s, the order owes %d", pay.amount, o.Currency(), o.Total())
+	}
+	return nil
+}
+
+// findOrderByID returns the order with the id, or nil.
+func findOrderByID(app core.App, id string) (*core.Record, error) {
+	if id == "" {
+		return nil, nil
+	}
+	order, err := app.FindRecordById(c.Orders, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find order %s: %w", id, err)
+	}
+	return order, nil
 }
 
 // findByStripeID finds the record whose Stripe id field holds id, or nil.
@@ -75,13 +109,17 @@ const (
 	updated
 )
 
-// markOrderPaid applies a payment to an order. A pending order becomes
-// paid and its stock is taken; an order that is already further along only
-// gains the Stripe ids it lacks, so a late or repeated event never moves it
+// markOrderPaid applies a payment to an order, if it is the order's
+// (checkPayment). A pending order becomes paid and keeps the stock its
+// checkout reserved; an order that is already further along only gains
+// the Stripe ids it lacks, so a late or repeated event never moves it
 // back, and one that gains nothing is not written at all. The customer's
 // Stripe customer is kept for their next checkout. ctx carries whether the
 // change may email the customer.
 func markOrderPaid(ctx context.Context, app core.App, order *core.Record, pay paymentDetails) (upsertOutcome, error) {
+	if err := checkPayment(order, pay); err != nil {
+		return unchanged, err
+	}
 	changed := false
 	setIfEmpty := func(field, value string) {
 		if value != "" && order.GetString(field) == "" {
@@ -98,7 +136,7 @@ func markOrderPaid(ctx context.Context, app core.App, order *core.Record, pay pa
 		order.Set(c.OrderStatusField, string(c.StatusPaid))
 		order.Set(c.OrderPaidAt, stampDate(pay.paidAt))
 		changed = true
-		if err := takeStock(app, order.Id); err != nil {
+		if err := takeUnreservedStock(app, order.Id); err != nil {
 			return unchanged, err
 		}
 	case c.StatusCancelled:
@@ -115,53 +153,6 @@ func markOrderPaid(ctx context.Context, app core.App, order *core.Record, pay pa
 		return unchanged, fmt.Errorf("mark order %s paid: %w", order.Id, err)
 	}
 	return updated, rememberStripeCustomer(app, order.GetString(c.OrderUser), pay.customer)
-}
-
-// takeStock lowers the stock of the physical products of a paid order.
-func takeStock(app core.App, orderID string) error {
-	items, err := app.FindAllRecords(c.OrderItems, dbx.HashExp{c.ItemOrder: orderID})
-	if err != nil {
-		return err
-	}
-	for _, item := range items {
-		product, err := app.FindRecordById(c.Products, item.GetString(c.ItemProduct))
-		if err != nil {
-			continue // a product that no longer exists has no stock to take
-		}
-		if c.NewProduct(product).Digital() {
-			continue
-		}
-		left := product.GetInt(c.ProductStock) - item.GetInt(c.ItemQuantity)
-		if left < 0 {
-			app.Logger().Warn("sold more than the stock", "order", orderID, "product", product.Id, "short", -left)
-			left = 0
-		}
-		product.Set(c.ProductStock, left)
-		if err := app.Save(product); err != nil {
-			return fmt.Errorf("take stock of product %s: %w", product.Id, err)
-		}
-	}
-	return nil
-}
-
-// returnStock puts back the stock a paid order took, when it is cancelled
-// before shipping.
-func returnStock(app core.App, orderID string) error {
-	items, err := app.FindAllRecords(c.OrderItems, dbx.HashExp{c.ItemOrder: orderID})
-	if err != nil {
-		return err
-	}
-	for _, item := range items {
-		product, err := app.FindRecordById(c.Products, item.GetString(c.ItemProduct))
-		if err != nil || c.NewProduct(product).Digital() {
-			continue
-		}
-		product.Set(c.ProductStock, product.GetInt(c.ProductStock)+item.GetInt(c.ItemQuantity))
-		if err := app.Save(product); err != nil {
-			return fmt.Errorf("return stock of product %s: %w", product.Id, err)
-		}
-	}
-	return nil
 }
 
 // rememberStripeCustomer saves a user's Stripe customer id once.
@@ -186,9 +177,10 @@ func rememberStripeCustomer(app core.App, userID, customer string) error {
 // linked to its user by Stripe customer or email. Used by the invoice.paid
 // webhook; the nightly sync does the same a page at a time (importInvoices).
 func upsertInvoiceOrder(ctx context.Context, app core.App, inv *stripe.Invoice) (upsertOutcome, error) {
-	order, err := findOrder(app,
-		[2]string{"id", inv.Metadata["order_id"]},
-		[2]string{c.OrderStripeInvoice, inv.ID})
+	order, err := findOrderByID(app, inv.Metadata["order_id"])
+	if err == nil && order == nil {
+		order, err = findByStripeID(app, c.Orders, c.OrderStripeInvoice, inv.ID)
+	}
 	if err != nil {
 		return unchanged, err
 	}
@@ -204,7 +196,7 @@ func upsertInvoiceOrder(ctx context.Context, app core.App, inv *stripe.Invoice) 
 
 // invoicePayment is what a paid invoice tells about its payment.
 func invoicePayment(inv *stripe.Invoice) paymentDetails {
-	pay := paymentDetails{invoice: inv.ID, paidAt: time.Unix(inv.Created, 0)}
+	pay := paymentDetails{invoice: inv.ID, amount: inv.AmountPaid, currency: string(inv.Currency), paidAt: time.Unix(inv.Created, 0)}
 	if inv.StatusTransitions != nil && inv.StatusTransitions.PaidAt > 0 {
 		pay.paidAt = time.Unix(inv.StatusTransitions.PaidAt, 0)
 	}
@@ -247,7 +239,8 @@ func createInvoiceOrder(ctx context.Context, app core.App, inv *stripe.Invoice, 
 
 // newInvoiceOrder builds, unsaved, the paid order of an invoice and an item
 // per invoice line, dated from the invoice rather than from when we heard
-// of it. productID maps a Stripe product id to ours ("" when unknown).
+// of it. Its total is what was paid; credit lines and discounts are its
+// discount. productID maps a Stripe product id to ours ("" when unknown).
 func newInvoiceOrder(app core.App, inv *stripe.Invoice, pay paymentDetails, userID string,
 	productID func(stripeProduct string) string) (*core.Record, []*core.Record, error) {
 	ordersCol, err := app.FindCachedCollectionByNameOrId(c.Orders)
@@ -274,8 +267,18 @@ func newInvoiceOrder(app core.App, inv *stripe.Invoice, pay paymentDetails, user
 
 	var items []*core.Record
 	count := 0
+	var discount int64
+	for _, d := range inv.TotalDiscountAmounts {
+		discount += d.Amount
+	}
 	if inv.Lines != nil {
 		for _, line := range inv.Lines.Data {
+			if line.Amount < 0 || (line.Price != nil && line.Price.UnitAmount < 0) {
+				// A credit or discount line: what it takes off is the
+				// order's discount, not an item with a negative price.
+				discount += max(-line.Amount, 0)
+				continue
+			}
 			item := core.NewRecord(itemsCol)
 			item.Id = core.GenerateDefaultRandomId()
 			item.Set(c.ItemOrder, order.Id)
@@ -304,5 +307,6 @@ func newInvoiceOrder(app core.App, inv *stripe.Invoice, pay paymentDetails, user
 		}
 	}
 	order.Set(c.OrderItemCount, count)
+	order.Set(c.OrderDiscount, discount)
 	return order, items, nil
 }

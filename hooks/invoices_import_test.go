@@ -58,7 +58,8 @@ func importInvoices() []map[string]any {
 }
 
 // importPrepare gives the shop what the invoices refer to: a Stripe
-// customer, a product sold on Stripe, and an unverified account; with
+// customer, a product sold on Stripe, an unverified account, and a pending
+// order of what in_imp_checkout pays; with
 // anyCase, an email index that ignores case, which PocketBase's email
 // lookup then follows.
 func importPrepare(t *testing.T, app core.App, anyCase bool) {
@@ -87,6 +88,12 @@ func importPrepare(t *testing.T, app core.App, anyCase bool) {
 	saveUser(t, app, shop.Customer2.ID, func(u *core.Record) { u.SetVerified(false) })
 	_, err := app.DB().Update(c.Products, dbx.Params{c.ProductStripeProduct: "prod_import"},
 		dbx.HashExp{"id": shop.PhysicalProduct}).Execute()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// in_imp_checkout pays the pending order in full.
+	_, err = app.DB().Update(c.Orders, dbx.Params{c.OrderTotal: 1400, c.OrderCurrency: "usd"},
+		dbx.HashExp{"id": shop.CustomerOrder}).Execute()
 	if err != nil {
 		t.Fatal(err)
 	}

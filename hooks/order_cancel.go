@@ -1,6 +1,7 @@
 package hooks
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -18,16 +19,9 @@ type cancelRequest struct {
 	Reason string `json:"reason"`
 }
 
-// errOrderMoved ends a cancel whose order changed status while Stripe was
-// being called.
-var errOrderMoved = errors.New("order changed meanwhile")
-
 // cancelOrder cancels a pending order (its Checkout Session is expired) or
-// a paid one (refunded through Stripe first). Stripe is called before
-// anything is written: if it fails the order is unchanged (502), and the
-// idempotency key makes a retried cancel reuse the same refund. Customers
-// cancel their own orders; support any, with a reason. Every cancel is
-// audited with the status change, in one transaction.
+// a paid one (refunded through Stripe), for the route: customers cancel
+// their own orders, support any, with a reason. See cancel.
 func (p *payments) cancelOrder(e *core.RequestEvent) error {
 	user := c.NewUser(e.Auth)
 	record, err := e.App.FindRecordById(c.Orders, e.Request.PathValue("id"))
@@ -45,59 +39,111 @@ func (p *payments) cancelOrder(e *core.RequestEvent) error {
 	if err := validation.ValidateStruct(&body, validation.Field(&body.Reason, rules...)); err != nil {
 		return e.BadRequestError("Check the reason.", err)
 	}
+	order, err := p.cancel(e.App, cancellation{orderID: record.Id, reason: body.Reason, actor: actorRef(e.Auth)})
+	if err != nil {
+		var apiErr *router.ApiError
+		if errors.As(err, &apiErr) {
+			return apiErr
+		}
+		return e.InternalServerError("", err)
+	}
+	return e.JSON(http.StatusOK, order)
+}
 
+// cancellation is one cancel of an order.
+type cancellation struct {
+	orderID, reason string
+	// actor is who cancels, for audit_log; "" for the shop's own jobs.
+	actor string
+	// closeOffline cancels a pending order without Stripe when payments
+	// are off (the stale-orders job), rather than refusing.
+	closeOffline bool
+}
+
+// cancel claims the order (order_claim.go), then closes its checkout (a
+// pending order) or refunds it (a paid one), then cancels it, gives its
+// stock back, audits it and releases the claim in one transaction. Stripe
+// is called under the claim, so nothing else moves the order meanwhile:
+// a ship or a second cancel gets 409, a Stripe event waits. If Stripe
+// fails, the claim is released and nothing has changed (502); the
+// idempotency key makes a retried cancel reuse the same refund. Once
+// Stripe has refunded, the refund is never hidden behind a 409.
+func (p *payments) cancel(app core.App, req cancellation) (*core.Record, error) {
+	claim, err := claimOrder(app, req.orderID, c.StatusPending, c.StatusPaid)
+	var conflict statusConflict
+	switch {
+	case errors.As(err, &conflict):
+		return nil, router.NewApiError(http.StatusConflict,
+			fmt.Sprintf("An order that is %s cannot be cancelled.", conflict.status), nil)
+	case errors.Is(err, errOrderBusy):
+		return nil, errBusyAPI()
+	case err != nil:
+		return nil, err
+	}
+	record, err := app.FindRecordById(c.Orders, req.orderID)
+	if err != nil {
+		releaseClaim(app, req.orderID, claim)
+		return nil, err
+	}
 	order := c.NewOrder(record)
 	from := order.Status()
-	if !from.Cancellable() {
-		return router.NewApiError(http.StatusConflict,
-			fmt.Sprintf("An order that is %s cannot be cancelled.", from), nil)
-	}
 	refund := ""
+	var apiErr *router.ApiError
 	switch from {
 	case c.StatusPending:
-		if apiErr := p.closeCheckout(e.App, order); apiErr != nil {
-			return apiErr
+		if p.stripe != nil || !req.closeOffline {
+			apiErr = p.closeCheckout(app, order)
 		}
 	case c.StatusPaid:
-		var apiErr *router.ApiError
-		if refund, apiErr = p.refundOrder(e.App, order); apiErr != nil {
-			return apiErr
-		}
+		refund, apiErr = p.refundOrder(app, order)
+	}
+	if apiErr != nil {
+		releaseClaim(app, req.orderID, claim)
+		return nil, apiErr
 	}
 
-	err = e.App.RunInTransaction(func(tx core.App) error {
-		fresh, err := tx.FindRecordById(c.Orders, record.Id)
+	err = app.RunInTransaction(func(tx core.App) error {
+		fresh, err := tx.FindRecordById(c.Orders, req.orderID)
 		if err != nil {
 			return err
 		}
-		if c.NewOrder(fresh).Status() != from {
-			return errOrderMoved
+		if status := c.NewOrder(fresh).Status(); status != from {
+			// Only when the claim lapsed and another change took over.
+			return fmt.Errorf("order moved from %s to %s while claimed", from, status)
 		}
 		fresh.Set(c.OrderStatusField, string(c.StatusCancelled))
-		fresh.Set(c.OrderCancelReason, body.Reason)
+		fresh.Set(c.OrderCancelReason, req.reason)
 		if refund != "" {
 			fresh.Set(c.OrderStripeRefund, refund)
 		}
-		if err := tx.Save(fresh); err != nil {
+		clearClaim(fresh)
+		if err := tx.SaveWithContext(withClaim(context.Background(), claim), fresh); err != nil {
 			return err
 		}
-		if from == c.StatusPaid {
-			if err := returnStock(tx, fresh.Id); err != nil {
-				return err
-			}
+		if err := returnStock(tx, fresh.Id); err != nil {
+			return err
 		}
 		record = fresh
-		return writeAudit(tx, actorRef(e.Auth), "order.cancel", c.AuditRef(c.Orders, fresh.Id),
-			map[string]any{"from": string(from), "reason": body.Reason, "refund": refund})
+		if req.actor == "" {
+			return nil
+		}
+		return writeAudit(tx, req.actor, "order.cancel", c.AuditRef(c.Orders, fresh.Id),
+			map[string]any{"from": string(from), "reason": req.reason, "refund": refund})
 	})
-	if errors.Is(err, errOrderMoved) {
-		return router.NewApiError(http.StatusConflict, "The order changed while it was being cancelled; reload it and try again.", nil)
-	}
 	if err != nil {
-		return e.InternalServerError("", err)
+		releaseClaim(app, req.orderID, claim)
+		if refund != "" {
+			// Stripe has refunded: its charge.refunded event, no longer
+			// held back by the claim, records it on the order.
+			app.Logger().Error("refund made but the order was not updated; the charge.refunded event will record it",
+				"order", req.orderID, "refund", refund, "error", err.Error())
+			return nil, router.NewApiError(http.StatusInternalServerError,
+				"The refund went through, but the order could not be updated yet: it will show as refunded shortly.", nil)
+		}
+		return nil, fmt.Errorf("cancel order %s: %w", req.orderID, err)
 	}
-	e.App.Logger().Info("order cancelled", "order", record.Id, "from", string(from), "refund", refund)
-	return e.JSON(http.StatusOK, record)
+	app.Logger().Info("order cancelled", "order", record.Id, "from", string(from), "refund", refund)
+	return record, nil
 }
 
 // closeCheckout expires the Checkout Session of a pending order, so it can
@@ -118,7 +164,10 @@ func (p *payments) closeCheckout(app core.App, order *c.Order) *router.ApiError 
 		return nil
 	}
 	current, getErr := p.stripe.CheckoutSessions.Get(session, nil)
+	var missing *stripe.Error
 	switch {
+	case errors.As(getErr, &missing) && missing.HTTPStatusCode == http.StatusNotFound:
+		return nil // Stripe has no such session: nothing can pay this order
 	case getErr != nil:
 		logStripeFailure(app, "expire checkout session", err, "order", order.Id, "session", session)
 		return errStripeFailed("close the checkout", err)

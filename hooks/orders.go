@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/pocketbase/dbx"
 	validation "github.com/pocketbase/ozzo-validation/v4"
@@ -25,6 +27,7 @@ var supportStatuses = []c.OrderStatus{c.StatusShipped, c.StatusDelivered}
 
 func registerOrders(app core.App) {
 	app.OnRecordCreate(c.Orders).BindFunc(stampStatusTimes)
+	app.OnRecordUpdate(c.Orders).BindFunc(guardClaim)
 	app.OnRecordUpdate(c.Orders).BindFunc(enforceStatusMachine)
 	app.OnRecordUpdate(c.Orders).BindFunc(copyArrivalToItems)
 	app.OnRecordUpdateRequest(c.Orders).BindFunc(limitStaffOrderChanges)
@@ -75,13 +78,18 @@ func stampStatusTimes(e *core.RecordEvent) error {
 // delivered, the arrival date) and writes every staff change to audit_log.
 // Superusers may change any field; the state machine still holds for them.
 func limitStaffOrderChanges(e *core.RecordRequestEvent) error {
+	info, err := e.RequestInfo()
+	if err != nil {
+		return err
+	}
 	if !e.HasSuperuserAuth() {
-		info, err := e.RequestInfo()
-		if err != nil {
-			return err
-		}
 		if errs := checkSupportOrderChange(e.Record, info.Body); len(errs) > 0 {
 			return e.BadRequestError("Support may only ship, deliver and set the arrival date here.", errs)
+		}
+	}
+	if raw, given := info.Body[c.OrderEstimatedArrival]; given {
+		if err := checkArrivalDate(e.Record.Original(), raw); err != nil {
+			return e.BadRequestError("Check the arrival date.", validation.Errors{c.OrderEstimatedArrival: err})
 		}
 	}
 	return auditedRequest(e, func() (string, map[string]any) {
@@ -114,6 +122,40 @@ func copyArrivalToItems(e *core.RecordEvent) error {
 		dbx.And(dbx.HashExp{c.ItemOrder: e.Record.Id}, dbx.NewExp("estimated_arrival != ''"))).Execute()
 	if err != nil {
 		return fmt.Errorf("arrival date of order %s's items: %w", e.Record.Id, err)
+	}
+	return nil
+}
+
+// maxArrivalAhead bounds how far ahead an arrival date may be set.
+const maxArrivalAhead = 366 * 24 * time.Hour
+
+// checkArrivalDate accepts, as an order's new arrival date, a date that
+// parses, is not before the order was placed nor more than a year ahead,
+// on an order that is still on its way (paid or shipped). A value that
+// does not parse would otherwise clear the date.
+func checkArrivalDate(order *core.Record, raw any) error {
+	// PocketBase has already read the body's value as a date: one that
+	// does not parse is a zero date, which would clear the field.
+	var when types.DateTime
+	switch v := raw.(type) {
+	case types.DateTime:
+		when = v
+	case string:
+		when, _ = types.ParseDateTime(strings.TrimSpace(v))
+	}
+	if when.IsZero() {
+		return validation.NewError("validation_invalid_date", "Give a date, such as 2026-12-24.")
+	}
+	if status := c.NewOrder(order).Status(); !status.InTransit() {
+		return validation.NewError("validation_not_in_transit",
+			fmt.Sprintf("An order that is %s has no arrival date to set.", status))
+	}
+	placed := c.NewOrder(order).Created().Time().Truncate(24 * time.Hour)
+	if when.Time().Before(placed) {
+		return validation.NewError("validation_before_order", "The arrival date cannot be before the order was placed.")
+	}
+	if when.Time().After(time.Now().Add(maxArrivalAhead)) {
+		return validation.NewError("validation_too_far", "The arrival date must be within a year.")
 	}
 	return nil
 }

@@ -20,8 +20,8 @@ type payments struct {
 	alerts *alerter
 
 	// ctx ends with the app, cancelling background pushes.
-	ctx    context.Context
-	cancel context.CancelFunc
+	ctx        context.Context
+	stopPushes context.CancelFunc
 
 	// pushing holds the products whose push is running; a change during a
 	// push marks it to run again instead of starting a second one.
@@ -37,7 +37,7 @@ var defaultPushRetryDelays = []time.Duration{2 * time.Second, 10 * time.Second, 
 
 func registerPayments(app core.App, cfg Config, alerts *alerter) *payments {
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &payments{app: app, cfg: cfg, stripe: newStripeClient(cfg), alerts: alerts, ctx: ctx, cancel: cancel, pushing: map[string]bool{}}
+	p := &payments{app: app, cfg: cfg, stripe: newStripeClient(cfg), alerts: alerts, ctx: ctx, stopPushes: cancel, pushing: map[string]bool{}}
 	if p.cfg.PushRetryDelays == nil {
 		p.cfg.PushRetryDelays = defaultPushRetryDelays
 	}
@@ -50,7 +50,7 @@ func registerPayments(app core.App, cfg Config, alerts *alerter) *payments {
 		return se.Next()
 	})
 	app.OnTerminate().BindFunc(func(e *core.TerminateEvent) error {
-		p.cancel()
+		p.stopPushes()
 		p.wg.Wait()
 		return e.Next()
 	})

@@ -20,6 +20,7 @@ var catalogueFields = []string{
 func registerProducts(app core.App) {
 	app.OnRecordCreate(c.Products).BindFunc(normaliseCurrency)
 	app.OnRecordUpdate(c.Products).BindFunc(normaliseCurrency)
+	app.OnRecordUpdate(c.Products).BindFunc(keepStockRelative)
 	app.OnRecordDelete(c.Products).BindFunc(refuseDeletingSoldProduct)
 	app.OnRecordCreateRequest(c.Products).BindFunc(auditCatalogueChange)
 	app.OnRecordUpdateRequest(c.Products).BindFunc(auditCatalogueChange)

@@ -6,10 +6,12 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
+	"github.com/pocketbase/pocketbase/tools/types"
 
 	c "shopdash/collections"
 	"shopdash/internal/shoptest"
@@ -584,7 +586,7 @@ func TestOnlySupportUpdatesOrdersAndOnlyToShip(t *testing.T) {
 		expectStored(c.Orders, shop.CustomerOrder, c.OrderUpdated, pending.GetString(c.OrderUpdated)),
 		expectAuditRows("order.update", "", 0),
 	)
-	const arrival = "2030-05-01 00:00:00.000Z"
+	arrival := time.Now().UTC().AddDate(0, 1, 0).Truncate(24 * time.Hour).Format(types.DefaultDateLayout)
 	runScenarios(t, []tests.ApiScenario{
 		{
 			Name:            "support ships a paid order and sets its arrival date",

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pocketbase/dbx"
+	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/router"
 	"github.com/stripe/stripe-go/v76"
@@ -45,10 +46,20 @@ var eventEffects = map[stripe.EventType]eventEffect{
 // errEventSeen ends the transaction of an event that was applied before.
 var errEventSeen = errors.New("event already applied")
 
+// How long the webhook waits for an order that a cancel or refund holds
+// (order_claim.go) before it asks Stripe to send the event again.
+const (
+	busyOrderWait  = 200 * time.Millisecond
+	busyOrderTries = 40
+)
+
 // receiveWebhook verifies a Stripe event on its raw body and applies it
 // exactly once: the event id is written to stripe_events in the same
 // transaction as its effect, so a repeat finds it and does nothing, and a
-// failure rolls both back for Stripe to retry.
+// passing failure (the database busy) rolls both back for Stripe to retry.
+// An event the shop refuses for good (a payment that is not its order's,
+// content it can never apply) is recorded as such, alerted and answered
+// 200: a run of failures is what makes Stripe disable an endpoint.
 func (p *payments) receiveWebhook(e *core.RequestEvent) error {
 	if len(p.cfg.StripeWebhookSecrets) == 0 {
 		return router.NewApiError(http.StatusServiceUnavailable, "Webhooks are not configured: set STRIPE_WEBHOOK_SECRET.", nil)
@@ -67,13 +78,35 @@ func (p *payments) receiveWebhook(e *core.RequestEvent) error {
 		e.App.Logger().Warn("stripe event of another API version; set the endpoint to "+stripe.APIVersion,
 			"event", event.ID, "api_version", event.APIVersion)
 	}
-	applied, err := applyEventOnce(e.App, event)
+	result, err := applyEventOnce(e.App, event)
+	for try := 0; errors.Is(err, errOrderBusy) && try < busyOrderTries; try++ {
+		select {
+		case <-time.After(busyOrderWait):
+		case <-e.Request.Context().Done():
+			return e.Request.Context().Err()
+		}
+		result, err = applyEventOnce(e.App, event)
+	}
+	if errors.Is(err, errOrderBusy) {
+		e.App.Logger().Warn("stripe event meets an order being changed; Stripe will retry", "event", event.ID, "type", string(event.Type))
+		return router.NewApiError(http.StatusConflict, "The order is being changed; Stripe will retry the event.", nil)
+	}
 	if err != nil {
 		e.App.Logger().Error("stripe event failed; Stripe will retry", "event", event.ID, "type", string(event.Type), "error", err.Error())
 		return e.InternalServerError("The event could not be applied; Stripe will retry it.", nil)
 	}
-	e.App.Logger().Info("stripe event", "event", event.ID, "type", string(event.Type), "applied", applied)
-	return e.JSON(http.StatusOK, map[string]any{"received": true, "applied": applied})
+	if result.rejected() {
+		p.alerts.alert("Stripe event "+result.status,
+			fmt.Sprintf("Stripe event %s (%s) was recorded as %s and not applied: %s. docs/stripe.md says what to do next.",
+				event.ID, event.Type, result.status, result.reason),
+			"event", event.ID, "type", string(event.Type), "status", result.status)
+	}
+	e.App.Logger().Info("stripe event", "event", event.ID, "type", string(event.Type), "applied", result.status == c.EventApplied, "status", result.status)
+	answer := map[string]any{"received": true, "applied": result.status == c.EventApplied}
+	if result.status != "" {
+		answer["status"] = result.status // what the ledger recorded now
+	}
+	return e.JSON(http.StatusOK, answer)
 }
 
 // verifyEvent accepts an event signed with any configured secret, of any
@@ -91,14 +124,26 @@ func (p *payments) verifyEvent(payload []byte, signature string) (stripe.Event, 
 	return stripe.Event{}, err
 }
 
+// eventResult is what became of one event: its ledger status (applied,
+// mismatched or failed) and the reason of a refusal; no status for an
+// event the shop does not handle or has recorded before.
+type eventResult struct {
+	status, reason string
+}
+
+func (r eventResult) rejected() bool {
+	return r.status == c.EventMismatched || r.status == c.EventFailed
+}
+
 // applyEventOnce applies a handled event and records it, in one
-// transaction. It reports false for an event it does not handle or has
-// applied before.
-func applyEventOnce(app core.App, event stripe.Event) (bool, error) {
+// transaction. An event refused for good is recorded with its reason, and
+// its effect rolled back.
+func applyEventOnce(app core.App, event stripe.Event) (eventResult, error) {
 	effect, handled := eventEffects[event.Type]
 	if !handled {
-		return false, nil
+		return eventResult{}, nil
 	}
+	result := eventResult{status: c.EventApplied}
 	err := app.RunInTransaction(func(tx core.App) error {
 		if eventRecorded(tx, event.ID) {
 			return errEventSeen
@@ -106,13 +151,53 @@ func applyEventOnce(app core.App, event stripe.Event) (bool, error) {
 		if err := effect(tx, event); err != nil {
 			return fmt.Errorf("%s %s: %w", event.Type, event.ID, err)
 		}
-		return recordEvent(tx, event)
+		return recordEvent(tx, event, result)
 	})
-	if errors.Is(err, errEventSeen) || (err != nil && isUniqueViolation(err) && eventRecorded(app, event.ID)) {
-		// Applied before, or by the same event delivered twice at once.
-		return false, nil
+	if refusal := permanentFailure(err); refusal != nil {
+		result = eventResult{status: refusal.status, reason: truncate(refusal.reason, 500)}
+		err = app.RunInTransaction(func(tx core.App) error {
+			if eventRecorded(tx, event.ID) {
+				return errEventSeen
+			}
+			return recordEvent(tx, event, result)
+		})
 	}
-	return err == nil, err
+	if errors.Is(err, errEventSeen) || (err != nil && isUniqueViolation(err) && eventRecorded(app, event.ID)) {
+		// Recorded before, or by the same event delivered twice at once.
+		return eventResult{}, nil
+	}
+	if err != nil {
+		return eventResult{}, err
+	}
+	return result, nil
+}
+
+// permanentFailure is the refusal an error of an event's effect amounts to,
+// or nil for a passing failure (the database busy, a claimed order) that a
+// retry may get past: an explicit rejection (a mismatched payment, an
+// object that does not decode) or a record that fails validation.
+func permanentFailure(err error) *eventRejection {
+	if err == nil || errors.Is(err, errOrderBusy) {
+		return nil
+	}
+	var rejection *eventRejection
+	if errors.As(err, &rejection) {
+		return rejection
+	}
+	var invalid validation.Errors
+	if errors.As(err, &invalid) {
+		return &eventRejection{status: c.EventFailed, reason: err.Error()}
+	}
+	return nil
+}
+
+// decodeObject reads the object of an event; one that does not decode
+// never will, and is refused for good.
+func decodeObject(event stripe.Event, v any) error {
+	if err := json.Unmarshal(event.Data.Raw, v); err != nil {
+		return &eventRejection{status: c.EventFailed, reason: "the event's object cannot be read: " + err.Error()}
+	}
+	return nil
 }
 
 func eventRecorded(app core.App, id string) bool {
@@ -120,7 +205,7 @@ func eventRecorded(app core.App, id string) bool {
 	return err == nil && n > 0
 }
 
-func recordEvent(app core.App, event stripe.Event) error {
+func recordEvent(app core.App, event stripe.Event, result eventResult) error {
 	col, err := app.FindCachedCollectionByNameOrId(c.StripeEvents)
 	if err != nil {
 		return err
@@ -128,11 +213,13 @@ func recordEvent(app core.App, event stripe.Event) error {
 	row := core.NewRecord(col)
 	row.Set(c.StripeEventID, event.ID)
 	row.Set(c.StripeEventType, string(event.Type))
+	row.Set(c.StripeEventStatus, result.status)
+	row.Set(c.StripeEventReason, result.reason)
 	var object struct {
 		ID string `json:"id"`
 	}
 	if json.Unmarshal(event.Data.Raw, &object) == nil {
-		row.Set(c.StripeEventObject, object.ID)
+		row.Set(c.StripeEventObject, truncate(object.ID, 255))
 	}
 	return app.Save(row)
 }
@@ -141,18 +228,32 @@ func isUniqueViolation(err error) bool {
 	return strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
-// sessionOrder finds the order of a Checkout Session by the ids our
-// checkout gave it.
+// sessionOrder finds the order a Checkout Session pays: the one whose
+// stripe_session it is. The order ids the session echoes back
+// (client_reference_id, metadata) only serve to recognise a session that
+// names one of our orders without being its session: that is a mismatch,
+// not a payment of it.
 func sessionOrder(app core.App, s *stripe.CheckoutSession) (*core.Record, error) {
-	return findOrder(app,
-		[2]string{"id", s.Metadata["order_id"]},
-		[2]string{"id", s.ClientReferenceID},
-		[2]string{c.OrderStripeSession, s.ID})
+	order, err := findByStripeID(app, c.Orders, c.OrderStripeSession, s.ID)
+	if err != nil || order != nil {
+		return order, err
+	}
+	for _, id := range []string{s.Metadata["order_id"], s.ClientReferenceID} {
+		named, err := findOrderByID(app, id)
+		if err != nil {
+			return nil, err
+		}
+		if named != nil {
+			return nil, paymentMismatch("checkout session %s names order %s but is not its checkout session (%q)",
+				s.ID, named.Id, named.GetString(c.OrderStripeSession))
+		}
+	}
+	return nil, nil
 }
 
 func sessionPaid(app core.App, event stripe.Event) error {
 	var s stripe.CheckoutSession
-	if err := json.Unmarshal(event.Data.Raw, &s); err != nil {
+	if err := decodeObject(event, &s); err != nil {
 		return err
 	}
 	if s.PaymentStatus == stripe.CheckoutSessionPaymentStatusUnpaid {
@@ -166,7 +267,7 @@ func sessionPaid(app core.App, event stripe.Event) error {
 		app.Logger().Warn("checkout session of no known order", "event", event.ID, "session", s.ID)
 		return nil
 	}
-	pay := paymentDetails{session: s.ID, paidAt: time.Unix(event.Created, 0)}
+	pay := paymentDetails{session: s.ID, amount: s.AmountTotal, currency: string(s.Currency), paidAt: time.Unix(event.Created, 0)}
 	if s.PaymentIntent != nil {
 		pay.paymentIntent = s.PaymentIntent.ID
 	}
@@ -181,11 +282,12 @@ func sessionPaid(app core.App, event stripe.Event) error {
 }
 
 // sessionNotPaid cancels the pending order of a session that ended without
-// payment; an order that was paid meanwhile stays as it is.
+// payment and gives its stock back; an order that was paid meanwhile stays
+// as it is.
 func sessionNotPaid(reason string) eventEffect {
 	return func(app core.App, event stripe.Event) error {
 		var s stripe.CheckoutSession
-		if err := json.Unmarshal(event.Data.Raw, &s); err != nil {
+		if err := decodeObject(event, &s); err != nil {
 			return err
 		}
 		order, err := sessionOrder(app, &s)
@@ -194,21 +296,25 @@ func sessionNotPaid(reason string) eventEffect {
 		}
 		order.Set(c.OrderStatusField, string(c.StatusCancelled))
 		order.Set(c.OrderCancelReason, reason)
-		return app.Save(order)
+		if err := app.Save(order); err != nil {
+			return err
+		}
+		return returnStock(app, order.Id)
 	}
 }
 
-// chargeRefunded marks a fully refunded order refunded. A partial refund
-// changes no status; an order we cancelled with its refund stays cancelled.
+// chargeRefunded marks a fully refunded order refunded, and gives back the
+// stock of one that had not shipped. A partial refund changes no status;
+// an order we cancelled with its refund stays cancelled.
 func chargeRefunded(app core.App, event stripe.Event) error {
 	var ch stripe.Charge
-	if err := json.Unmarshal(event.Data.Raw, &ch); err != nil {
+	if err := decodeObject(event, &ch); err != nil {
 		return err
 	}
 	if ch.PaymentIntent == nil {
 		return nil
 	}
-	order, err := findOrder(app, [2]string{c.OrderStripePaymentIntent, ch.PaymentIntent.ID})
+	order, err := findByStripeID(app, c.Orders, c.OrderStripePaymentIntent, ch.PaymentIntent.ID)
 	if err != nil || order == nil {
 		return err
 	}
@@ -221,7 +327,13 @@ func chargeRefunded(app core.App, event stripe.Event) error {
 	} else if !ch.Refunded {
 		app.Logger().Info("partial refund", "order", order.Id, "refunded", ch.AmountRefunded, "of", ch.Amount)
 	}
-	return app.Save(order)
+	if err := app.Save(order); err != nil {
+		return err
+	}
+	if status == c.StatusPaid && ch.Refunded {
+		return returnStock(app, order.Id)
+	}
+	return nil
 }
 
 // liveInvoiceAge is how old an invoice may be for its invoice.paid event
@@ -230,7 +342,7 @@ const liveInvoiceAge = 24 * time.Hour
 
 func invoicePaid(app core.App, event stripe.Event) error {
 	var inv stripe.Invoice
-	if err := json.Unmarshal(event.Data.Raw, &inv); err != nil {
+	if err := decodeObject(event, &inv); err != nil {
 		return err
 	}
 	ctx := context.Background()

@@ -3,6 +3,7 @@ package hooks_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -30,6 +31,9 @@ const (
 	webhookPaymentIntent = "pi_test_webhook_1"
 	webhookInvoiceID     = "in_test_webhook_1"
 	webhookCustomerID    = "cus_test_webhook_1"
+	// webhookOrderTotal is what the customer's pending order owes, and
+	// what the session pays.
+	webhookOrderTotal = 5000
 )
 
 // The customer's pending order as webhookStockOrder rebuilds it: two
@@ -83,6 +87,7 @@ func webhookSession(order, paymentStatus string) map[string]any {
 		"client_reference_id": order, "metadata": map[string]any{"order_id": order},
 		"status": "complete", "payment_status": paymentStatus,
 		"payment_intent": webhookPaymentIntent, "invoice": webhookInvoiceID, "customer": webhookCustomerID,
+		"amount_total": webhookOrderTotal, "currency": "usd",
 	}
 }
 
@@ -112,10 +117,15 @@ func webhookSetFields(tb testing.TB, app core.App, collection, id string, fields
 }
 
 // webhookStockOrder gives the customer's pending order known items and
-// their products known stock, so a test can tell what a payment took.
+// their products known stock, so a test can tell what a payment took, and
+// makes webhookSession its checkout session. Its items hold no stock, as
+// those of an order placed before checkouts reserved stock: paying it
+// takes the stock.
 func webhookStockOrder(tb testing.TB, app core.App) {
 	tb.Helper()
 	shop := shoptest.Shop()
+	webhookSetFields(tb, app, c.Orders, shop.CustomerOrder, dbx.Params{
+		c.OrderStripeSession: webhookSessionID, c.OrderTotal: webhookOrderTotal, c.OrderCurrency: "usd"})
 	if _, err := app.DB().Delete(c.OrderItems, dbx.HashExp{c.ItemOrder: shop.CustomerOrder}).Execute(); err != nil {
 		tb.Fatal(err)
 	}
@@ -440,10 +450,7 @@ func TestCompletedCheckoutMarksOrderPaid(t *testing.T) {
 	delete(bare, "client_reference_id")
 	scenarios := []tests.ApiScenario{
 		paid("session with the order id", webhookSession(shop.CustomerOrder, "paid"), webhookBeforeStockOrder),
-		paid("session found by its id alone", bare, func(t testing.TB, app *tests.TestApp, e *core.ServeEvent) {
-			webhookStockOrder(t, app)
-			webhookSetFields(t, app, c.Orders, shop.CustomerOrder, dbx.Params{c.OrderStripeSession: webhookSessionID})
-		}),
+		paid("session found by its id alone", bare, webhookBeforeStockOrder),
 	}
 	for _, s := range scenarios {
 		s.Test(t)
@@ -683,24 +690,29 @@ func TestInvoicePaidForUnknownInvoiceCreatesOneOrder(t *testing.T) {
 }
 
 // TestFailedWebhookEventLeavesNothingForStripeToRetry: an event whose
-// effect fails half way is rolled back with its ledger row and answered
-// 500, so Stripe's retry finds it new.
+// effect fails half way for a passing reason (here the database refusing
+// the item's write) is rolled back with its ledger row and answered 500,
+// so Stripe's retry finds it new.
 func TestFailedWebhookEventLeavesNothingForStripeToRetry(t *testing.T) {
 	t.Parallel()
 	shop := shoptest.Shop()
-	// the order saves, then its item does not: a unit price cannot be
-	// negative.
 	invoice := map[string]any{
 		"id": "in_test_failing", "object": "invoice", "status": "paid",
 		"customer_email": shop.Customer2.Email, "amount_paid": 1500, "currency": "usd",
 		"created": time.Now().Unix(),
 		"lines": map[string]any{"object": "list", "data": []any{map[string]any{
-			"id": "il_test_negative", "object": "line_item", "description": "Broken line",
-			"quantity": 1, "amount": 1500, "price": map[string]any{"id": "price_test_negative", "object": "price", "unit_amount": -1500},
+			"id": "il_test_line", "object": "line_item", "description": "A line",
+			"quantity": 1, "amount": 1500, "price": map[string]any{"id": "price_test_line", "object": "price", "unit_amount": 1500},
 		}}},
 	}
 	payload, signature := shoptest.StripeEvent(t, "evt_test_failing", "invoice.paid", invoice)
-	s := webhookDelivery("invoice.paid whose item cannot be saved", payload, signature)
+	s := webhookDelivery("invoice.paid whose item cannot be written", payload, signature)
+	s.BeforeTestFunc = func(t testing.TB, app *tests.TestApp, e *core.ServeEvent) {
+		// the order saves, then its item does not.
+		app.OnRecordCreate(c.OrderItems).BindFunc(func(e *core.RecordEvent) error {
+			return errors.New("database is locked")
+		})
+	}
 	s.ExpectedStatus = http.StatusInternalServerError
 	s.ExpectedContent = []string{`"status":500`, "Stripe will retry"}
 	s.AfterTestFunc = afterAll(

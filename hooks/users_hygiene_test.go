@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pocketbase/dbx"
 	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/tests"
 
@@ -278,4 +279,17 @@ func countUsers(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return int(n)
+}
+
+// TestNameStoredBeforeTheChecksDoesNotBlockAPayment: the checks apply to
+// what a save changes, so an account whose name was stored before them
+// still gets its Stripe customer remembered when its order is paid.
+func TestNameStoredBeforeTheChecksDoesNotBlockAPayment(t *testing.T) {
+	t.Parallel()
+	shop := shoptest.Shop()
+	rig := newWebhookRig(t, shoptest.StripeConfig)
+	webhookStockOrder(t, rig.app)
+	webhookSetFields(t, rig.app, c.Users, shop.Customer.ID, dbx.Params{c.UserName: "Casey \u202eremotsuC"})
+	rig.deliver(t, "evt_test_old_name", "checkout.session.completed", webhookSession(shop.CustomerOrder, "paid"), true)
+	rig.check(t, webhookOrderPaid())
 }

@@ -37,10 +37,12 @@ func TestMigratedSchemaHasEveryField(t *testing.T) {
 		c.Orders: {c.OrderNumber, c.OrderUser, c.OrderStatusField, c.OrderTotal, c.OrderCurrency, c.OrderItemCount,
 			c.OrderEstimatedArrival, c.OrderCustomerName, c.OrderCustomerEmail, c.OrderShippingAddress,
 			c.OrderStripeSession, c.OrderStripeInvoice, c.OrderStripePaymentIntent, c.OrderStripeRefund,
-			c.OrderPaidAt, c.OrderCancelledAt, c.OrderCancelReason, c.OrderCreated, c.OrderUpdated},
+			c.OrderPaidAt, c.OrderCancelledAt, c.OrderCancelReason, c.OrderCreated, c.OrderUpdated,
+			c.OrderDiscount, c.OrderClaim, c.OrderClaimedAt},
 		c.OrderItems: {c.ItemOrder, c.ItemUser, c.ItemProduct, c.ItemProductName, c.ItemUnitPrice,
-			c.ItemQuantity, c.ItemEstimatedArrival, c.ItemCreated},
-		c.StripeEvents: {c.StripeEventID, c.StripeEventType, c.StripeEventObject, c.StripeEventCreated},
+			c.ItemQuantity, c.ItemEstimatedArrival, c.ItemCreated, c.ItemStockTaken},
+		c.StripeEvents: {c.StripeEventID, c.StripeEventType, c.StripeEventObject, c.StripeEventCreated,
+			c.StripeEventStatus, c.StripeEventReason},
 		c.EmailJobs: {c.EmailJobOrder, c.EmailJobUser, c.EmailJobRecipient, c.EmailJobTemplate, c.EmailJobLanguage,
 			c.EmailJobStatus, c.EmailJobAttempts, c.EmailJobNextAttempt, c.EmailJobLastError, c.EmailJobSentAt,
 			c.EmailJobCreated, c.EmailJobUpdated},
@@ -202,12 +204,12 @@ func TestOptionalStripeIdsAreUniqueOnlyWhenSet(t *testing.T) {
 func TestMigrationsRollBack(t *testing.T) {
 	app := newEmptyShop(t)
 	runner := core.NewMigrationsRunner(app, core.AppMigrations)
-	reverted, err := runner.Down(3)
+	reverted, err := runner.Down(4)
 	if err != nil {
 		t.Fatalf("down: %v", err)
 	}
-	if len(reverted) != 3 {
-		t.Fatalf("reverted %v, want the three shop migrations", reverted)
+	if len(reverted) != 4 {
+		t.Fatalf("reverted %v, want the four shop migrations", reverted)
 	}
 	if _, err := app.FindCollectionByNameOrId(c.Orders); err == nil {
 		t.Fatal("orders still exists after down")
@@ -245,6 +247,94 @@ func TestRateLimitsAreOn(t *testing.T) {
 		rule, ok := limits.FindRateLimitRule(tc.labels, audiences...)
 		if !ok || rule.MaxRequests != tc.max {
 			t.Errorf("%v: rule %+v (found %v), want at most %d requests", tc.labels, rule, ok, tc.max)
+		}
+	}
+}
+
+// TestPaidCheckoutItemsHoldTheirStockAfterUpgrade: an order the shop's
+// checkout made and that was paid before checkouts reserved stock took its
+// stock at payment; after the upgrade its items hold it, so a cancel gives
+// it back. Pending orders and orders made outside checkout hold nothing.
+func TestPaidCheckoutItemsHoldTheirStockAfterUpgrade(t *testing.T) {
+	app := newEmptyShop(t)
+	runner := core.NewMigrationsRunner(app, core.AppMigrations)
+	if _, err := runner.Down(1); err != nil {
+		t.Fatalf("down: %v", err)
+	}
+	users, _ := app.FindCollectionByNameOrId(c.Users)
+	user := core.NewRecord(users)
+	user.SetEmail("upgrade@example.com")
+	user.SetPassword("upgrade-password")
+	user.Set(c.UserRole, "customer")
+	user.Set(c.UserLanguage, "en")
+	if err := app.Save(user); err != nil {
+		t.Fatal(err)
+	}
+	products, _ := app.FindCollectionByNameOrId(c.Products)
+	product := func(digital bool) string {
+		p := core.NewRecord(products)
+		p.Set(c.ProductName, "Upgrade product")
+		p.Set(c.ProductCurrency, "usd")
+		p.Set(c.ProductStock, 10)
+		p.Set(c.ProductDigital, digital)
+		if err := app.Save(p); err != nil {
+			t.Fatal(err)
+		}
+		return p.Id
+	}
+	physical, digital := product(false), product(true)
+	orders, _ := app.FindCollectionByNameOrId(c.Orders)
+	items, _ := app.FindCollectionByNameOrId(c.OrderItems)
+	order := func(number string, status c.OrderStatus, session string) string {
+		o := core.NewRecord(orders)
+		o.Set(c.OrderNumber, number)
+		o.Set(c.OrderUser, user.Id)
+		o.Set(c.OrderStatusField, string(status))
+		o.Set(c.OrderCurrency, "usd")
+		o.Set(c.OrderStripeSession, session)
+		if err := app.Save(o); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{physical, digital} {
+			it := core.NewRecord(items)
+			it.Set(c.ItemOrder, o.Id)
+			it.Set(c.ItemUser, user.Id)
+			it.Set(c.ItemProduct, p)
+			it.Set(c.ItemProductName, "Upgrade product")
+			it.Set(c.ItemQuantity, 3)
+			if err := app.Save(it); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return o.Id
+	}
+	paid := order("SD-UPGR-AAA2", c.StatusPaid, "cs_upgrade_paid")
+	pending := order("SD-UPGR-AAA3", c.StatusPending, "cs_upgrade_pending")
+	outside := order("SD-UPGR-AAA4", c.StatusPaid, "")
+	if _, err := runner.Up(); err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	held := func(orderID, productID string) int {
+		var n int
+		err := app.DB().NewQuery("SELECT stock_taken FROM order_items WHERE [[order]] = {:o} AND product = {:p}").
+			Bind(map[string]any{"o": orderID, "p": productID}).Row(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, tc := range []struct {
+		name           string
+		order, product string
+		want           int
+	}{
+		{"paid checkout, physical", paid, physical, 3},
+		{"paid checkout, download", paid, digital, 0},
+		{"pending checkout", pending, physical, 0},
+		{"paid outside checkout", outside, physical, 0},
+	} {
+		if got := held(tc.order, tc.product); got != tc.want {
+			t.Errorf("%s: item holds %d, want %d", tc.name, got, tc.want)
 		}
 	}
 }

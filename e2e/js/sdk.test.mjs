@@ -103,7 +103,9 @@ function sendWebhook({ payload, signature }) {
   return pb.guest.send("/api/v1/stripe/webhook", post("", payload, { headers: { "Stripe-Signature": signature } }));
 }
 
-function completedEvent(orderId, sessionId) {
+// completedEvent pays an order: its own session, its total, its currency.
+function completedEvent(order, sessionId) {
+  const orderId = order.id;
   const now = Math.floor(Date.now() / 1000);
   return {
     id: "evt_sdk_" + randomBytes(10).toString("hex"),
@@ -119,6 +121,8 @@ function completedEvent(orderId, sessionId) {
         metadata: { order_id: orderId },
         payment_status: "paid",
         payment_intent: "pi_sdk_" + randomBytes(10).toString("hex"),
+        amount_total: order.total,
+        currency: order.currency,
       },
     },
   };
@@ -382,7 +386,7 @@ test("checkout gives a customer 201 with a pending order and a Stripe session, s
 test("the Stripe webhook answers 400 to a bad signature and marks the checkout's order paid, once, for a signed completed event", async () => {
   assert.ok(checkedOut, "the checkout test ran");
   const orderId = checkedOut.order.id;
-  const event = completedEvent(orderId, checkedOut.session_id);
+  const event = completedEvent(checkedOut.order, checkedOut.session_id);
 
   const forged = signedEvent(event, "whsec_not_the_shops_secret");
   const bad = await refused(sendWebhook(forged), 400, "wrong secret");
@@ -393,7 +397,7 @@ test("the Stripe webhook answers 400 to a bad signature and marks the checkout's
   assert.equal((await pb.customer.collection("orders").getOne(orderId)).status, "pending", "nothing changed yet");
 
   const first = await sendWebhook(good);
-  assert.deepEqual(first, { received: true, applied: true });
+  assert.deepEqual(first, { received: true, applied: true, status: "applied" });
   const again = await sendWebhook(signedEvent(event));
   assert.deepEqual(again, { received: true, applied: false }, "the same event id is applied once");
 
@@ -402,7 +406,7 @@ test("the Stripe webhook answers 400 to a bad signature and marks the checkout's
   assert.equal(order.stripe_payment_intent, event.data.object.payment_intent);
   assert.ok(order.paid_at, "paid_at is set");
 
-  const unhandled = await sendWebhook(signedEvent({ ...completedEvent(orderId, checkedOut.session_id), type: "customer.created", data: { object: { id: "cus_x", object: "customer" } } }));
+  const unhandled = await sendWebhook(signedEvent({ ...completedEvent(checkedOut.order, checkedOut.session_id), type: "customer.created", data: { object: { id: "cus_x", object: "customer" } } }));
   assert.equal(unhandled.received, true, "200 to an event the shop does not handle");
 });
 
@@ -582,8 +586,8 @@ test("a checkout paid by a signed webhook shows as paid through the SDK and reac
     const { res } = await checkout("customer", 1);
     await customer.waitFor((e) => e.record?.id === res.order.id && e.record.status === "pending", 5000, "the new pending order");
 
-    const applied = await sendWebhook(signedEvent(completedEvent(res.order.id, res.session_id)));
-    assert.deepEqual(applied, { received: true, applied: true });
+    const applied = await sendWebhook(signedEvent(completedEvent(res.order, res.session_id)));
+    assert.deepEqual(applied, { received: true, applied: true, status: "applied" });
 
     const order = await pb.customer.collection("orders").getOne(res.order.id);
     assert.equal(order.status, "paid");

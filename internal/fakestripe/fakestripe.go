@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Request is one call the fake received.
@@ -31,15 +32,17 @@ type Server struct {
 
 	mu       sync.Mutex
 	requests []Request
-	failures map[string][]int       // route → statuses of the next calls
-	failAt   map[string]map[int]int // route → call number → status
-	calls    map[string]int         // route → calls so far
-	replies  map[string]reply       // idempotency key → first reply
+	failures map[string][]int         // route → statuses of the next calls
+	failAt   map[string]map[int]int   // route → call number → status
+	calls    map[string]int           // route → calls so far
+	delays   map[string]time.Duration // route → wait before answering
+	replies  map[string]reply         // idempotency key → first reply
 	seq      int
 	sessions map[string]map[string]any
 	products map[string]map[string]any
 	prices   map[string]map[string]any
 	invoices []map[string]any
+	refunds  []map[string]any
 }
 
 type reply struct {
@@ -53,6 +56,7 @@ func New(tb testing.TB) *Server {
 		failures: map[string][]int{},
 		failAt:   map[string]map[int]int{},
 		calls:    map[string]int{},
+		delays:   map[string]time.Duration{},
 		replies:  map[string]reply{},
 		sessions: map[string]map[string]any{},
 		products: map[string]map[string]any{},
@@ -95,6 +99,14 @@ func (s *Server) FailCall(route string, n, status int) {
 	s.failAt[route][n] = status
 }
 
+// Delay makes every later call of a route wait d before it is served, as
+// a slow Stripe does.
+func (s *Server) Delay(route string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delays[route] = d
+}
+
 // Calls returns how many calls a route has had.
 func (s *Server) Calls(route string) int {
 	s.mu.Lock()
@@ -123,12 +135,34 @@ func (s *Server) Session(id string) map[string]any {
 	return s.sessions[id]
 }
 
-// CompleteSession marks a session paid, as when the customer pays.
-func (s *Server) CompleteSession(id string) {
+// CompleteSession marks a session paid, as when the customer pays, with
+// a payment intent of its own, and returns it as a
+// checkout.session.completed event carries it.
+func (s *Server) CompleteSession(id string) map[string]any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.sessions[id]["status"] = "complete"
-	s.sessions[id]["payment_status"] = "paid"
+	session := s.sessions[id]
+	session["status"] = "complete"
+	session["payment_status"] = "paid"
+	session["payment_intent"] = "pi_" + strings.TrimPrefix(id, "cs_")
+	copied := make(map[string]any, len(session))
+	for k, v := range session {
+		copied[k] = v
+	}
+	return copied
+}
+
+// Refunds returns the refunds made of a payment intent, with their amounts.
+func (s *Server) Refunds(paymentIntent string) []map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []map[string]any
+	for _, r := range s.refunds {
+		if r["payment_intent"] == paymentIntent {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // Price returns a price the fake holds.
@@ -163,6 +197,11 @@ func (s *Server) record(next http.Handler) http.Handler {
 		s.mu.Lock()
 		s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, IdempotencyKey: key, Form: r.PostForm})
 		s.calls[route]++
+		if d := s.delays[route]; d > 0 {
+			s.mu.Unlock()
+			time.Sleep(d)
+			s.mu.Lock()
+		}
 		if status, ok := s.failAt[route][s.calls[route]]; ok {
 			s.mu.Unlock()
 			writeError(w, status, "fake failure")
@@ -227,10 +266,34 @@ func metadata(form url.Values) map[string]any {
 	return out
 }
 
+// sessionAmount is what a session's line items come to, and their
+// currency: price_data lines are priced by the request; lines of a stored
+// price by the fake's prices.
+func (s *Server) sessionAmount(form url.Values) (int64, string) {
+	var total int64
+	currency := ""
+	for i := 0; ; i++ {
+		line := fmt.Sprintf("line_items[%d]", i)
+		qty, err := strconv.ParseInt(form.Get(line+"[quantity]"), 10, 64)
+		if err != nil {
+			return total, currency
+		}
+		unit, _ := strconv.ParseInt(form.Get(line+"[price_data][unit_amount]"), 10, 64)
+		cur := form.Get(line + "[price_data][currency]")
+		if price, ok := s.prices[form.Get(line+"[price]")]; ok {
+			unit, _ = price["unit_amount"].(int64)
+			cur, _ = price["currency"].(string)
+		}
+		total += unit * qty
+		currency = cur
+	}
+}
+
 func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := s.nextID("cs_test_")
+	amount, currency := s.sessionAmount(r.PostForm)
 	session := map[string]any{
 		"id": id, "object": "checkout.session", "mode": r.PostForm.Get("mode"),
 		"url":                 "https://checkout.stripe.test/c/pay/" + id,
@@ -241,6 +304,8 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		"success_url":         r.PostForm.Get("success_url"),
 		"cancel_url":          r.PostForm.Get("cancel_url"),
 		"metadata":            metadata(r.PostForm),
+		"amount_total":        amount,
+		"currency":            currency,
 	}
 	s.sessions[id] = session
 	writeJSON(w, http.StatusOK, session)
@@ -264,10 +329,13 @@ func (s *Server) expireSession(w http.ResponseWriter, r *http.Request) {
 func (s *Server) createRefund(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{
+	amount, _ := strconv.ParseInt(r.PostForm.Get("amount"), 10, 64)
+	refund := map[string]any{
 		"id": s.nextID("re_"), "object": "refund", "status": "succeeded",
-		"payment_intent": r.PostForm.Get("payment_intent"),
-	})
+		"payment_intent": r.PostForm.Get("payment_intent"), "amount": amount,
+	}
+	s.refunds = append(s.refunds, refund)
+	writeJSON(w, http.StatusOK, refund)
 }
 
 func (s *Server) createProduct(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,144 @@
+package hooks
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/router"
+	"github.com/pocketbase/pocketbase/tools/security"
+	"github.com/pocketbase/pocketbase/tools/types"
+
+	c "shopdash/collections"
+)
+
+// An operation that calls Stripe about an order (a cancel, a refund) claims
+// the order first and releases it with its last write. Between the two,
+// every other change of the order (support shipping it, a Stripe event, a
+// second cancel) is refused before it does anything: the records API and
+// the routes answer 409, the webhook waits and then asks Stripe to retry.
+// So a refund that Stripe made is always recorded by the operation that
+// asked for it, and nothing moves the order under it.
+
+// claimTTL is how long a claim holds. An operation takes a few seconds; a
+// claim older than this was left by a process that died in between, and
+// is taken over (the Stripe calls are idempotent, so repeating one is safe).
+const claimTTL = 5 * time.Minute
+
+// errOrderBusy is a change refused because another operation holds the
+// order.
+var errOrderBusy = errors.New("order is being changed by another operation")
+
+// errBusyAPI is errOrderBusy as the routes and the records API answer it;
+// errors.Is still finds errOrderBusy in it.
+func errBusyAPI() *router.ApiError {
+	return router.NewApiError(http.StatusConflict,
+		"This order is being changed right now (a cancel or refund is under way); reload it in a moment.", errOrderBusy)
+}
+
+type claimKey struct{}
+
+// withClaim marks the saves made under a claim, which the claim guard lets
+// through.
+func withClaim(ctx context.Context, claim string) context.Context {
+	return context.WithValue(ctx, claimKey{}, claim)
+}
+
+// claimOrder claims an order that is in one of the statuses, with one
+// conditional UPDATE, and returns the claim. An order in another status
+// is a statusConflict; one claimed by a live operation is errOrderBusy.
+func claimOrder(app core.App, orderID string, from ...c.OrderStatus) (string, error) {
+	claim := security.RandomString(24)
+	now := time.Now().UTC()
+	statuses := make([]any, len(from))
+	for i, s := range from {
+		statuses[i] = string(s)
+	}
+	res, err := app.NonconcurrentDB().Update(c.Orders,
+		dbx.Params{c.OrderClaim: claim, c.OrderClaimedAt: stampDate(now).String()},
+		dbx.And(
+			dbx.HashExp{"id": orderID},
+			dbx.In(c.OrderStatusField, statuses...),
+			dbx.Or(dbx.HashExp{c.OrderClaim: ""}, dbx.NewExp("[["+c.OrderClaimedAt+"]] < {:stale}",
+				dbx.Params{"stale": stampDate(now.Add(-claimTTL)).String()})),
+		)).Execute()
+	if err != nil {
+		return "", fmt.Errorf("claim order %s: %w", orderID, err)
+	}
+	if rows, _ := res.RowsAffected(); rows == 1 {
+		return claim, nil
+	}
+	status, _, err := storedClaim(app, orderID)
+	if err != nil {
+		return "", err
+	}
+	if !slices.Contains(from, status) {
+		return "", statusConflict{status}
+	}
+	return "", errOrderBusy
+}
+
+// releaseClaim ends a claim whose operation writes nothing more (it failed
+// at Stripe); an operation that succeeds releases it with its last save.
+func releaseClaim(app core.App, orderID, claim string) {
+	_, err := app.NonconcurrentDB().Update(c.Orders, dbx.Params{c.OrderClaim: "", c.OrderClaimedAt: ""},
+		dbx.HashExp{"id": orderID, c.OrderClaim: claim}).Execute()
+	if err != nil {
+		// The claim lapses after claimTTL.
+		app.Logger().Error("could not release an order claim", "order", orderID, "error", err.Error())
+	}
+}
+
+// clearClaim makes the save of record release its claim.
+func clearClaim(record *core.Record) {
+	record.Set(c.OrderClaim, "")
+	record.Set(c.OrderClaimedAt, "")
+}
+
+// statusConflict is an order whose status forbids the operation.
+type statusConflict struct{ status c.OrderStatus }
+
+func (s statusConflict) Error() string { return "the order is " + string(s.status) }
+
+// storedClaim reads an order's status and live claim ("" when none, or
+// when it lapsed) as stored, inside the caller's transaction if any.
+func storedClaim(app core.App, orderID string) (c.OrderStatus, string, error) {
+	var row struct {
+		Status    string `db:"status"`
+		Claim     string `db:"claim"`
+		ClaimedAt string `db:"claimed_at"`
+	}
+	err := app.DB().Select(c.OrderStatusField, c.OrderClaim, c.OrderClaimedAt).From(c.Orders).
+		Where(dbx.HashExp{"id": orderID}).One(&row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", nil
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("read order %s: %w", orderID, err)
+	}
+	claim := row.Claim
+	if at, _ := types.ParseDateTime(row.ClaimedAt); claim != "" && at.Time().Before(time.Now().Add(-claimTTL)) {
+		claim = ""
+	}
+	return c.OrderStatus(row.Status), claim, nil
+}
+
+// guardClaim refuses a save of an order that another operation holds: on
+// every path (records API, dashboard, webhooks, sync, jobs), as the claim
+// is read from the database in the save's own transaction.
+func guardClaim(e *core.RecordEvent) error {
+	_, claim, err := storedClaim(e.App, e.Record.Id)
+	if err != nil {
+		return err
+	}
+	if held, _ := e.Context.Value(claimKey{}).(string); claim != "" && claim != held {
+		return errBusyAPI()
+	}
+	return e.Next()
+}
