@@ -18,6 +18,8 @@ var (
 		"must not contain control characters (line breaks and tabs are fine)")
 	errInvisibleCharacter = validation.NewError("validation_invisible_character",
 		"must not contain invisible or text-direction characters, such as zero-width spaces or right-to-left marks")
+	errBlankText = validation.NewError("validation_blank_text",
+		"must contain something visible")
 )
 
 // NormaliseLine returns one line of free text (a name, an address part)
@@ -36,12 +38,31 @@ func normaliseText(s string, multiline bool) (string, error) {
 	// NFC so that "é" typed as e + combining accent and "é" typed as one
 	// character are the same name in a search, an email and on Stripe.
 	text := norm.NFC.String(strings.TrimSpace(s))
+	visible := text == ""
 	for _, r := range text {
 		if err := refusedRune(r, multiline); err != nil {
 			return "", err
 		}
+		visible = visible || !blankRune(r)
+	}
+	if !visible {
+		return "", errBlankText
 	}
 	return text, nil
+}
+
+// SanitiseLine is NormaliseLine for text the shop must keep whatever it
+// holds (a name on an invoice someone has already paid): the characters
+// NormaliseLine refuses are dropped instead, and what is left trimmed.
+func SanitiseLine(s string) string {
+	s = strings.ToValidUTF8(s, "")
+	kept := strings.Map(func(r rune) rune {
+		if refusedRune(r, false) != nil {
+			return -1
+		}
+		return r
+	}, norm.NFC.String(s))
+	return strings.TrimSpace(kept)
 }
 
 // refusedRune says why a character has no place in the shop's text, or
@@ -67,17 +88,32 @@ func refusedRune(r rune, multiline bool) error {
 	return nil
 }
 
-// invisibleRune reports the zero-width characters and the bidi marks,
-// embeddings, overrides and isolates.
+// invisibleRune reports the zero-width characters, the bidi marks,
+// embeddings, overrides and isolates, and every other character Unicode
+// calls a format character (Cf) or default-ignorable (drawn as nothing:
+// soft hyphens, fillers, tags, Mongolian selectors). Variation selectors
+// are kept: they only choose how the character before them is drawn
+// (❤️), and a text of nothing else is refused as blank.
 func invisibleRune(r rune) bool {
 	switch {
-	case r >= '\u200B' && r <= '\u200F', // zero-width space, non-joiner, joiner; LRM, RLM
-		r >= '\u202A' && r <= '\u202E', // embeddings and overrides
-		r >= '\u2066' && r <= '\u2069', // isolates
-		r == '\u061C',                  // Arabic letter mark
-		r == '\u2060',                  // word joiner
-		r == '\uFEFF':                  // zero-width no-break space (BOM)
+	case r >= '\uFE00' && r <= '\uFE0F', r >= 0xE0100 && r <= 0xE01EF: // variation selectors
+		return false
+	case unicode.Is(unicode.Cf, r),
+		r == '\u034F',                // combining grapheme joiner
+		r == '\u115F', r == '\u1160', // Hangul fillers
+		r == '\u17B4', r == '\u17B5', // Khmer inherent vowels
+		r >= '\u180B' && r <= '\u180F', // Mongolian selectors and vowel separator
+		r == '\u3164', r == '\uFFA0',   // Hangul fillers
+		r >= '\uFFF0' && r <= '\uFFF8', // unassigned specials
+		r >= 0xE0000 && r <= 0xE0FFF:   // tags
 		return true
 	}
 	return false
+}
+
+// blankRune reports characters that draw nothing on their own: spaces,
+// variation selectors and the Braille blank.
+func blankRune(r rune) bool {
+	return unicode.IsSpace(r) || r == '\u2800' ||
+		(r >= '\uFE00' && r <= '\uFE0F') || (r >= 0xE0100 && r <= 0xE01EF)
 }

@@ -79,3 +79,47 @@ func TestNormaliseMultilineKeepsLineBreaksAndTabsOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestNormaliseLineRefusesEveryInvisibleCharacter: format and
+// default-ignorable characters draw nothing, so a name of them looks blank
+// or like another's; a text with nothing visible is refused as blank.
+func TestNormaliseLineRefusesEveryInvisibleCharacter(t *testing.T) {
+	for name, tc := range map[string]struct {
+		in, code string
+	}{
+		"soft hyphen":               {"Ca\u00adsey", "validation_invisible_character"},
+		"Mongolian vowel separator": {"Ca\u180esey", "validation_invisible_character"},
+		"combining grapheme joiner": {"Ca\u034fsey", "validation_invisible_character"},
+		"tag letter":                {"Casey\U000E0041", "validation_invisible_character"},
+		"Hangul filler only":        {"\u3164\u3164", "validation_invisible_character"},
+		"variation selector only":   {"\ufe0f", "validation_blank_text"},
+		"Braille blank only":        {"\u2800\u2800", "validation_blank_text"},
+		"Arabic number sign (Cf)":   {"Casey\u0600", "validation_invisible_character"},
+	} {
+		_, err := NormaliseLine(tc.in)
+		var verr validation.Error
+		if !errors.As(err, &verr) || verr.Code() != tc.code {
+			t.Errorf("%s: %v, want %s", name, err, tc.code)
+		}
+	}
+	for _, ok := range []string{"Ana ❤️", "José", "محمد", "Zoë-Ann O'Neil"} {
+		if _, err := NormaliseLine(ok); err != nil {
+			t.Errorf("%q refused: %v", ok, err)
+		}
+	}
+}
+
+// TestSanitiseLineDropsWhatNormaliseRefuses: text that must be kept (a
+// paid invoice's name) loses its refused characters instead.
+func TestSanitiseLineDropsWhatNormaliseRefuses(t *testing.T) {
+	for in, want := range map[string]string{
+		"Eve\r\nBcc: x\x00\u202e": "EveBcc: x",
+		"  Jose\u0301  ":          "José",
+		"\xff\xfeName":            "Name",
+		"Plain":                   "Plain",
+	} {
+		if got := SanitiseLine(in); got != want {
+			t.Errorf("SanitiseLine(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

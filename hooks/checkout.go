@@ -70,7 +70,7 @@ func checkoutProducts(app core.App, userID string, lines []checkoutLine) ([]*c.P
 	for _, r := range records {
 		byID[r.Id] = c.NewProduct(r)
 	}
-	owned, err := ownedDownloads(app, userID, ids)
+	held, err := heldDownloads(app, userID, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -88,9 +88,8 @@ func checkoutProducts(app core.App, userID string, lines []checkoutLine) ([]*c.P
 			lineErrs[key] = validation.Errors{"product": validation.NewError("validation_duplicate_product", "This product is listed twice: give it one line with the total quantity.")}
 		case p.Digital() && l.Quantity != 1:
 			lineErrs[key] = validation.Errors{"quantity": validation.NewError("validation_digital_quantity", "A download is bought once.")}
-		case p.Digital() && owned[l.Product]:
-			lineErrs[key] = validation.Errors{"product": validation.NewError("validation_already_owned",
-				"You already own this download: find it under your downloads.")}
+		case p.Digital() && held[l.Product] != "":
+			lineErrs[key] = validation.Errors{"product": downloadHeldError(held[l.Product])}
 		case !p.Digital() && l.Quantity > p.Stock():
 			lineErrs[key] = validation.Errors{"quantity": validation.NewError("validation_out_of_stock",
 				fmt.Sprintf("Only %d left in stock.", p.Stock()))}
@@ -110,33 +109,76 @@ func checkoutProducts(app core.App, userID string, lines []checkoutLine) ([]*c.P
 	return products, nil
 }
 
-// ownedDownloads are the products among ids that the user has bought as
-// downloads and still owns (paid, shipped or delivered orders).
-func ownedDownloads(app core.App, userID string, ids []string) (map[string]bool, error) {
-	params := dbx.Params{"user": userID}
+// heldDownloads maps the products among ids that the user owns as
+// downloads (a paid, shipped or delivered order) or is buying (a pending
+// one) to that order's status: a download is bought once.
+func heldDownloads(app core.App, userID string, ids []string) (map[string]c.OrderStatus, error) {
 	in := make([]any, len(ids))
 	for i, id := range ids {
 		in[i] = id
 	}
 	var rows []struct {
 		Product string `db:"product"`
+		Status  string `db:"status"`
 	}
-	err := app.DB().Select("i."+c.ItemProduct).Distinct(true).From(c.OrderItems+" i").
+	err := app.DB().Select("i."+c.ItemProduct, "o."+c.OrderStatusField).From(c.OrderItems+" i").
 		InnerJoin(c.Orders+" o", dbx.NewExp("o.id = i.[["+c.ItemOrder+"]]")).
 		InnerJoin(c.Products+" p", dbx.NewExp("p.id = i.[["+c.ItemProduct+"]]")).
-		Where(dbx.NewExp("i.[["+c.ItemUser+"]] = {:user}", params)).
+		Where(dbx.NewExp("i.[["+c.ItemUser+"]] = {:user}", dbx.Params{"user": userID})).
 		AndWhere(dbx.In("i."+c.ItemProduct, in...)).
-		AndWhere(dbx.In("o."+c.OrderStatusField, string(c.StatusPaid), string(c.StatusShipped), string(c.StatusDelivered))).
+		AndWhere(dbx.In("o."+c.OrderStatusField, string(c.StatusPending), string(c.StatusPaid), string(c.StatusShipped), string(c.StatusDelivered))).
 		AndWhere(dbx.HashExp{"p." + c.ProductDigital: true}).
 		All(&rows)
 	if err != nil {
-		return nil, fmt.Errorf("downloads owned by %s: %w", userID, err)
+		return nil, fmt.Errorf("downloads held by %s: %w", userID, err)
 	}
-	owned := make(map[string]bool, len(rows))
+	held := make(map[string]c.OrderStatus, len(rows))
 	for _, r := range rows {
-		owned[r.Product] = true
+		// Owning it says more than buying it.
+		if r.Status != string(c.StatusPending) || held[r.Product] == "" {
+			held[r.Product] = c.OrderStatus(r.Status)
+		}
 	}
-	return owned, nil
+	return held, nil
+}
+
+// downloadHeldError is the field error of a download the customer owns,
+// or is buying in an order still waiting for its payment.
+func downloadHeldError(status c.OrderStatus) error {
+	if status == c.StatusPending {
+		return validation.NewError("validation_download_in_checkout",
+			"You are already buying this download: pay for that order, or cancel it, first.")
+	}
+	return validation.NewError("validation_already_owned", "You already own this download: find it under your downloads.")
+}
+
+// refuseHeldDownloads checks again, in the transaction that writes the
+// order, that none of its downloads is held: two checkouts at once would
+// both pass the early check.
+func refuseHeldDownloads(tx core.App, userID string, products []*c.Product) error {
+	var ids []string
+	for _, p := range products {
+		if p.Digital() {
+			ids = append(ids, p.Id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	held, err := heldDownloads(tx, userID, ids)
+	if err != nil {
+		return err
+	}
+	lineErrs := validation.Errors{}
+	for i, p := range products {
+		if status := held[p.Id]; p.Digital() && status != "" {
+			lineErrs[fmt.Sprint(i)] = validation.Errors{"product": downloadHeldError(status)}
+		}
+	}
+	if len(lineErrs) > 0 {
+		return validation.Errors{"items": lineErrs}
+	}
+	return nil
 }
 
 // checkout creates a pending order and its Stripe Checkout Session. The
@@ -249,12 +291,16 @@ func draftOrder(app core.App, user *c.User, lines []checkoutLine, products []*c.
 
 // saveNewOrder writes an order and its items and reserves their stock in
 // one transaction, drawing a new order number if the random one is taken.
-// Stock the order cannot reserve is a validation error on its line.
+// Stock the order cannot reserve, or a download the customer holds by
+// now, is a validation error on its line.
 func saveNewOrder(app core.App, order *core.Record, items []*core.Record, products []*c.Product) error {
 	const attempts = 3
 	var err error
 	for range attempts {
 		err = app.RunInTransaction(func(tx core.App) error {
+			if err := refuseHeldDownloads(tx, order.GetString(c.OrderUser), products); err != nil {
+				return err
+			}
 			if err := reserveStock(tx, items, products); err != nil {
 				return err
 			}

@@ -140,10 +140,10 @@ func markOrderPaid(ctx context.Context, app core.App, order *core.Record, pay pa
 			return unchanged, err
 		}
 	case c.StatusCancelled:
-		if changed {
-			// Paid after it was cancelled (an expiry raced the payment):
-			// the money must go back by hand.
-			app.Logger().Error("payment for a cancelled order; refund it in Stripe", "order", order.Id, "payment_intent", pay.paymentIntent)
+		if order.GetDateTime(c.OrderPaidAt).IsZero() && changed {
+			// Paid after it was cancelled unpaid: the money reached Stripe
+			// and pays nothing here; the operator refunds it.
+			return unchanged, paymentMismatch("order %s was cancelled before this payment; refund it in Stripe", order.Id)
 		}
 	}
 	if !changed {
@@ -258,7 +258,9 @@ func newInvoiceOrder(app core.App, inv *stripe.Invoice, pay paymentDetails, user
 	order.Set(c.OrderStatusField, string(c.StatusPaid))
 	order.Set(c.OrderTotal, inv.AmountPaid)
 	order.Set(c.OrderCurrency, string(inv.Currency))
-	order.Set(c.OrderCustomerName, inv.CustomerName)
+	// The buyer typed the name at Stripe: it is kept, less what the shop's
+	// own forms refuse (line breaks, bidi overrides).
+	order.Set(c.OrderCustomerName, c.SanitiseLine(inv.CustomerName))
 	order.Set(c.OrderCustomerEmail, inv.CustomerEmail)
 	order.Set(c.OrderStripeInvoice, inv.ID)
 	order.Set(c.OrderStripePaymentIntent, pay.paymentIntent)
@@ -283,7 +285,7 @@ func newInvoiceOrder(app core.App, inv *stripe.Invoice, pay paymentDetails, user
 			item.Id = core.GenerateDefaultRandomId()
 			item.Set(c.ItemOrder, order.Id)
 			item.Set(c.ItemUser, userID)
-			name := truncate(line.Description, 200)
+			name := truncate(c.SanitiseLine(line.Description), 200)
 			if name == "" {
 				name = "Item"
 			}

@@ -31,6 +31,7 @@ func registerOrders(app core.App) {
 	app.OnRecordUpdate(c.Orders).BindFunc(enforceStatusMachine)
 	app.OnRecordUpdate(c.Orders).BindFunc(copyArrivalToItems)
 	app.OnRecordUpdateRequest(c.Orders).BindFunc(limitStaffOrderChanges)
+	app.OnRecordDelete(c.Orders).BindFunc(returnStockOfDeletedOrder)
 	// Only superusers create or delete orders through the API.
 	app.OnRecordCreateRequest(c.Orders).BindFunc(auditWrites("order"))
 	app.OnRecordDeleteRequest(c.Orders).BindFunc(auditWrites("order"))

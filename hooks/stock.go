@@ -103,14 +103,16 @@ func takeUnreservedStock(tx core.App, orderID string) error {
 // on the value it read, so a second call (a repeated event, a cancel that
 // meets an expiry) finds nothing left to give.
 func returnStock(tx core.App, orderID string) error {
-	items, err := physicalItems(tx, orderID)
+	// Whatever the product is now: one made digital since still gets back
+	// the units its items hold.
+	var items []stockItem
+	err := tx.DB().Select("id", c.ItemProduct, c.ItemQuantity, c.ItemStockTaken).From(c.OrderItems).
+		Where(dbx.HashExp{c.ItemOrder: orderID}).AndWhere(dbx.NewExp("[[" + c.ItemStockTaken + "]] > 0")).
+		All(&items)
 	if err != nil {
-		return err
+		return fmt.Errorf("items of order %s: %w", orderID, err)
 	}
 	for _, it := range items {
-		if it.Taken == 0 {
-			continue
-		}
 		if err := setStockTaken(tx, it.ID, it.Taken, 0); err != nil {
 			if errors.Is(err, errStockMoved) {
 				continue
@@ -149,7 +151,7 @@ type stockItem struct {
 	Taken    int    `db:"stock_taken"`
 }
 
-// physicalItems are an order's items of products that have stock.
+// physicalItems are an order's items of products that have stock now.
 func physicalItems(app core.App, orderID string) ([]stockItem, error) {
 	var items []stockItem
 	err := app.DB().NewQuery(`SELECT i.[[id]], i.[[product]], i.[[quantity]], i.[[stock_taken]]
@@ -160,6 +162,18 @@ func physicalItems(app core.App, orderID string) ([]stockItem, error) {
 		return nil, fmt.Errorf("items of order %s: %w", orderID, err)
 	}
 	return items, nil
+}
+
+// returnStockOfDeletedOrder gives back what an order holds when a
+// superuser deletes it (its items go with it), in the delete's transaction.
+func returnStockOfDeletedOrder(e *core.RecordEvent) error {
+	return e.App.RunInTransaction(func(tx core.App) error {
+		if err := returnStock(tx, e.Record.Id); err != nil {
+			return err
+		}
+		e.App = tx
+		return e.Next()
+	})
 }
 
 // keepStockRelative turns a save of a product's stock into a change of

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
 
 	c "shopdash/collections"
 	"shopdash/hooks"
@@ -302,5 +303,79 @@ func TestCheckoutRefusesADownloadTheCustomerOwns(t *testing.T) {
 	setStatus(t, rig.app, shop.CustomerPaidOrder, c.StatusRefunded)
 	if status, out := stockCheckout(t, rig, shop.Customer, owned, 1); status != http.StatusCreated {
 		t.Fatalf("buying a refunded download again: %d %v", status, out)
+	}
+}
+
+// TestUnitsComeBackWhateverTheProductBecame: an item gives back what it
+// holds even if its product was made a download since.
+func TestUnitsComeBackWhateverTheProductBecame(t *testing.T) {
+	t.Parallel()
+	shop := shoptest.Shop()
+	rig := newWebhookRig(t, shoptest.StripeConfig)
+	stockSet(t, rig, shop.PhysicalProduct, 5)
+	status, out := stockCheckout(t, rig, shop.Customer, shop.PhysicalProduct, 2)
+	if status != http.StatusCreated {
+		t.Fatalf("checkout: %d %v", status, out)
+	}
+	webhookSetFields(t, rig.app, c.Products, shop.PhysicalProduct, dbx.Params{c.ProductDigital: true})
+	if status, body := rig.send(t, http.MethodPost, "/api/v1/orders/"+stockOrderID(out)+"/cancel", `{}`, shoptest.Headers(shop.Customer)); status != http.StatusOK {
+		t.Fatalf("cancel: %d %s", status, body)
+	}
+	stockExpect(t, rig, shop.PhysicalProduct, 5, 0)
+}
+
+// TestDeletedOrderGivesItsUnitsBack: a superuser deleting a pending
+// order (its items go with it) puts its reserved units back first.
+func TestDeletedOrderGivesItsUnitsBack(t *testing.T) {
+	t.Parallel()
+	shop := shoptest.Shop()
+	rig := newWebhookRig(t, shoptest.StripeConfig)
+	stockSet(t, rig, shop.PhysicalProduct, 3)
+	status, out := stockCheckout(t, rig, shop.Customer, shop.PhysicalProduct, 2)
+	if status != http.StatusCreated {
+		t.Fatalf("checkout: %d %v", status, out)
+	}
+	if status, body := rig.send(t, http.MethodDelete, "/api/collections/orders/records/"+stockOrderID(out), "",
+		shoptest.Headers(shop.Superuser)); status != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", status, body)
+	}
+	stockExpect(t, rig, shop.PhysicalProduct, 3, 0)
+}
+
+// TestADownloadIsBoughtOnce: two checkouts of the same download at once,
+// or one while another waits for its payment, make one order.
+func TestADownloadIsBoughtOnce(t *testing.T) {
+	t.Parallel()
+	shop := shoptest.Shop()
+	rig := newWebhookRig(t, shoptest.StripeConfig)
+	products, err := rig.app.FindCollectionByNameOrId(c.Products)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ebook := core.NewRecord(products)
+	ebook.Set(c.ProductName, "A new e-book")
+	ebook.Set(c.ProductPrice, 900)
+	ebook.Set(c.ProductActive, true)
+	ebook.Set(c.ProductDigital, true)
+	if err := rig.app.Save(ebook); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	codes := map[int]int{}
+	for range 6 {
+		wg.Go(func() {
+			status, out := stockCheckout(t, rig, shop.Customer, ebook.Id, 1)
+			mu.Lock()
+			defer mu.Unlock()
+			codes[status]++
+			if status == http.StatusBadRequest && !strings.Contains(fmt.Sprint(out["data"]), "validation_download_in_checkout") {
+				t.Errorf("refused with %v, want validation_download_in_checkout", out["data"])
+			}
+		})
+	}
+	wg.Wait()
+	if codes[http.StatusCreated] != 1 || codes[http.StatusBadRequest] != 5 {
+		t.Fatalf("answers %v, want one 201 and five 400", codes)
 	}
 }

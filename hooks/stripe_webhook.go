@@ -228,27 +228,39 @@ func isUniqueViolation(err error) bool {
 	return strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
-// sessionOrder finds the order a Checkout Session pays: the one whose
-// stripe_session it is. The order ids the session echoes back
-// (client_reference_id, metadata) only serve to recognise a session that
-// names one of our orders without being its session: that is a mismatch,
-// not a payment of it.
+// sessionOrder finds the order of a Checkout Session: the one whose
+// stripe_session it is, or nil. The order ids the session echoes back
+// (client_reference_id, metadata) are no proof: a buyer sets
+// client_reference_id on a Payment Link.
 func sessionOrder(app core.App, s *stripe.CheckoutSession) (*core.Record, error) {
-	order, err := findByStripeID(app, c.Orders, c.OrderStripeSession, s.ID)
-	if err != nil || order != nil {
-		return order, err
+	return findByStripeID(app, c.Orders, c.OrderStripeSession, s.ID)
+}
+
+// unmatchedPayment is the refusal of a paid session that is no order's:
+// one that names an order of ours without being its session (a Payment
+// Link with someone's order id), or that our checkout made for an order
+// that is gone. A session that names nothing of ours is someone else's
+// business, and nil.
+func unmatchedPayment(app core.App, s *stripe.CheckoutSession) error {
+	if id := s.Metadata["order_id"]; id != "" {
+		if named, err := findOrderByID(app, id); err != nil || named == nil {
+			if err != nil {
+				return err
+			}
+			return paymentMismatch("checkout session %s was made for order %s, which does not exist", s.ID, id)
+		}
 	}
 	for _, id := range []string{s.Metadata["order_id"], s.ClientReferenceID} {
 		named, err := findOrderByID(app, id)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if named != nil {
-			return nil, paymentMismatch("checkout session %s names order %s but is not its checkout session (%q)",
+			return paymentMismatch("checkout session %s names order %s but is not its checkout session (%q)",
 				s.ID, named.Id, named.GetString(c.OrderStripeSession))
 		}
 	}
-	return nil, nil
+	return nil
 }
 
 func sessionPaid(app core.App, event stripe.Event) error {
@@ -264,7 +276,10 @@ func sessionPaid(app core.App, event stripe.Event) error {
 		return err
 	}
 	if order == nil {
-		app.Logger().Warn("checkout session of no known order", "event", event.ID, "session", s.ID)
+		if err := unmatchedPayment(app, &s); err != nil {
+			return err
+		}
+		app.Logger().Info("checkout session of no order of ours", "event", event.ID, "session", s.ID)
 		return nil
 	}
 	pay := paymentDetails{session: s.ID, amount: s.AmountTotal, currency: string(s.Currency), paidAt: time.Unix(event.Created, 0)}
@@ -283,7 +298,8 @@ func sessionPaid(app core.App, event stripe.Event) error {
 
 // sessionNotPaid cancels the pending order of a session that ended without
 // payment and gives its stock back; an order that was paid meanwhile stays
-// as it is.
+// as it is. A session that names an order without being its session
+// changes nothing, and alerts nobody: anyone can open and abandon one.
 func sessionNotPaid(reason string) eventEffect {
 	return func(app core.App, event stripe.Event) error {
 		var s stripe.CheckoutSession
