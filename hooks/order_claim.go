@@ -106,39 +106,57 @@ type statusConflict struct{ status c.OrderStatus }
 
 func (s statusConflict) Error() string { return "the order is " + string(s.status) }
 
-// storedClaim reads an order's status and live claim ("" when none, or
-// when it lapsed) as stored, inside the caller's transaction if any.
-func storedClaim(app core.App, orderID string) (c.OrderStatus, string, error) {
-	var row struct {
-		Status    string `db:"status"`
-		Claim     string `db:"claim"`
-		ClaimedAt string `db:"claimed_at"`
-	}
-	err := app.DB().Select(c.OrderStatusField, c.OrderClaim, c.OrderClaimedAt).From(c.Orders).
-		Where(dbx.HashExp{"id": orderID}).One(&row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", "", nil
-	}
-	if err != nil {
-		return "", "", fmt.Errorf("read order %s: %w", orderID, err)
-	}
-	claim := row.Claim
-	if at, _ := types.ParseDateTime(row.ClaimedAt); claim != "" && at.Time().Before(time.Now().Add(-claimTTL)) {
-		claim = ""
-	}
-	return c.OrderStatus(row.Status), claim, nil
+// storedOrder is what the guards read of an order as stored.
+type storedOrder struct {
+	Status    string `db:"status"`
+	Claim     string `db:"claim"`
+	ClaimedAt string `db:"claimed_at"`
+	Updated   string `db:"updated"`
 }
 
-// guardClaim refuses a save of an order that another operation holds: on
-// every path (records API, dashboard, webhooks, sync, jobs), as the claim
-// is read from the database in the save's own transaction.
-func guardClaim(e *core.RecordEvent) error {
-	_, claim, err := storedClaim(e.App, e.Record.Id)
+// liveClaim is the order's claim, or "" when none or when it lapsed.
+func (o storedOrder) liveClaim() string {
+	if at, _ := types.ParseDateTime(o.ClaimedAt); o.Claim != "" && !at.Time().Before(time.Now().Add(-claimTTL)) {
+		return o.Claim
+	}
+	return ""
+}
+
+// readStoredOrder reads an order as stored, inside the caller's
+// transaction if any; the zero value when there is none.
+func readStoredOrder(app core.App, orderID string) (storedOrder, error) {
+	var row storedOrder
+	err := app.DB().Select(c.OrderStatusField, c.OrderClaim, c.OrderClaimedAt, c.OrderUpdated).From(c.Orders).
+		Where(dbx.HashExp{"id": orderID}).One(&row)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return row, fmt.Errorf("read order %s: %w", orderID, err)
+	}
+	return row, nil
+}
+
+// storedClaim reads an order's status and live claim as stored.
+func storedClaim(app core.App, orderID string) (c.OrderStatus, string, error) {
+	row, err := readStoredOrder(app, orderID)
+	return c.OrderStatus(row.Status), row.liveClaim(), err
+}
+
+// guardOrderWrite refuses a save of an order that another operation holds,
+// or that changed since the record being saved was read (a records-API
+// edit reads the order before its transaction, and PocketBase writes the
+// whole row: it would undo what a webhook or a cancel wrote meanwhile). It
+// runs on every path (records API, dashboard, webhooks, sync, jobs) and
+// reads the order in the save's own transaction.
+func guardOrderWrite(e *core.RecordEvent) error {
+	stored, err := readStoredOrder(e.App, e.Record.Id)
 	if err != nil {
 		return err
 	}
-	if held, _ := e.Context.Value(claimKey{}).(string); claim != "" && claim != held {
+	if held, _ := e.Context.Value(claimKey{}).(string); stored.liveClaim() != "" && stored.liveClaim() != held {
 		return errBusyAPI()
+	}
+	if original := e.Record.Original(); original != nil && stored.Updated != "" &&
+		original.GetString(c.OrderUpdated) != stored.Updated {
+		return router.NewApiError(http.StatusConflict, "This order changed since it was loaded; reload it and try again.", nil)
 	}
 	return e.Next()
 }

@@ -141,3 +141,34 @@ func TestClaimLeftByACrashLapses(t *testing.T) {
 		t.Fatalf("shipping under a lapsed claim answered %d %s, want 200", status, body)
 	}
 }
+
+// TestStaleOrderWriteIsRefused: PocketBase writes a whole order row from
+// the record it read; a save of a record read before another change
+// (a records-API edit that began before a webhook landed) is refused
+// rather than undoing that change.
+func TestStaleOrderWriteIsRefused(t *testing.T) {
+	t.Parallel()
+	rig, order, _ := claimPaidOrder(t)
+	stale, err := rig.app.FindRecordById(c.Orders, order)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Millisecond) // a later updated stamp
+	fresh, err := rig.app.FindRecordById(c.Orders, order)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh.Set(c.OrderStripeInvoice, "in_test_landed_meanwhile")
+	if err := rig.app.Save(fresh); err != nil {
+		t.Fatal(err)
+	}
+	stale.Set(c.OrderStatusField, string(c.StatusShipped))
+	err = rig.app.Save(stale)
+	if err == nil || !strings.Contains(err.Error(), "changed since it was loaded") {
+		t.Fatalf("saving the stale record: %v, want a refusal", err)
+	}
+	rig.check(t,
+		expectStored(c.Orders, order, c.OrderStripeInvoice, "in_test_landed_meanwhile"),
+		expectStored(c.Orders, order, c.OrderStatusField, c.StatusPaid),
+	)
+}

@@ -27,7 +27,7 @@ var supportStatuses = []c.OrderStatus{c.StatusShipped, c.StatusDelivered}
 
 func registerOrders(app core.App) {
 	app.OnRecordCreate(c.Orders).BindFunc(stampStatusTimes)
-	app.OnRecordUpdate(c.Orders).BindFunc(guardClaim)
+	app.OnRecordUpdate(c.Orders).BindFunc(guardOrderWrite)
 	app.OnRecordUpdate(c.Orders).BindFunc(enforceStatusMachine)
 	app.OnRecordUpdate(c.Orders).BindFunc(copyArrivalToItems)
 	app.OnRecordUpdateRequest(c.Orders).BindFunc(limitStaffOrderChanges)
