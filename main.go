@@ -31,8 +31,8 @@ var dbConnect core.DBConnectFunc
 func main() {
 	app := pocketbase.NewWithConfig(pocketbase.Config{
 		DBConnect:        dbConnect,
-		DataMaxOpenConns: readConnections(),
-		DataMaxIdleConns: readConnections(),
+		DataMaxOpenConns: hooks.ReadConnections(),
+		DataMaxIdleConns: hooks.ReadConnections(),
 	})
 	app.OnBootstrap().BindFunc(tuneWriter)
 

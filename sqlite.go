@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"runtime"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
@@ -22,16 +21,6 @@ var sqlitePragmas = [][2]string{
 	{"foreign_keys", "ON"},
 	{"temp_store", "MEMORY"},
 	{"cache_size", "-2000"}, // KiB per connection
-}
-
-// readConnections is the size of the pool of reading connections to
-// data.db, always open. SQLite reads in parallel only as far as there are
-// cores; PocketBase's default (up to 120 open, 15 kept idle) had a busy shop
-// open and close connections, each with a cold cache, and queue dozens of
-// queries on two cores: fewer connections answered more requests, with a
-// p99 half as long.
-func readConnections() int {
-	return max(4, 2*runtime.GOMAXPROCS(0))
 }
 
 // writerCacheKiB is the page cache of the one connection that writes

@@ -28,27 +28,53 @@ type alerter struct {
 	app core.App
 	to  string
 
+	// mails are the alerts waiting to be mailed, by one goroutine: an
+	// alert raised in a request (a webhook's) never waits for the mail
+	// server, and a burst of them never opens a burst of connections.
+	mails     chan *mailer.Message
+	startMail sync.Once
+
 	mu            sync.Mutex
 	badSignatures []time.Time
 	lastBurst     time.Time
 }
 
-// alert logs and mails one alert. text must hold no personal data.
+// alertQueue is how many alerts wait to be mailed; more are only logged.
+const alertQueue = 32
+
+// alert logs one alert and queues its mail. text must hold no personal
+// data.
 func (a *alerter) alert(subject, text string, attrs ...any) {
 	a.app.Logger().Error("operator alert: "+subject, append(attrs, "alert", text)...)
 	if a.to == "" {
 		return
 	}
+	a.startMail.Do(func() {
+		a.mails = make(chan *mailer.Message, alertQueue)
+		go a.mailAlerts()
+	})
 	s := a.app.Settings().Meta
-	err := a.app.NewMailClient().Send(&mailer.Message{
+	msg := &mailer.Message{
 		From:    mail.Address{Name: s.SenderName, Address: s.SenderAddress},
 		To:      []mail.Address{{Address: a.to}},
 		Subject: fmt.Sprintf("%s alert: %s", s.AppName, subject),
 		Text:    text,
 		HTML:    "<p>" + html.EscapeString(text) + "</p>",
-	})
-	if err != nil {
-		a.app.Logger().Error("could not mail the operator alert", "error", mailError(err))
+	}
+	select {
+	case a.mails <- msg:
+	default:
+		a.app.Logger().Error("too many operator alerts waiting to be mailed; this one is only logged", "subject", subject)
+	}
+}
+
+// mailAlerts mails the queued alerts, one at a time, for the life of the
+// process.
+func (a *alerter) mailAlerts() {
+	for msg := range a.mails {
+		if err := a.app.NewMailClient().Send(msg); err != nil {
+			a.app.Logger().Error("could not mail the operator alert", "error", mailError(err))
+		}
 	}
 }
 

@@ -191,6 +191,12 @@ func (p *payments) checkout(e *core.RequestEvent) error {
 	if p.stripe == nil {
 		return errPaymentsOff()
 	}
+	if !e.Auth.Verified() {
+		// Anyone can sign up with anyone's address; the order emails that
+		// follow a checkout must not reach a stranger.
+		return e.ForbiddenError("Confirm your email address before ordering: open the link we emailed you, or ask for a new one on your dashboard.",
+			validation.Errors{"email": validation.NewError("validation_email_not_verified", "This email address is not confirmed yet.")})
+	}
 	var body checkoutRequest
 	if err := e.BindBody(&body); err != nil {
 		return e.BadRequestError("The body must be JSON: {\"items\": [{\"product\": ID, \"quantity\": N}]}.", err)

@@ -3,6 +3,7 @@ package hooks
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -38,6 +39,12 @@ type Config struct {
 	// PushRetryDelays are the waits between catalogue push attempts; nil
 	// means the defaults (tests shorten them).
 	PushRetryDelays []time.Duration
+	// SMTPTimeout bounds one SMTP message, connecting included; 0 means
+	// 40 s (mail_deadlines.go).
+	SMTPTimeout time.Duration
+	// RecordsReadTimeout bounds one records-API read of a non-superuser,
+	// waiting for a read slot included; 0 means 2 s (records_guard.go).
+	RecordsReadTimeout time.Duration
 }
 
 // DefaultAppURL is the base of return links when SHOPDASH_APP_URL is unset.
@@ -77,6 +84,17 @@ func ConfigFromEnv() (Config, error) {
 		cfg.CacheTTL = ttl
 	}
 	return cfg, nil
+}
+
+// ReadConnections is the size of the pool of reading connections to
+// data.db, always open. SQLite reads in parallel only as far as there are
+// cores; PocketBase's default (up to 120 open, 15 kept idle) had a busy shop
+// open and close connections, each with a cold cache, and queue dozens of
+// queries on two cores: fewer connections answered more requests, with a
+// p99 half as long. The records API may use half of them at once
+// (RecordsAPIReadSlots).
+func ReadConnections() int {
+	return max(4, 2*runtime.GOMAXPROCS(0))
 }
 
 // cacheTTL is how long the caches keep what they hold; 0 is off.

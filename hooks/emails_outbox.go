@@ -79,9 +79,11 @@ func queueOrderEmail(e *core.RecordEvent) error {
 }
 
 // queueEmail adds one email job for an order, unless the order already
-// has that email (a repeated event) or nobody is left to send it to. A
-// shipping update respects the customer's order_updates choice; receipts
-// of payments, cancels and refunds always go.
+// has that email (a repeated event) or nobody is left to send it to: no
+// account, or one whose email address is not confirmed (sign-ups are
+// open, and the shop must not mail a stranger's address). A shipping
+// update respects the customer's order_updates choice; receipts of
+// payments, cancels and refunds always go.
 func queueEmail(app core.App, order *core.Record, template string) error {
 	userID := order.GetString(c.OrderUser)
 	if userID == "" {
@@ -92,6 +94,9 @@ func queueEmail(app core.App, order *core.Record, template string) error {
 		return nil
 	}
 	u := c.NewUser(user)
+	if !user.Verified() {
+		return nil // an address nobody has confirmed may be a stranger's
+	}
 	if template == c.TemplateOrderShipped && !u.OrderUpdates() {
 		return nil
 	}

@@ -209,13 +209,7 @@ func TestFailingMailerBacksOffToDead(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	alerts := 0
-	for _, m := range app.TestMailer.Messages() {
-		if m.To[0].Address == "ops@example.com" && strings.Contains(m.Text, "will not be retried") {
-			alerts++
-		}
-	}
-	if alerts != 1 {
+	if alerts := alertsTo(awaitAlerts(app, 1), "will not be retried"); alerts != 1 {
 		t.Fatalf("%d operator alerts, want 1", alerts)
 	}
 	// An operator puts it back in the queue and the server has recovered.

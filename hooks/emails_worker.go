@@ -26,6 +26,9 @@ const (
 	emailBatch     = 50
 	emailSenders   = 4
 	emailPollEvery = 2 * time.Second
+	// outboxShutdownWait is how long shutdown waits for sends under way;
+	// one cut off is sent again when its lease ends.
+	outboxShutdownWait = 10 * time.Second
 )
 
 // outbox sends queued order emails in the background.
@@ -62,7 +65,17 @@ func startOutbox(app core.App, alerts *alerter) *outbox {
 		}()
 		se.App.OnTerminate().BindFunc(func(e *core.TerminateEvent) error {
 			cancel()
-			wg.Wait()
+			stopped := make(chan struct{})
+			go func() {
+				wg.Wait()
+				close(stopped)
+			}()
+			select {
+			case <-stopped:
+			case <-time.After(outboxShutdownWait):
+				e.App.Logger().Warn("stopping with emails still being sent; they are sent again after their lease",
+					"job", JobEmailOutbox)
+			}
 			return e.Next()
 		})
 		return se.Next()

@@ -20,6 +20,8 @@ func Register(app core.App, public fs.FS, cfg Config) (*Jobs, error) {
 	registerTextFields(app)
 	registerOrders(app)
 	registerOrderItems(app)
+	registerRecordsGuard(app, cfg.RecordsReadTimeout)
+	registerRealtimeGuard(app)
 	registerListScoping(app)
 	registerShop(app)
 	alerts := &alerter{app: app, to: cfg.AlertEmail}
@@ -28,6 +30,7 @@ func Register(app core.App, public fs.FS, cfg Config) (*Jobs, error) {
 	registerDashboard(app, answers)
 	registerPurchases(app, answers)
 	registerDownloads(app, cfg)
+	registerMailDeadlines(app, cfg.SMTPTimeout)
 	outbox := registerEmails(app, cfg, alerts)
 	registerPublicPage(app, public)
 	registerProfiling(app)

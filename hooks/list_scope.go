@@ -25,7 +25,7 @@ func registerListScoping(app core.App) {
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		se.Router.Bind(&hook.Handler[*core.RequestEvent]{
 			Id:       "shopdashScopeCustomerLists",
-			Priority: apis.DefaultBodyLimitMiddlewarePriority + 1,
+			Priority: apis.DefaultBodyLimitMiddlewarePriority + 2, // after the records guard
 			Func:     scopeCustomerLists,
 		})
 		return se.Next()
@@ -61,7 +61,9 @@ func scopeCustomerLists(e *core.RequestEvent) error {
 		return e.Next()
 	}
 	query := e.Request.URL.Query()
-	// Record ids are [a-z0-9]{15}, so %q cannot break out of the string.
+	// Record ids are [a-z0-9]{15}, so %q cannot break out of the string;
+	// the records guard has checked that the given filter is one whole
+	// expression, so it cannot close the parentheses around it.
 	filter := fmt.Sprintf("%s = %q", owner, e.Auth.Id)
 	if given := query.Get("filter"); given != "" {
 		filter = "(" + given + ") && " + filter

@@ -2,6 +2,7 @@ package hooks_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/pocketbase/pocketbase/tests"
@@ -17,6 +18,7 @@ func TestPublicPageAndHealth(t *testing.T) {
 			URL:             "/",
 			ExpectedStatus:  http.StatusOK,
 			ExpectedContent: []string{"<title>shopdash</title>"},
+			AfterTestFunc:   expectPageHeaders,
 		},
 		{
 			Name:            "a page path falls back to index.html",
@@ -24,6 +26,7 @@ func TestPublicPageAndHealth(t *testing.T) {
 			URL:             "/orders/123",
 			ExpectedStatus:  http.StatusOK,
 			ExpectedContent: []string{"<title>shopdash</title>"},
+			AfterTestFunc:   expectPageHeaders,
 		},
 		{
 			Name:            "health",
@@ -36,5 +39,29 @@ func TestPublicPageAndHealth(t *testing.T) {
 	for _, s := range scenarios {
 		s.TestAppFactory = shoptest.Factory
 		s.Test(t)
+	}
+}
+
+// expectPageHeaders checks the security headers of a page: a policy that
+// allows no inline script and no framing, and no referrer to other sites.
+func expectPageHeaders(t testing.TB, app *tests.TestApp, res *http.Response) {
+	t.Helper()
+	csp := res.Header.Get("Content-Security-Policy")
+	for _, want := range []string{"script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'", "object-src 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("Content-Security-Policy %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+		t.Errorf("Content-Security-Policy %q allows inline code", csp)
+	}
+	for header, want := range map[string]string{
+		"Referrer-Policy":        "strict-origin-when-cross-origin",
+		"X-Content-Type-Options": "nosniff",
+		"X-Frame-Options":        "DENY",
+	} {
+		if got := res.Header.Get(header); got != want {
+			t.Errorf("%s = %q, want %q", header, got, want)
+		}
 	}
 }

@@ -47,15 +47,10 @@ func refusalExpectLedger(t *testing.T, rig *webhookRig, eventID, status string) 
 	return row
 }
 
-// refusalAlerts counts the operator alerts mailed about event refusals.
-func refusalAlerts(rig *webhookRig) int {
-	n := 0
-	for _, m := range rig.app.TestMailer.Messages() {
-		if len(m.To) == 1 && m.To[0].Address == "ops@example.com" && strings.Contains(m.Subject, "Stripe event") {
-			n++
-		}
-	}
-	return n
+// refusalAlerts counts the operator alerts mailed about event refusals,
+// once want of them arrived or the wait ran out (awaitAlerts).
+func refusalAlerts(rig *webhookRig, want int) int {
+	return alertsTo(awaitAlerts(rig.app, want), "Stripe event")
 }
 
 // TestPaymentForAnotherSessionDoesNotPayTheOrder: client_reference_id and
@@ -108,7 +103,7 @@ func TestPaymentForAnotherSessionDoesNotPayTheOrder(t *testing.T) {
 			if jobs := emailJobs(t, rig.app, shop.CustomerOrder); len(jobs) != 0 {
 				t.Fatalf("the order has %d email jobs, want none", len(jobs))
 			}
-			if n := refusalAlerts(rig); n != 1 {
+			if n := refusalAlerts(rig, 1); n != 1 {
 				t.Fatalf("%d operator alerts, want 1", n)
 			}
 		})
@@ -135,7 +130,7 @@ func TestExpiryOfAnotherSessionDoesNotCancelTheOrder(t *testing.T) {
 		"metadata": map[string]any{"order_id": shop.CustomerOrder}, "status": "expired", "payment_status": "unpaid",
 	}, true)
 	rig.check(t, webhookOrderUnpaid())
-	if n := refusalAlerts(rig); n != 0 {
+	if n := refusalAlerts(rig, 0); n != 0 {
 		t.Fatalf("%d operator alerts, want none", n)
 	}
 }
@@ -154,7 +149,7 @@ func TestPaymentThatPaysNoOrderIsMismatched(t *testing.T) {
 		refusalExpectLedger(t, rig, "evt_test_after_cancel", c.EventMismatched)
 		rig.check(t, expectStored(c.Orders, shop.CustomerOrder, c.OrderStatusField, c.StatusCancelled),
 			expectStored(c.Orders, shop.CustomerOrder, c.OrderPaidAt, ""))
-		if n := refusalAlerts(rig); n != 1 {
+		if n := refusalAlerts(rig, 1); n != 1 {
 			t.Fatalf("%d operator alerts, want 1", n)
 		}
 	})
@@ -264,7 +259,7 @@ func TestEventThatCanNeverApplyIsRecordedFailed(t *testing.T) {
 			if n := countOf(t, rig, c.Orders); n != ordersBefore {
 				t.Fatalf("%d orders, want %d", n, ordersBefore)
 			}
-			if n := refusalAlerts(rig); n != 1 {
+			if n := refusalAlerts(rig, 1); n != 1 {
 				t.Fatalf("%d operator alerts, want 1", n)
 			}
 		})

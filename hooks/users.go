@@ -6,6 +6,7 @@ import (
 
 	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/mails"
 
 	c "shopdash/collections"
 )
@@ -13,6 +14,7 @@ import (
 func registerUsers(app core.App) {
 	app.OnRecordCreate(c.Users).BindFunc(setUserDefaults)
 	app.OnRecordCreateRequest(c.Users).BindFunc(defaultOrderUpdatesOn)
+	app.OnRecordCreateRequest(c.Users).BindFunc(sendVerificationAtSignUp)
 	app.OnRecordCreateRequest(c.Users).BindFunc(requireOneLanguage)
 	app.OnRecordUpdateRequest(c.Users).BindFunc(requireOneLanguage)
 	app.OnRecordValidate(c.Users).BindFunc(validateUser)
@@ -46,6 +48,27 @@ func defaultOrderUpdatesOn(e *core.RecordRequestEvent) error {
 		e.Record.Set(c.UserOrderUpdates, true)
 	}
 	return e.Next()
+}
+
+// sendVerificationAtSignUp emails a new account the link that confirms
+// its address: until then it cannot order, and gets no order emails. The
+// mail goes in the background, so that a slow mail server never holds
+// the sign-up; the page offers to send it again.
+func sendVerificationAtSignUp(e *core.RecordRequestEvent) error {
+	app := e.App // later hooks may swap in their transaction
+	if err := e.Next(); err != nil {
+		return err
+	}
+	if e.Record.Verified() || e.HasSuperuserAuth() {
+		return nil // a superuser sends it from /_/ if they want
+	}
+	record := e.Record.Clone()
+	go func() {
+		if err := mails.SendRecordVerification(app, record); err != nil {
+			app.Logger().Error("could not send the verification email", "user", record.Id, "error", mailError(err))
+		}
+	}()
+	return nil
 }
 
 var errLanguage = validation.NewError("validation_invalid_language", "must be one of "+strings.Join(c.Languages, ", "))

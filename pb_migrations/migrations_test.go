@@ -204,12 +204,12 @@ func TestOptionalStripeIdsAreUniqueOnlyWhenSet(t *testing.T) {
 func TestMigrationsRollBack(t *testing.T) {
 	app := newEmptyShop(t)
 	runner := core.NewMigrationsRunner(app, core.AppMigrations)
-	reverted, err := runner.Down(4)
+	reverted, err := runner.Down(5)
 	if err != nil {
 		t.Fatalf("down: %v", err)
 	}
-	if len(reverted) != 4 {
-		t.Fatalf("reverted %v, want the four shop migrations", reverted)
+	if len(reverted) != 5 {
+		t.Fatalf("reverted %v, want the five shop migrations", reverted)
 	}
 	if _, err := app.FindCollectionByNameOrId(c.Orders); err == nil {
 		t.Fatal("orders still exists after down")
@@ -241,6 +241,8 @@ func TestRateLimitsAreOn(t *testing.T) {
 		{[]string{"POST /api/v1/orders/abc/cancel", "/api/v1/orders/abc/cancel"}, core.RateLimitRuleAudienceAuth, 30},
 		{[]string{"POST /api/v1/stripe/webhook", "/api/v1/stripe/webhook"}, core.RateLimitRuleAudienceGuest, 5000},
 		{[]string{"GET /api/collections/products/records", "/api/collections/products/records"}, core.RateLimitRuleAudienceGuest, 300},
+		{[]string{"orders:list", "*:list", "GET /api/collections/orders/records"}, core.RateLimitRuleAudienceAuth, 200},
+		{[]string{"orders:view", "*:view", "GET /api/collections/orders/records/abc"}, core.RateLimitRuleAudienceAuth, 400},
 	}
 	for _, tc := range cases {
 		audiences := []string{"", tc.audience}
@@ -258,7 +260,7 @@ func TestRateLimitsAreOn(t *testing.T) {
 func TestPaidCheckoutItemsHoldTheirStockAfterUpgrade(t *testing.T) {
 	app := newEmptyShop(t)
 	runner := core.NewMigrationsRunner(app, core.AppMigrations)
-	if _, err := runner.Down(1); err != nil {
+	if _, err := runner.Down(2); err != nil { // back to before the stock step
 		t.Fatalf("down: %v", err)
 	}
 	users, _ := app.FindCollectionByNameOrId(c.Users)

@@ -31,6 +31,8 @@ const texts = {
     error: "Something went wrong: {message}",
     status_pending: "pending", status_paid: "paid", status_shipped: "shipped", status_delivered: "delivered",
     status_cancelled: "cancelled", status_refunded: "refunded",
+    unverified: "Please confirm your email address with the link we sent you: you can order once it is confirmed.",
+    resendLink: "Send the link again", linkSent: "We sent a new link to {email}.",
   },
   es: {
     skip: "Saltar al contenido", navDashboard: "Panel", navAccount: "Cuenta", signOut: "Cerrar sesión",
@@ -55,6 +57,8 @@ const texts = {
     error: "Algo ha fallado: {message}",
     status_pending: "pendiente", status_paid: "pagado", status_shipped: "enviado", status_delivered: "entregado",
     status_cancelled: "cancelado", status_refunded: "reembolsado",
+    unverified: "Confirma tu correo electrónico con el enlace que te enviamos: podrás hacer pedidos en cuanto esté confirmado.",
+    resendLink: "Enviar el enlace de nuevo", linkSent: "Te enviamos un enlace nuevo a {email}.",
   },
 };
 
@@ -126,6 +130,16 @@ function ask(question) {
   });
 }
 
+// resendVerification asks PocketBase to email the confirmation link again.
+async function resendVerification() {
+  try {
+    await pb.collection("users").requestVerification(state.me.email);
+    notify(t("linkSent", { email: state.me.email }));
+  } catch (err) {
+    fail(err);
+  }
+}
+
 // Screens --------------------------------------------------------------
 
 function show(screen) {
@@ -172,6 +186,7 @@ async function loadFooter() {
 // Dashboard ------------------------------------------------------------
 
 async function loadDashboard() {
+  $("#verify").hidden = state.me.verified !== false;
   const data = await pb.send("/api/v1/dashboard", {});
   const featured = $("#featured");
   featured.replaceChildren(...data.featured_products.map((p) => el("li", {},
@@ -415,6 +430,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#next").addEventListener("click", () => { state.page++; loadPurchases().catch(fail); });
   $("#profile").addEventListener("submit", saveProfile);
   $("#export").addEventListener("click", exportData);
+  $("#resend-verification").addEventListener("click", resendVerification);
   $("#delete-form").addEventListener("submit", deleteAccount);
   window.addEventListener("hashchange", route);
 

@@ -15,6 +15,8 @@ const consoleErrors = [];
 // Chromium logs every 4xx response as a console error; the ones a step
 // causes on purpose (a refused form) are listed here and must each occur.
 const expectedErrors = [];
+// The Content-Security-Policy of every page opened: each must have one.
+const policies = [];
 
 before(async () => {
   assert.ok(shop, "SHOP_URL must point at a running shop");
@@ -35,7 +37,12 @@ async function openPage(width) {
   const page = await context.newPage();
   page.on("console", (msg) => { if (msg.type() === "error") consoleErrors.push(`${msg.text()} (${page.url()})`); });
   page.on("pageerror", (err) => consoleErrors.push(String(err)));
-  await page.goto(shop + "/");
+  // Chromium reports what the policy blocks as console errors too; this
+  // names the directive.
+  await page.addInitScript(() => document.addEventListener("securitypolicyviolation",
+    (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`)));
+  const res = await page.goto(shop + "/");
+  policies.push(res.headers()["content-security-policy"] || "");
   return page;
 }
 
@@ -128,7 +135,16 @@ test("both screens read well on a phone", async () => {
   await page.context().close();
 });
 
-test("no console errors", () => {
+test("every page ran under a Content-Security-Policy without inline code", () => {
+  assert.ok(policies.length > 0);
+  for (const policy of policies) {
+    assert.match(policy, /script-src 'self'/);
+    assert.match(policy, /frame-ancestors 'none'/);
+    assert.doesNotMatch(policy, /unsafe-inline|unsafe-eval/);
+  }
+});
+
+test("no console errors (CSP violations among them)", () => {
   const unexpected = consoleErrors.map((e) => e.replace(/ \(http[^)]*\)$/, ""));
   for (const expected of expectedErrors) {
     const at = unexpected.indexOf(expected);
