@@ -130,6 +130,18 @@ func runBinary(cfg config, bin, label, dir string) (*driverRun, error) {
 		dr.StartupsMS = append(dr.StartupsMS, cr.StartupMS)
 		dr.Cases = append(dr.Cases, cr)
 	}
+	// The abuse case, after the measured ones: its attackers' requests would
+	// otherwise fill the request log the others are measured with.
+	if product != "" && (cfg.only == nil || cfg.only["abuse"]) {
+		if err := clearRequestLogs(dir); err != nil {
+			return nil, fmt.Errorf("clear the request log: %w", err)
+		}
+		ar, err := runAbuseCase(cfg, bin, dir, env, tokens, product)
+		if err != nil {
+			return nil, fmt.Errorf("case abuse: %w", err)
+		}
+		dr.Abuse = ar
+	}
 	// Batch cases, after the HTTP ones so those are measured on the shop as
 	// seeded: the email drain (server started with the SMTP sink), then the
 	// sync (server stopped: SQLite has one writer).

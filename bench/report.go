@@ -40,6 +40,7 @@ type driverRun struct {
 	StartupMaxMS    float64            `json:"startup_max_ms"`
 	Cases           []*caseResult      `json:"cases"`
 	Batch           []*batchResult     `json:"batch_cases,omitempty"`
+	Abuse           *abuseResult       `json:"abuse,omitempty"`
 	Ratios          map[string]float64 `json:"ratios"`
 	Goals           []goal             `json:"goals"`
 }
@@ -111,6 +112,13 @@ func (d *driverRun) evaluate() {
 			add(fmt.Sprintf("drain of %d queued emails >= 500 emails/s", b.Count),
 				fmt.Sprintf("%.0f emails/s (%d sent in %.1f s)", b.Rate, b.Done, b.Seconds), b.OK && b.Rate >= 500)
 		}
+	}
+	if a := d.Abuse; a != nil {
+		add("under 4 signed-in and 8 guest costly-filter loops: checkout and purchases <= 1 s at worst",
+			fmt.Sprintf("checkout %.0f ms, purchases %.0f ms, %d/%d probes failed", a.CheckoutMaxMS, a.PurchasesMaxMS, a.ProbeErrors, a.Probes),
+			a.CheckoutMaxMS <= 1000 && a.PurchasesMaxMS <= 1000 && a.ProbeErrors == 0)
+		add("no attack request over 3 s", fmt.Sprintf("%.0f ms of %d requests %v", a.AttackMaxMS, a.AttackRequests, a.AttackStatuses),
+			a.AttackMaxMS <= 3000)
 	}
 	add("start-up <= 300 ms (median of all starts)", fmt.Sprintf("%.0f ms", d.StartupMedianMS), d.StartupMedianMS <= 300)
 	add("idle RSS <= 60 MB", fmt.Sprintf("%.1f MB", d.IdleRSSMB), d.IdleRSSMB <= 60)
