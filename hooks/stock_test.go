@@ -56,6 +56,17 @@ func stockCheckout(t *testing.T, rig *webhookRig, account shoptest.Account, prod
 	return status, out
 }
 
+// stockOrdered checks out units of a product as the customer and fails
+// the test unless an order was made.
+func stockOrdered(t *testing.T, rig *webhookRig, account shoptest.Account, productID string, units int) map[string]any {
+	t.Helper()
+	status, out := stockCheckout(t, rig, account, productID, units)
+	if status != http.StatusCreated {
+		t.Fatalf("checkout: %d %v", status, out)
+	}
+	return out
+}
+
 // stockPay delivers checkout.session.completed for the order of a
 // checkout answer, as Stripe does once the customer paid.
 func stockPay(t *testing.T, rig *webhookRig, eventID string, checkout map[string]any) string {
@@ -177,10 +188,7 @@ func TestPaidOrderKeepsItsReservedStock(t *testing.T) {
 	shop := shoptest.Shop()
 	rig := newWebhookRig(t, shoptest.StripeConfig)
 	stockSet(t, rig, shop.PhysicalProduct, 5)
-	status, out := stockCheckout(t, rig, shop.Customer, shop.PhysicalProduct, 3)
-	if status != http.StatusCreated {
-		t.Fatalf("checkout: %d %v", status, out)
-	}
+	out := stockOrdered(t, rig, shop.Customer, shop.PhysicalProduct, 3)
 	stockExpect(t, rig, shop.PhysicalProduct, 2, 3)
 	stockPay(t, rig, "evt_keep_paid", out)
 	stockExpect(t, rig, shop.PhysicalProduct, 2, 3)
@@ -236,9 +244,7 @@ func TestStaleProductSaveKeepsReservations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if status, out := stockCheckout(t, rig, shop.Customer, shop.PhysicalProduct, 4); status != http.StatusCreated {
-		t.Fatalf("checkout: %d %v", status, out)
-	}
+	stockOrdered(t, rig, shop.Customer, shop.PhysicalProduct, 4)
 	stale.Set(c.ProductDescription, "Edited while a checkout ran.")
 	if err := rig.app.Save(stale); err != nil {
 		t.Fatal(err)
@@ -262,10 +268,7 @@ func TestStaleOrdersJobGivesBackReservedStock(t *testing.T) {
 	t.Cleanup(app.Cleanup)
 	rig := &webhookRig{app: app, fake: fake, mux: serveShop(t, app)}
 	stockSet(t, rig, shop.PhysicalProduct, 3)
-	status, out := stockCheckout(t, rig, shop.Customer, shop.PhysicalProduct, 3)
-	if status != http.StatusCreated {
-		t.Fatalf("checkout: %d %v", status, out)
-	}
+	out := stockOrdered(t, rig, shop.Customer, shop.PhysicalProduct, 3)
 	stockExpect(t, rig, shop.PhysicalProduct, 0, 3)
 	jobsSetCreated(t, app, dbx.HashExp{"id": stockOrderID(out)}, 25*time.Hour)
 	for range 2 {
@@ -313,10 +316,7 @@ func TestUnitsComeBackWhateverTheProductBecame(t *testing.T) {
 	shop := shoptest.Shop()
 	rig := newWebhookRig(t, shoptest.StripeConfig)
 	stockSet(t, rig, shop.PhysicalProduct, 5)
-	status, out := stockCheckout(t, rig, shop.Customer, shop.PhysicalProduct, 2)
-	if status != http.StatusCreated {
-		t.Fatalf("checkout: %d %v", status, out)
-	}
+	out := stockOrdered(t, rig, shop.Customer, shop.PhysicalProduct, 2)
 	webhookSetFields(t, rig.app, c.Products, shop.PhysicalProduct, dbx.Params{c.ProductDigital: true})
 	if status, body := rig.send(t, http.MethodPost, "/api/v1/orders/"+stockOrderID(out)+"/cancel", `{}`, shoptest.Headers(shop.Customer)); status != http.StatusOK {
 		t.Fatalf("cancel: %d %s", status, body)
@@ -331,10 +331,7 @@ func TestDeletedOrderGivesItsUnitsBack(t *testing.T) {
 	shop := shoptest.Shop()
 	rig := newWebhookRig(t, shoptest.StripeConfig)
 	stockSet(t, rig, shop.PhysicalProduct, 3)
-	status, out := stockCheckout(t, rig, shop.Customer, shop.PhysicalProduct, 2)
-	if status != http.StatusCreated {
-		t.Fatalf("checkout: %d %v", status, out)
-	}
+	out := stockOrdered(t, rig, shop.Customer, shop.PhysicalProduct, 2)
 	if status, body := rig.send(t, http.MethodDelete, "/api/collections/orders/records/"+stockOrderID(out), "",
 		shoptest.Headers(shop.Superuser)); status != http.StatusNoContent {
 		t.Fatalf("delete: %d %s", status, body)
