@@ -17,7 +17,7 @@ BIN  ?= ./shopdash
 DATA ?= pb_data
 ADDR ?= 127.0.0.1:8090
 
-.PHONY: run build build-cgo sdk test unit e2e bench-smoke lint vet fmt-check staticcheck tools clean
+.PHONY: run build build-cgo sdk test unit fuzz e2e bench-smoke lint vet fmt-check staticcheck tools clean
 
 ## run: build, migrate, seed an empty shop with demo data, serve on $(ADDR)
 run: build
@@ -42,13 +42,24 @@ $(SDK): package-lock.json
 
 ## test: everything CI runs: checks, unit and API tests, the binary end to end,
 ## and a seconds-long smoke run of the benchmark harness so it keeps working
-test: lint unit e2e bench-smoke
+test: lint unit fuzz e2e bench-smoke
 
 bench-smoke:
 	$(MAKE) bench BENCH_SMOKE=1
 
 unit:
 	go test -count=1 ./...
+
+## fuzz: each fuzz target for FUZZTIME, one after the other, after replaying its
+## seeds and its committed corpus (testdata/fuzz/); a crasher is written there
+FUZZTIME ?= 3s
+fuzz:
+	go test -run '^$$' -fuzz '^FuzzAddressNormaliseAndValidate$$' -fuzztime $(FUZZTIME) ./collections/
+	go test -run '^$$' -fuzz '^FuzzNormaliseLine$$' -fuzztime $(FUZZTIME) ./collections/
+	go test -run '^$$' -fuzz '^FuzzCheckQueryCost$$' -fuzztime $(FUZZTIME) ./hooks/
+	go test -run '^$$' -fuzz '^FuzzPurchasesQuery$$' -fuzztime $(FUZZTIME) ./hooks/
+	go test -run '^$$' -fuzz '^FuzzCheckoutBody$$' -fuzztime $(FUZZTIME) ./hooks/
+	go test -run '^$$' -fuzz '^FuzzStripeEventObjects$$' -fuzztime $(FUZZTIME) ./hooks/
 
 ## e2e: the built binary against stripe-mock, Mailpit, the JS SDK and Chromium (installed by `make tools`)
 e2e: build $(STRIPE_MOCK) $(MAILPIT) $(CHROMIUM)

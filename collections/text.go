@@ -55,14 +55,14 @@ func normaliseText(s string, multiline bool) (string, error) {
 // holds (a name on an invoice someone has already paid): the characters
 // NormaliseLine refuses are dropped instead, and what is left trimmed.
 func SanitiseLine(s string) string {
-	s = strings.ToValidUTF8(s, "")
 	kept := strings.Map(func(r rune) rune {
 		if refusedRune(r, false) != nil {
 			return -1
 		}
 		return r
-	}, norm.NFC.String(s))
-	return strings.TrimSpace(kept)
+	}, strings.ToValidUTF8(s, ""))
+	// NFC after the drop: a dropped joiner can leave an accent to compose.
+	return strings.TrimSpace(norm.NFC.String(kept))
 }
 
 // refusedRune says why a character has no place in the shop's text, or

@@ -142,7 +142,7 @@ func checkQueryCost(filter, sort, expand string) validation.Errors {
 	var paths []string
 	if filter != "" && !tooLong("filter", filter) {
 		groups, err := fexpr.Parse(filter)
-		if err != nil {
+		if err != nil || !staysInParentheses(filter) {
 			errs["filter"] = validation.NewError("validation_invalid_filter", "The filter is not one complete expression.")
 		} else {
 			paths = append(paths, filterFields(groups)...)
@@ -165,6 +165,23 @@ func checkQueryCost(filter, sort, expand string) validation.Errors {
 		errs["filter"] = validation.NewError(errQueryTooCostly, reason)
 	}
 	return errs
+}
+
+// staysInParentheses reports whether the filter, put in parentheses and
+// joined to another condition as the list scope does, stays one group: a
+// `)` that the filter alone parses as part of a comment or a string would
+// otherwise close the parentheses when wrapped (`status = "paid" // ) || (1=1`).
+func staysInParentheses(filter string) bool {
+	const sentinel = "shopdash_scope"
+	groups, err := fexpr.Parse("(" + filter + ") && " + sentinel + " = 1")
+	if err != nil || len(groups) != 2 || groups[1].Join != fexpr.JoinAnd {
+		return false
+	}
+	if _, nested := groups[0].Item.([]fexpr.ExprGroup); !nested {
+		return false
+	}
+	last, ok := groups[1].Item.(fexpr.Expr)
+	return ok && last.Left.Literal == sentinel
 }
 
 // relationCost says which limit the field paths break, or "".
