@@ -11,6 +11,7 @@ import (
 	"github.com/pocketbase/pocketbase/tools/types"
 
 	c "shopdash/collections"
+	"shopdash/hooks/audit"
 )
 
 func registerAccount(app core.App) {
@@ -117,7 +118,7 @@ func deleteMe(e *core.RequestEvent) error {
 			return err
 		}
 		ref := c.AuditRef(c.Users, userID)
-		if err := writeAudit(tx, ref, "user.delete_account", ref, map[string]any{"orders_kept": orders}); err != nil {
+		if err := audit.Write(tx, ref, "user.delete_account", ref, map[string]any{"orders_kept": orders}); err != nil {
 			return err
 		}
 		return tx.Delete(user)

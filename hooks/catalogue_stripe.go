@@ -10,6 +10,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	c "shopdash/collections"
+	"shopdash/hooks/audit"
 )
 
 // stripeFields are the product fields Stripe holds a copy of.
@@ -26,7 +27,7 @@ func registerCataloguePush(app core.App, p *payments) {
 // the same write, so it is never lost: the push after the commit clears
 // it, and the nightly sync retries what is still pending or failed.
 func markForPush(e *core.RecordRequestEvent) error {
-	if e.Record.IsNew() || len(changedFields(e.Record, stripeFields...)) > 0 {
+	if e.Record.IsNew() || len(audit.ChangedFields(e.Record, stripeFields...)) > 0 {
 		e.Record.Set(c.ProductStripeSync, c.StripeSyncPending)
 	}
 	return e.Next()

@@ -30,7 +30,7 @@ type Config struct {
 	AlertEmail string
 	// CacheTTL is SHOPDASH_CACHE_TTL: how long a verified sign-in and the
 	// answers of the customer read routes are kept in memory at most
-	// (hooks/auth_cache.go, hooks/answer_cache.go). 0 means DefaultCacheTTL;
+	// (hooks/cache/auth.go, hooks/cache/answers.go). 0 means DefaultCacheTTL;
 	// negative turns both caches off.
 	CacheTTL time.Duration
 	// SyncBatch is how many records a sync transaction holds; 0 means

@@ -10,6 +10,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 
 	c "shopdash/collections"
+	"shopdash/hooks/cache"
 )
 
 // maxFeatured is how many featured products the dashboard shows.
@@ -19,7 +20,7 @@ const maxFeatured = 8
 // paid and not given back.
 var spendingStatuses = []any{string(c.StatusPaid), string(c.StatusShipped), string(c.StatusDelivered)}
 
-func registerDashboard(app core.App, answers *answerCache) {
+func registerDashboard(app core.App, answers *cache.Answers) {
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		v1(se).GET("/dashboard", func(e *core.RequestEvent) error {
 			return showDashboard(e, answers)
@@ -31,26 +32,26 @@ func registerDashboard(app core.App, answers *answerCache) {
 // showDashboard answers the customer's home screen: the profile, and two
 // cached parts, the featured products (the same for everyone) and the
 // customer's own newest order and 12-month stats.
-func showDashboard(e *core.RequestEvent, answers *answerCache) error {
-	featured, err := answers.answerJSON(catalogueOwner, "featured", func() (any, error) {
+func showDashboard(e *core.RequestEvent, answers *cache.Answers) error {
+	featured, err := answers.JSON(cache.CatalogueOwner, "featured", func() (any, error) {
 		return featuredProducts(e.App)
 	})
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
-	recent, err := answers.answerJSON(e.Auth.Id, "dashboard/recent_order", func() (any, error) {
+	recent, err := answers.JSON(e.Auth.Id, "dashboard/recent_order", func() (any, error) {
 		return recentOrder(e.App, e.Auth.Id)
 	})
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
-	stats, err := answers.answerJSON(e.Auth.Id, "dashboard/stats", func() (any, error) {
+	stats, err := answers.JSON(e.Auth.Id, "dashboard/stats", func() (any, error) {
 		return spendingStats(e.App, e.Auth.Id, time.Now().UTC().AddDate(-1, 0, 0))
 	})
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
-	user, err := marshalAnswer(profile(e.Auth))
+	user, err := cache.Marshal(profile(e.Auth))
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
@@ -69,7 +70,7 @@ func showDashboard(e *core.RequestEvent, answers *answerCache) error {
 		body.Write(part.value)
 	}
 	body.WriteByte('}')
-	return writeAnswer(e, body.Bytes())
+	return cache.Write(e, body.Bytes())
 }
 
 // featuredProducts is up to maxFeatured active featured products, the most

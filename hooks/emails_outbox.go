@@ -11,6 +11,7 @@ import (
 	"github.com/pocketbase/pocketbase/tools/types"
 
 	c "shopdash/collections"
+	"shopdash/hooks/alerts"
 )
 
 // statusEmails is the email each status sends when an order reaches it.
@@ -35,7 +36,7 @@ func emailsWanted(ctx context.Context) bool {
 	return !silent
 }
 
-func registerEmails(app core.App, cfg Config, alerts *alerter) *outbox {
+func registerEmails(app core.App, cfg Config, alerter *alerts.Alerter) *outbox {
 	app.OnRecordCreate(c.Orders).BindFunc(queueOrderEmail)
 	app.OnRecordUpdate(c.Orders).BindFunc(queueOrderEmail)
 	if cfg.SMTPURL != "" {
@@ -46,7 +47,7 @@ func registerEmails(app core.App, cfg Config, alerts *alerter) *outbox {
 			return applySMTPURL(e.App, cfg.SMTPURL)
 		})
 	}
-	return startOutbox(app, alerts)
+	return startOutbox(app, alerter)
 }
 
 // queueOrderEmail writes the email of an order's new status to the outbox

@@ -11,6 +11,7 @@ import (
 	"github.com/pocketbase/pocketbase/tools/types"
 
 	c "shopdash/collections"
+	"shopdash/hooks/alerts"
 )
 
 // emailRetryDelays are the waits after each failed attempt; a job that
@@ -34,7 +35,7 @@ const (
 // outbox sends queued order emails in the background.
 type outbox struct {
 	app    core.App
-	alerts *alerter
+	alerts *alerts.Alerter
 	wake   chan struct{}
 	now    func() time.Time
 }
@@ -48,8 +49,8 @@ func nextEmailAttempt(now time.Time, attempts int) (time.Time, bool) {
 	return now.Add(emailRetryDelays[attempts-1]), true
 }
 
-func startOutbox(app core.App, alerts *alerter) *outbox {
-	o := &outbox{app: app, alerts: alerts, wake: make(chan struct{}, 1), now: time.Now}
+func startOutbox(app core.App, alerter *alerts.Alerter) *outbox {
+	o := &outbox{app: app, alerts: alerter, wake: make(chan struct{}, 1), now: time.Now}
 	// A new job wakes the worker at once instead of at the next poll.
 	app.OnRecordAfterCreateSuccess(c.EmailJobs).BindFunc(func(e *core.RecordEvent) error {
 		o.nudge()
@@ -186,13 +187,13 @@ func (o *outbox) deliver(job *core.Record) bool {
 		job.Set(c.EmailJobStatus, c.EmailFailed)
 		job.Set(c.EmailJobNextAttempt, stampDate(next))
 		job.Set(c.EmailJobLastError, truncate(sendErr.Error(), 2000))
-		log.Warn("email failed; will retry", "attempts", attempts, "next_attempt", next, "error", mailError(sendErr))
+		log.Warn("email failed; will retry", "attempts", attempts, "next_attempt", next, "error", alerts.MailError(sendErr))
 	default:
 		job.Set(c.EmailJobStatus, c.EmailDead)
 		job.Set(c.EmailJobLastError, truncate(sendErr.Error(), 2000))
-		o.alerts.alert("an order email is dead",
+		o.alerts.Alert("an order email is dead",
 			fmt.Sprintf("Email %s (%s of order %s) failed %d times and will not be retried (%s). Fix the mail settings, then run `shopdash emails retry --dead`.",
-				job.Id, job.GetString(c.EmailJobTemplate), job.GetString(c.EmailJobOrder), attempts, mailError(sendErr)),
+				job.Id, job.GetString(c.EmailJobTemplate), job.GetString(c.EmailJobOrder), attempts, alerts.MailError(sendErr)),
 			"job", JobEmailOutbox, "email", job.Id)
 	}
 	if err := o.app.Save(job); err != nil {

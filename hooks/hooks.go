@@ -6,6 +6,9 @@ import (
 	"io/fs"
 
 	"github.com/pocketbase/pocketbase/core"
+
+	"shopdash/hooks/alerts"
+	"shopdash/hooks/cache"
 )
 
 // Register binds every capability of the shop to app and returns its
@@ -13,8 +16,8 @@ import (
 // page served at /; cfg is read from the environment by main and set
 // directly by tests.
 func Register(app core.App, public fs.FS, cfg Config) (*Jobs, error) {
-	registerAuthCache(app, cfg.cacheTTL())
-	answers := registerAnswerCache(app, cfg.cacheTTL())
+	cache.RegisterAuth(app, cfg.cacheTTL())
+	answers := cache.RegisterAnswers(app, cfg.cacheTTL())
 	registerUsers(app)
 	registerProducts(app)
 	registerTextFields(app)
@@ -24,16 +27,16 @@ func Register(app core.App, public fs.FS, cfg Config) (*Jobs, error) {
 	registerRealtimeGuard(app)
 	registerListScoping(app)
 	registerShop(app)
-	alerts := &alerter{app: app, to: cfg.AlertEmail}
-	payments := registerPayments(app, cfg, alerts)
+	alerter := alerts.New(app, cfg.AlertEmail)
+	payments := registerPayments(app, cfg, alerter)
 	registerAccount(app)
 	registerDashboard(app, answers)
 	registerPurchases(app, answers)
 	registerDownloads(app, cfg)
 	registerMailDeadlines(app, cfg.SMTPTimeout)
-	outbox := registerEmails(app, cfg, alerts)
+	outbox := registerEmails(app, cfg, alerter)
 	registerPublicPage(app, public)
 	registerProfiling(app)
-	jobs := newJobs(app, payments, outbox, alerts, answers)
+	jobs := newJobs(app, payments, outbox, alerter, answers)
 	return jobs, registerJobs(app, cfg, jobs)
 }

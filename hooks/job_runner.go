@@ -13,6 +13,9 @@ import (
 	"github.com/pocketbase/pocketbase/tools/types"
 
 	c "shopdash/collections"
+	"shopdash/hooks/alerts"
+	"shopdash/hooks/audit"
+	"shopdash/hooks/cache"
 )
 
 // Errors of job control.
@@ -69,14 +72,14 @@ type Jobs struct {
 	app      core.App
 	payments *payments
 	outbox   *outbox
-	alerts   *alerter
-	answers  *answerCache // the sync's bulk insert forgets its customers' answers
+	alerts   *alerts.Alerter
+	answers  *cache.Answers // the sync's bulk insert forgets its customers' answers
 
 	mu      sync.Mutex
 	running map[string]context.CancelFunc
 }
 
-func newJobs(app core.App, p *payments, o *outbox, a *alerter, answers *answerCache) *Jobs {
+func newJobs(app core.App, p *payments, o *outbox, a *alerts.Alerter, answers *cache.Answers) *Jobs {
 	return &Jobs{app: app, payments: p, outbox: o, alerts: a, answers: answers, running: map[string]context.CancelFunc{}}
 }
 
@@ -109,7 +112,7 @@ func (j *Jobs) Run(ctx context.Context, name string, opts RunOptions) (JobRun, e
 	go j.watchPause(ctx, name, cancel)
 
 	if opts.Actor != "" {
-		if err := writeAudit(j.app, opts.Actor, "job.run", "jobs/"+name, map[string]any{"dry_run": opts.DryRun}); err != nil {
+		if err := audit.Write(j.app, opts.Actor, "job.run", "jobs/"+name, map[string]any{"dry_run": opts.DryRun}); err != nil {
 			return JobRun{}, err
 		}
 	}
@@ -137,7 +140,7 @@ func (j *Jobs) Run(ctx context.Context, name string, opts RunOptions) (JobRun, e
 	}
 	result := j.finishRun(run, counts, watermark, err, opts.DryRun)
 	if result.Status == c.JobFailed && name == JobStripeSync {
-		j.alerts.alert("the Stripe sync failed",
+		j.alerts.Alert("the Stripe sync failed",
 			fmt.Sprintf("Run %s of the Stripe sync failed after %d records (%d created, %d updated): %v. Its watermark stays; rerun it with `shopdash sync stripe` when the cause is fixed.",
 				run.Id, counts.Fetched, counts.Created, counts.Updated, result.Err), "job", name, "run", run.Id)
 	}
@@ -185,7 +188,7 @@ func (j *Jobs) SetPaused(name string, paused bool, actor string) error {
 		if paused {
 			action = "job.pause"
 		}
-		return writeAudit(tx, actor, action, "jobs/"+name, map[string]any{})
+		return audit.Write(tx, actor, action, "jobs/"+name, map[string]any{})
 	})
 	if err != nil {
 		return fmt.Errorf("pause switch of %s: %w", name, err)

@@ -14,6 +14,7 @@ import (
 	"github.com/pocketbase/pocketbase/tools/router"
 
 	c "shopdash/collections"
+	"shopdash/hooks/audit"
 )
 
 // DefaultSyncSchedule is when the Stripe sync runs without
@@ -110,7 +111,7 @@ func (j *Jobs) runFromAdmin(ctx context.Context, e *core.RequestEvent) error {
 	if err := j.checkRunnable(name); err != nil {
 		return err
 	}
-	actor := actorRef(e.Auth)
+	actor := audit.Actor(e.Auth)
 	go func() {
 		if _, err := j.Run(ctx, name, RunOptions{Trigger: "admin", Actor: actor}); err != nil {
 			j.app.Logger().Error("job run from the admin API did not start", "job", name, "error", err.Error())
@@ -143,7 +144,7 @@ func (j *Jobs) pauseFromAdmin(e *core.RequestEvent, paused bool) error {
 	if !slices.Contains(JobNames, name) {
 		return e.NotFoundError(fmt.Sprintf("No job %q.", name), nil)
 	}
-	if err := j.SetPaused(name, paused, actorRef(e.Auth)); err != nil {
+	if err := j.SetPaused(name, paused, audit.Actor(e.Auth)); err != nil {
 		return e.InternalServerError("", err)
 	}
 	return e.JSON(http.StatusOK, map[string]any{"job": name, "paused": paused})

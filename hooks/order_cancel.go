@@ -12,6 +12,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	c "shopdash/collections"
+	"shopdash/hooks/audit"
 )
 
 // cancelRequest is the body of POST /api/v1/orders/{id}/cancel.
@@ -39,7 +40,7 @@ func (p *payments) cancelOrder(e *core.RequestEvent) error {
 	if err := validation.ValidateStruct(&body, validation.Field(&body.Reason, rules...)); err != nil {
 		return e.BadRequestError("Check the reason.", err)
 	}
-	order, err := p.cancel(e.App, cancellation{orderID: record.Id, reason: body.Reason, actor: actorRef(e.Auth)})
+	order, err := p.cancel(e.App, cancellation{orderID: record.Id, reason: body.Reason, actor: audit.Actor(e.Auth)})
 	if err != nil {
 		var apiErr *router.ApiError
 		if errors.As(err, &apiErr) {
@@ -127,7 +128,7 @@ func (p *payments) cancel(app core.App, req cancellation) (*core.Record, error) 
 		if req.actor == "" {
 			return nil
 		}
-		return writeAudit(tx, req.actor, "order.cancel", c.AuditRef(c.Orders, fresh.Id),
+		return audit.Write(tx, req.actor, "order.cancel", c.AuditRef(c.Orders, fresh.Id),
 			map[string]any{"from": string(from), "reason": req.reason, "refund": refund})
 	})
 	if err != nil {

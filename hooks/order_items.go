@@ -6,14 +6,15 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 
 	c "shopdash/collections"
+	"shopdash/hooks/audit"
 )
 
 func registerOrderItems(app core.App) {
 	app.OnRecordCreate(c.OrderItems).BindFunc(copyOrderUserToItem)
 	// Only superusers write order items through the API.
-	app.OnRecordCreateRequest(c.OrderItems).BindFunc(auditWrites("order_item"))
-	app.OnRecordUpdateRequest(c.OrderItems).BindFunc(auditWrites("order_item"))
-	app.OnRecordDeleteRequest(c.OrderItems).BindFunc(auditWrites("order_item"))
+	app.OnRecordCreateRequest(c.OrderItems).BindFunc(audit.Writes("order_item"))
+	app.OnRecordUpdateRequest(c.OrderItems).BindFunc(audit.Writes("order_item"))
+	app.OnRecordDeleteRequest(c.OrderItems).BindFunc(audit.Writes("order_item"))
 }
 
 // copyOrderUserToItem keeps order_items.user equal to its order's user: the

@@ -14,6 +14,7 @@ import (
 	"github.com/pocketbase/pocketbase/tools/types"
 
 	c "shopdash/collections"
+	"shopdash/hooks/audit"
 )
 
 // supportEditableFields are the order fields support may change through the
@@ -33,8 +34,8 @@ func registerOrders(app core.App) {
 	app.OnRecordUpdateRequest(c.Orders).BindFunc(limitStaffOrderChanges)
 	app.OnRecordDelete(c.Orders).BindFunc(returnStockOfDeletedOrder)
 	// Only superusers create or delete orders through the API.
-	app.OnRecordCreateRequest(c.Orders).BindFunc(auditWrites("order"))
-	app.OnRecordDeleteRequest(c.Orders).BindFunc(auditWrites("order"))
+	app.OnRecordCreateRequest(c.Orders).BindFunc(audit.Writes("order"))
+	app.OnRecordDeleteRequest(c.Orders).BindFunc(audit.Writes("order"))
 }
 
 // enforceStatusMachine refuses any status change the state machine does not
@@ -93,15 +94,15 @@ func limitStaffOrderChanges(e *core.RecordRequestEvent) error {
 			return e.BadRequestError("Check the arrival date.", validation.Errors{c.OrderEstimatedArrival: err})
 		}
 	}
-	return auditedRequest(e, func() (string, map[string]any) {
-		names := changedFieldNames(e.Record)
+	return audit.Request(e, func() (string, map[string]any) {
+		names := audit.ChangedFieldNames(e.Record)
 		if len(names) == 0 {
 			return "", nil
 		}
 		// Values of the shipping fields; of the rest (a superuser's edits of
 		// the customer's name, email, address) only the names: audit_log is
 		// readable by support and outlives a deleted account.
-		data := changedFields(e.Record, c.OrderStatusField, c.OrderEstimatedArrival, c.OrderCancelReason)
+		data := audit.ChangedFields(e.Record, c.OrderStatusField, c.OrderEstimatedArrival, c.OrderCancelReason)
 		data["fields"] = names
 		return "order.update", data
 	})

@@ -9,6 +9,7 @@ import (
 	"github.com/stripe/stripe-go/v76/client"
 
 	c "shopdash/collections"
+	"shopdash/hooks/alerts"
 )
 
 // payments is the Stripe side of the shop: checkout, webhooks, cancels
@@ -17,7 +18,7 @@ type payments struct {
 	app    core.App
 	cfg    Config
 	stripe *client.API
-	alerts *alerter
+	alerts *alerts.Alerter
 
 	// ctx ends with the app, cancelling background pushes.
 	ctx        context.Context
@@ -35,9 +36,9 @@ type payments struct {
 // retries it.
 var defaultPushRetryDelays = []time.Duration{2 * time.Second, 10 * time.Second, time.Minute, 5 * time.Minute}
 
-func registerPayments(app core.App, cfg Config, alerts *alerter) *payments {
+func registerPayments(app core.App, cfg Config, alerter *alerts.Alerter) *payments {
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &payments{app: app, cfg: cfg, stripe: newStripeClient(cfg), alerts: alerts, ctx: ctx, stopPushes: cancel, pushing: map[string]bool{}}
+	p := &payments{app: app, cfg: cfg, stripe: newStripeClient(cfg), alerts: alerter, ctx: ctx, stopPushes: cancel, pushing: map[string]bool{}}
 	if p.cfg.PushRetryDelays == nil {
 		p.cfg.PushRetryDelays = defaultPushRetryDelays
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 
 	c "shopdash/collections"
+	"shopdash/hooks/audit"
 )
 
 // catalogueFields are the product fields an audit entry reports.
@@ -57,12 +58,12 @@ func refuseDeletingSoldProduct(e *core.RecordEvent) error {
 // auditCatalogueChange records who created, changed or deleted a product,
 // with the old and new values of what changed.
 func auditCatalogueChange(e *core.RecordRequestEvent) error {
-	verb := writeVerb(e)
-	return auditedRequest(e, func() (string, map[string]any) {
+	verb := audit.Verb(e)
+	return audit.Request(e, func() (string, map[string]any) {
 		if verb != "update" {
 			return "product." + verb, map[string]any{"name": e.Record.GetString(c.ProductName)}
 		}
-		changes := changedFields(e.Record, catalogueFields...)
+		changes := audit.ChangedFields(e.Record, catalogueFields...)
 		if len(changes) == 0 {
 			return "", nil
 		}

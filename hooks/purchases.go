@@ -14,6 +14,7 @@ import (
 	"github.com/pocketbase/pocketbase/tools/types"
 
 	c "shopdash/collections"
+	"shopdash/hooks/cache"
 )
 
 // Paging and window limits of GET /api/v1/purchases.
@@ -174,7 +175,7 @@ type purchase struct {
 	Created          types.DateTime `db:"created" json:"created"`
 }
 
-func registerPurchases(app core.App, answers *answerCache) {
+func registerPurchases(app core.App, answers *cache.Answers) {
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		v1(se).GET("/purchases", func(e *core.RequestEvent) error {
 			return listPurchases(e, answers)
@@ -185,20 +186,20 @@ func registerPurchases(app core.App, answers *answerCache) {
 
 // listPurchases answers a page of the signed-in user's order items in a
 // window, from the answer cache or from findPurchases.
-func listPurchases(e *core.RequestEvent, answers *answerCache) error {
+func listPurchases(e *core.RequestEvent, answers *cache.Answers) error {
 	query := e.Request.URL.Query()
 	q, err := parsePurchasesQuery(query, time.Now().UTC())
 	if err != nil {
 		return e.BadRequestError("Check the query parameters.", err)
 	}
 	// The picked fields are applied by e.JSON to the whole answer.
-	body, err := answers.answerJSON(e.Auth.Id, q.cacheKey(query), func() (any, error) {
+	body, err := answers.JSON(e.Auth.Id, q.cacheKey(query), func() (any, error) {
 		return findPurchases(e.App, e.Auth.Id, q)
 	})
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
-	return writeAnswer(e, body)
+	return cache.Write(e, body)
 }
 
 // findPurchases reads a page of a user's order items with one indexed query

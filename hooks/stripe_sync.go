@@ -83,7 +83,7 @@ func (j *Jobs) syncStripe(ctx context.Context, log *slog.Logger, opts RunOptions
 		upsert: func(tx core.App, batch []*stripe.Invoice) ([]upsertOutcome, []string, error) {
 			return importInvoices(silent, tx, batch)
 		},
-		committed: j.answers.changed,
+		committed: j.answers.Changed,
 	}.run(ctx, j.app, log, counts, opts.DryRun)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("sync invoices: %w", err)

@@ -71,7 +71,7 @@ func (p *payments) receiveWebhook(e *core.RequestEvent) error {
 	event, err := p.verifyEvent(payload, e.Request.Header.Get("Stripe-Signature"))
 	if err != nil {
 		e.App.Logger().Warn("stripe webhook with a bad signature", "reason", err.Error())
-		p.alerts.badSignature()
+		p.alerts.BadSignature()
 		return e.BadRequestError("Invalid Stripe signature.", nil)
 	}
 	if event.APIVersion != stripe.APIVersion {
@@ -96,7 +96,7 @@ func (p *payments) receiveWebhook(e *core.RequestEvent) error {
 		return e.InternalServerError("The event could not be applied; Stripe will retry it.", nil)
 	}
 	if result.rejected() {
-		p.alerts.alert("Stripe event "+result.status,
+		p.alerts.Alert("Stripe event "+result.status,
 			fmt.Sprintf("Stripe event %s (%s) was recorded as %s and not applied: %s. docs/stripe.md says what to do next.",
 				event.ID, event.Type, result.status, result.reason),
 			"event", event.ID, "type", string(event.Type), "status", result.status)

@@ -9,6 +9,8 @@ import (
 	"github.com/pocketbase/pocketbase/mails"
 
 	c "shopdash/collections"
+	"shopdash/hooks/alerts"
+	"shopdash/hooks/audit"
 )
 
 func registerUsers(app core.App) {
@@ -65,7 +67,7 @@ func sendVerificationAtSignUp(e *core.RecordRequestEvent) error {
 	record := e.Record.Clone()
 	go func() {
 		if err := mails.SendRecordVerification(app, record); err != nil {
-			app.Logger().Error("could not send the verification email", "user", record.Id, "error", mailError(err))
+			app.Logger().Error("could not send the verification email", "user", record.Id, "error", alerts.MailError(err))
 		}
 	}()
 	return nil
@@ -171,12 +173,12 @@ func auditAccountChangeBySuperuser(e *core.RecordRequestEvent) error {
 	if !e.HasSuperuserAuth() {
 		return e.Next()
 	}
-	verb := writeVerb(e)
-	return auditedRequest(e, func() (string, map[string]any) {
+	verb := audit.Verb(e)
+	return audit.Request(e, func() (string, map[string]any) {
 		if verb != "update" {
 			return "user." + verb, map[string]any{c.UserRole: e.Record.GetString(c.UserRole)}
 		}
-		names := changedFieldNames(e.Record)
+		names := audit.ChangedFieldNames(e.Record)
 		if len(names) == 0 {
 			return "", nil
 		}
@@ -184,7 +186,7 @@ func auditAccountChangeBySuperuser(e *core.RecordRequestEvent) error {
 		if !slices.Contains(names, c.UserRole) {
 			return "user.update", data
 		}
-		data[c.UserRole] = changedFields(e.Record, c.UserRole)[c.UserRole]
+		data[c.UserRole] = audit.ChangedFields(e.Record, c.UserRole)[c.UserRole]
 		return "user.role_change", data
 	})
 }

@@ -1,4 +1,4 @@
-package hooks
+package cache
 
 import (
 	"strings"
@@ -38,9 +38,9 @@ type authCacheEntry struct {
 	expires time.Time
 }
 
-// registerAuthCache remembers verified tokens for at most ttl; 0 leaves
+// RegisterAuth remembers verified tokens for at most ttl; 0 leaves
 // every request to PocketBase's own lookup.
-func registerAuthCache(app core.App, ttl time.Duration) {
+func RegisterAuth(app core.App, ttl time.Duration) {
 	if ttl <= 0 {
 		return
 	}

@@ -1,4 +1,6 @@
-package hooks
+// Package alerts tells the operator about failures that need a person:
+// logged at error level, and mailed to SHOPDASH_ALERT_EMAIL when set.
+package alerts
 
 import (
 	"errors"
@@ -20,11 +22,11 @@ const (
 	badSignatureWindow = 5 * time.Minute
 )
 
-// alerter tells the operator about failures that need a person: a failed
+// Alerter tells the operator about failures that need a person: a failed
 // sync run, an email that went dead, a burst of bad webhook signatures. An
 // alert is always logged at error level, and mailed to SHOPDASH_ALERT_EMAIL
 // when it is set.
-type alerter struct {
+type Alerter struct {
 	app core.App
 	to  string
 
@@ -39,12 +41,17 @@ type alerter struct {
 	lastBurst     time.Time
 }
 
+// New is the alerter of app, mailing to (none when "").
+func New(app core.App, to string) *Alerter {
+	return &Alerter{app: app, to: to}
+}
+
 // alertQueue is how many alerts wait to be mailed; more are only logged.
 const alertQueue = 32
 
-// alert logs one alert and queues its mail. text must hold no personal
+// Alert logs one alert and queues its mail. text must hold no personal
 // data.
-func (a *alerter) alert(subject, text string, attrs ...any) {
+func (a *Alerter) Alert(subject, text string, attrs ...any) {
 	a.app.Logger().Error("operator alert: "+subject, append(attrs, "alert", text)...)
 	if a.to == "" {
 		return
@@ -70,17 +77,17 @@ func (a *alerter) alert(subject, text string, attrs ...any) {
 
 // mailAlerts mails the queued alerts, one at a time, for the life of the
 // process.
-func (a *alerter) mailAlerts() {
+func (a *Alerter) mailAlerts() {
 	for msg := range a.mails {
 		if err := a.app.NewMailClient().Send(msg); err != nil {
-			a.app.Logger().Error("could not mail the operator alert", "error", mailError(err))
+			a.app.Logger().Error("could not mail the operator alert", "error", MailError(err))
 		}
 	}
 }
 
-// badSignature counts a webhook refused for its signature and alerts once
+// BadSignature counts a webhook refused for its signature and alerts once
 // per window when they come in a burst.
-func (a *alerter) badSignature() {
+func (a *Alerter) BadSignature() {
 	now := time.Now()
 	a.mu.Lock()
 	kept := a.badSignatures[:0]
@@ -97,15 +104,15 @@ func (a *alerter) badSignature() {
 	count := len(a.badSignatures)
 	a.mu.Unlock()
 	if burst {
-		a.alert("bad Stripe webhook signatures",
+		a.Alert("bad Stripe webhook signatures",
 			fmt.Sprintf("%d webhook requests with a bad signature in the last %s: check STRIPE_WEBHOOK_SECRET against the endpoint in Stripe, or someone is probing /api/v1/stripe/webhook.",
 				count, badSignatureWindow), "count", count)
 	}
 }
 
-// mailError describes a mail failure without the server's words, which
+// MailError describes a mail failure without the server's words, which
 // often repeat the recipient's address: the SMTP code, or the error kind.
-func mailError(err error) string {
+func MailError(err error) string {
 	var smtpErr *textproto.Error
 	if errors.As(err, &smtpErr) {
 		return fmt.Sprintf("SMTP %d", smtpErr.Code)

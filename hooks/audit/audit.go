@@ -1,4 +1,6 @@
-package hooks
+// Package audit writes audit_log: every change a person makes that is not
+// their own profile, in the transaction of the change.
+package audit
 
 import (
 	"fmt"
@@ -10,8 +12,8 @@ import (
 	c "shopdash/collections"
 )
 
-// writeAudit appends one entry to audit_log.
-func writeAudit(app core.App, actor, action, target string, data map[string]any) error {
+// Write appends one entry to audit_log.
+func Write(app core.App, actor, action, target string, data map[string]any) error {
 	col, err := app.FindCachedCollectionByNameOrId(c.AuditLog)
 	if err != nil {
 		return err
@@ -27,19 +29,19 @@ func writeAudit(app core.App, actor, action, target string, data map[string]any)
 	return nil
 }
 
-// actorRef names the person behind a request for audit_log.
-func actorRef(auth *core.Record) string {
+// Actor names the person behind a request for audit_log.
+func Actor(auth *core.Record) string {
 	if auth == nil {
 		return "guest"
 	}
 	return c.AuditRef(auth.Collection().Name, auth.Id)
 }
 
-// auditedRequest runs a records-API write and its audit entry in one
+// Request runs a records-API write and its audit entry in one
 // transaction, so neither lands without the other. describe is called after
 // the write and returns the entry's action and data; an empty action writes
 // nothing.
-func auditedRequest(e *core.RecordRequestEvent, describe func() (string, map[string]any)) error {
+func Request(e *core.RecordRequestEvent, describe func() (string, map[string]any)) error {
 	return e.App.RunInTransaction(func(tx core.App) error {
 		e.App = tx
 		if err := e.Next(); err != nil {
@@ -49,12 +51,12 @@ func auditedRequest(e *core.RecordRequestEvent, describe func() (string, map[str
 		if action == "" {
 			return nil
 		}
-		return writeAudit(tx, actorRef(e.Auth), action, c.AuditRef(e.Collection.Name, e.Record.Id), data)
+		return Write(tx, Actor(e.Auth), action, c.AuditRef(e.Collection.Name, e.Record.Id), data)
 	})
 }
 
-// writeVerb names a records-API write by its HTTP method.
-func writeVerb(e *core.RecordRequestEvent) string {
+// Verb names a records-API write by its HTTP method.
+func Verb(e *core.RecordRequestEvent) string {
 	switch e.Request.Method {
 	case http.MethodPost:
 		return "create"
@@ -64,17 +66,17 @@ func writeVerb(e *core.RecordRequestEvent) string {
 	return "update"
 }
 
-// auditWrites returns a request hook that records every records-API write
+// Writes returns a request hook that records every records-API write
 // as "<subject>.<create|update|delete>" with the names of the fields an
 // update changed: names only, as values may be personal data.
-func auditWrites(subject string) func(*core.RecordRequestEvent) error {
+func Writes(subject string) func(*core.RecordRequestEvent) error {
 	return func(e *core.RecordRequestEvent) error {
-		verb := writeVerb(e)
-		return auditedRequest(e, func() (string, map[string]any) {
+		verb := Verb(e)
+		return Request(e, func() (string, map[string]any) {
 			if verb != "update" {
 				return subject + "." + verb, map[string]any{}
 			}
-			names := changedFieldNames(e.Record)
+			names := ChangedFieldNames(e.Record)
 			if len(names) == 0 {
 				return "", nil
 			}
@@ -83,11 +85,11 @@ func auditWrites(subject string) func(*core.RecordRequestEvent) error {
 	}
 }
 
-// changedFieldNames lists the fields a write changed, but for the
+// ChangedFieldNames lists the fields a write changed, but for the
 // automatic updated date.
-func changedFieldNames(record *core.Record) []string {
+func ChangedFieldNames(record *core.Record) []string {
 	var names []string
-	for name := range changedFields(record, record.Collection().Fields.FieldNames()...) {
+	for name := range ChangedFields(record, record.Collection().Fields.FieldNames()...) {
 		if name != "updated" {
 			names = append(names, name)
 		}
@@ -96,9 +98,9 @@ func changedFieldNames(record *core.Record) []string {
 	return names
 }
 
-// changedFields lists, for the given fields, the old and new value of each
+// ChangedFields lists, for the given fields, the old and new value of each
 // one the write changed.
-func changedFields(record *core.Record, fields ...string) map[string]any {
+func ChangedFields(record *core.Record, fields ...string) map[string]any {
 	changes := map[string]any{}
 	original := record.Original()
 	for _, f := range fields {

@@ -1,4 +1,8 @@
-package hooks
+// Package cache keeps, in the serving process, what the shop reads far
+// more often than it changes: verified sign-ins (auth.go) and the JSON of
+// the customer read routes (answers.go), each dropped by the changes that
+// make it stale (docs/decisions/0008-read-caches.md).
+package cache
 
 import (
 	"encoding/json/jsontext"
@@ -12,19 +16,19 @@ import (
 	c "shopdash/collections"
 )
 
-// answerCacheMaxBytes bounds the memory the cached answers take, their
+// answersMaxBytes bounds the memory the cached answers take, their
 // keys and bookkeeping included (answerSize).
-const answerCacheMaxBytes = 16 << 20
+const answersMaxBytes = 16 << 20
 
 // answerOverhead is about what an answer costs besides its key and body:
 // map entries, slice and time headers.
 const answerOverhead = 128
 
-// catalogueOwner is the owner under which answers built from the catalogue
+// CatalogueOwner is the owner under which answers built from the catalogue
 // alone (the featured products) are kept.
-const catalogueOwner = "\x00catalogue"
+const CatalogueOwner = "\x00catalogue"
 
-// answerCache keeps the JSON of the customer read routes (purchases pages,
+// Answers keeps the JSON of the customer read routes (purchases pages,
 // the dashboard's parts) per owner: a customer, or the catalogue. They are
 // read far more often than a customer's orders change, and each costs
 // several SQLite queries (docs/performance.md).
@@ -35,7 +39,7 @@ const catalogueOwner = "\x00catalogue"
 // is never stored. What this process cannot see, a `shopdash` command
 // writing to the same data directory, and the 12-month windows sliding
 // with the clock, shows within the TTL.
-type answerCache struct {
+type Answers struct {
 	ttl time.Duration // 0: the cache is off
 
 	mu     sync.Mutex
@@ -57,29 +61,29 @@ type cachedAnswer struct {
 	expires time.Time
 }
 
-// newAnswerCache is a cache of answers kept at most ttl; 0 turns it off.
-func newAnswerCache(ttl time.Duration) *answerCache {
-	return &answerCache{ttl: ttl, owners: map[string]*ownerAnswers{}}
+// newAnswers is a cache of answers kept at most ttl; 0 turns it off.
+func newAnswers(ttl time.Duration) *Answers {
+	return &Answers{ttl: ttl, owners: map[string]*ownerAnswers{}}
 }
 
-// registerAnswerCache returns the cache of answers kept at most ttl (0:
+// RegisterAnswers returns the cache of answers kept at most ttl (0:
 // off), which forgets the answers of the owner of every order, order item
 // and product change, after it is committed.
-func registerAnswerCache(app core.App, ttl time.Duration) *answerCache {
-	cache := newAnswerCache(ttl)
+func RegisterAnswers(app core.App, ttl time.Duration) *Answers {
+	cache := newAnswers(ttl)
 	forgetCustomer := func(e *core.RecordEvent) error {
 		field := c.OrderUser
 		if e.Record.Collection().Name == c.OrderItems {
 			field = c.ItemUser
 		}
-		cache.changed(e.Record.GetString(field))
+		cache.Changed(e.Record.GetString(field))
 		if original := e.Record.Original(); original != nil {
-			cache.changed(original.GetString(field))
+			cache.Changed(original.GetString(field))
 		}
 		return e.Next()
 	}
 	forgetCatalogue := func(e *core.RecordEvent) error {
-		cache.changed(catalogueOwner)
+		cache.Changed(CatalogueOwner)
 		return e.Next()
 	}
 	for _, collection := range []string{c.Orders, c.OrderItems} {
@@ -95,7 +99,7 @@ func registerAnswerCache(app core.App, ttl time.Duration) *answerCache {
 
 // answer is the cached answer of owner under key, or what build makes of
 // it, stored for the next read when no change of owner came in between.
-func (a *answerCache) answer(owner, key string, build func() ([]byte, error)) ([]byte, error) {
+func (a *Answers) answer(owner, key string, build func() ([]byte, error)) ([]byte, error) {
 	if a.ttl <= 0 {
 		return build()
 	}
@@ -118,21 +122,21 @@ func (a *answerCache) answer(owner, key string, build func() ([]byte, error)) ([
 	return body, nil
 }
 
-// answerJSON is answer for a build that returns a value, encoded as
+// JSON is answer for a build that returns a value, encoded as
 // PocketBase's e.JSON would.
-func (a *answerCache) answerJSON(owner, key string, build func() (any, error)) ([]byte, error) {
+func (a *Answers) JSON(owner, key string, build func() (any, error)) ([]byte, error) {
 	return a.answer(owner, key, func() ([]byte, error) {
 		v, err := build()
 		if err != nil {
 			return nil, err
 		}
-		return marshalAnswer(v)
+		return Marshal(v)
 	})
 }
 
 // store keeps body unless owner changed after began. A full cache is
 // emptied: simpler than tracking use, and refilled by the next reads.
-func (a *answerCache) store(owner, key string, body []byte, began uint64, expires time.Time) {
+func (a *Answers) store(owner, key string, body []byte, began uint64, expires time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	o := a.owners[owner]
@@ -140,7 +144,7 @@ func (a *answerCache) store(owner, key string, body []byte, began uint64, expire
 		return
 	}
 	size := answerSize(key, body)
-	if a.bytes+size > answerCacheMaxBytes {
+	if a.bytes+size > answersMaxBytes {
 		clear(a.owners)
 		a.bytes = 0
 		a.changedUnknown = a.clock
@@ -158,14 +162,14 @@ func (a *answerCache) store(owner, key string, body []byte, began uint64, expire
 	a.bytes += size
 }
 
-// answerSize is what an answer counts against answerCacheMaxBytes.
+// answerSize is what an answer counts against answersMaxBytes.
 func answerSize(key string, body []byte) int {
 	return len(key) + len(body) + answerOverhead
 }
 
-// changed forgets the answers of owner (nothing for an empty owner: an
+// Changed forgets the answers of owner (nothing for an empty owner: an
 // order or item of a deleted account).
-func (a *answerCache) changed(owner string) {
+func (a *Answers) Changed(owner string) {
 	if owner == "" || a.ttl <= 0 {
 		return
 	}
@@ -184,16 +188,16 @@ func (a *answerCache) changed(owner string) {
 	clear(o.answers)
 }
 
-// marshalAnswer encodes an answer as PocketBase's e.JSON does.
-func marshalAnswer(v any) ([]byte, error) {
+// Marshal encodes an answer as PocketBase's e.JSON does.
+func Marshal(v any) ([]byte, error) {
 	return json.Marshal(v, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 }
 
-// writeAnswer sends a cached JSON answer as it is stored. Only a request
+// Write sends a cached JSON answer as it is stored. Only a request
 // that picks fields (?fields=) goes through PocketBase's e.JSON, which
 // would otherwise re-encode every byte: 17% of the CPU of a cached
 // purchases page.
-func writeAnswer(e *core.RequestEvent, body []byte) error {
+func Write(e *core.RequestEvent, body []byte) error {
 	if e.Request.URL.Query().Has("fields") {
 		return e.JSON(http.StatusOK, jsontext.Value(body))
 	}
