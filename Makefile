@@ -56,7 +56,7 @@ FUZZTIME ?= 3s
 fuzz:
 	go test -run '^$$' -fuzz '^FuzzAddressNormaliseAndValidate$$' -fuzztime $(FUZZTIME) ./collections/
 	go test -run '^$$' -fuzz '^FuzzNormaliseLine$$' -fuzztime $(FUZZTIME) ./collections/
-	go test -run '^$$' -fuzz '^FuzzCheckQueryCost$$' -fuzztime $(FUZZTIME) ./hooks/
+	go test -run '^$$' -fuzz '^FuzzCheckQueryCost$$' -fuzztime $(FUZZTIME) ./hooks/access/
 	go test -run '^$$' -fuzz '^FuzzPurchasesQuery$$' -fuzztime $(FUZZTIME) ./hooks/
 	go test -run '^$$' -fuzz '^FuzzCheckoutBody$$' -fuzztime $(FUZZTIME) ./hooks/
 	go test -run '^$$' -fuzz '^FuzzStripeEventObjects$$' -fuzztime $(FUZZTIME) ./hooks/

@@ -11,15 +11,16 @@ import (
 	"github.com/pocketbase/pocketbase/tools/types"
 
 	c "shopdash/collections"
+	"shopdash/hooks/access"
 	"shopdash/hooks/audit"
 )
 
 func registerAccount(app core.App) {
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
-		g := v1(se)
-		g.GET("/me", showMe).Bind(signedIn())
-		g.GET("/me/export", exportMe).Bind(signedIn())
-		g.DELETE("/me", deleteMe).Bind(signedIn())
+		g := access.V1(se)
+		g.GET("/me", showMe).Bind(access.SignedIn())
+		g.GET("/me/export", exportMe).Bind(access.SignedIn())
+		g.DELETE("/me", deleteMe).Bind(access.SignedIn())
 		return se.Next()
 	})
 }

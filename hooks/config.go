@@ -91,11 +91,15 @@ func ConfigFromEnv() (Config, error) {
 // cores; PocketBase's default (up to 120 open, 15 kept idle) had a busy shop
 // open and close connections, each with a cold cache, and queue dozens of
 // queries on two cores: fewer connections answered more requests, with a
-// p99 half as long. The records API may use half of them at once
-// (RecordsAPIReadSlots).
+// p99 half as long.
 func ReadConnections() int {
 	return max(4, 2*runtime.GOMAXPROCS(0))
 }
+
+// recordsAPIReadSlots is how many records-API reads of non-superusers run
+// at once: half of the reading connections, the other half kept for the
+// shop's own routes (checkout, webhooks, dashboard, sign-in).
+func recordsAPIReadSlots() int { return max(1, ReadConnections()/2) }
 
 // cacheTTL is how long the caches keep what they hold; 0 is off.
 func (cfg Config) cacheTTL() time.Duration {

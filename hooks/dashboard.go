@@ -10,6 +10,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 
 	c "shopdash/collections"
+	"shopdash/hooks/access"
 	"shopdash/hooks/cache"
 )
 
@@ -22,9 +23,9 @@ var spendingStatuses = []any{string(c.StatusPaid), string(c.StatusShipped), stri
 
 func registerDashboard(app core.App, answers *cache.Answers) {
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
-		v1(se).GET("/dashboard", func(e *core.RequestEvent) error {
+		access.V1(se).GET("/dashboard", func(e *core.RequestEvent) error {
 			return showDashboard(e, answers)
-		}).Bind(signedIn())
+		}).Bind(access.SignedIn())
 		return se.Next()
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/pocketbase/pocketbase/tools/types"
 
 	c "shopdash/collections"
+	"shopdash/hooks/access"
 )
 
 // downloadableStatuses are the orders whose downloads their buyer may
@@ -19,8 +20,8 @@ var downloadableStatuses = []c.OrderStatus{c.StatusPaid, c.StatusShipped, c.Stat
 
 func registerDownloads(app core.App, cfg Config) {
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
-		g := v1(se)
-		g.GET("/downloads", listDownloads(cfg)).Bind(signedIn())
+		g := access.V1(se)
+		g.GET("/downloads", listDownloads(cfg)).Bind(access.SignedIn())
 		// Also reached by a plain link, signed with a short-lived file token.
 		g.GET("/downloads/{item}", serveDownload)
 		return se.Next()

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 
+	"shopdash/hooks/access"
 	"shopdash/hooks/alerts"
 	"shopdash/hooks/cache"
 )
@@ -23,9 +24,9 @@ func Register(app core.App, public fs.FS, cfg Config) (*Jobs, error) {
 	registerTextFields(app)
 	registerOrders(app)
 	registerOrderItems(app)
-	registerRecordsGuard(app, cfg.RecordsReadTimeout)
-	registerRealtimeGuard(app)
-	registerListScoping(app)
+	access.RegisterRecordsGuard(app, recordsAPIReadSlots(), cfg.RecordsReadTimeout)
+	access.RegisterRealtimeGuard(app)
+	access.RegisterListScoping(app)
 	registerShop(app)
 	alerter := alerts.New(app, cfg.AlertEmail)
 	payments := registerPayments(app, cfg, alerter)

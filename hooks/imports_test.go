@@ -14,6 +14,7 @@ import (
 // and no package imports one of its own layer (docs/architecture.md).
 var packageLayers = map[string]int{
 	"shopdash/collections":  0,
+	"shopdash/hooks/access": 1,
 	"shopdash/hooks/alerts": 1,
 	"shopdash/hooks/audit":  1,
 	"shopdash/hooks/cache":  1,

@@ -14,6 +14,7 @@ import (
 	"github.com/pocketbase/pocketbase/tools/router"
 
 	c "shopdash/collections"
+	"shopdash/hooks/access"
 	"shopdash/hooks/audit"
 )
 
@@ -53,7 +54,7 @@ func registerJobs(app core.App, cfg Config, jobs *Jobs) error {
 	}
 
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
-		g := v1(se).Group("/admin/jobs")
+		g := access.V1(se).Group("/admin/jobs")
 		g.Bind(apis.RequireSuperuserAuth())
 		g.GET("", jobs.listJobs)
 		g.POST("/{name}/run", func(e *core.RequestEvent) error { return jobs.runFromAdmin(ctx, e) })

@@ -9,6 +9,7 @@ import (
 	"github.com/stripe/stripe-go/v76/client"
 
 	c "shopdash/collections"
+	"shopdash/hooks/access"
 	"shopdash/hooks/alerts"
 )
 
@@ -44,9 +45,9 @@ func registerPayments(app core.App, cfg Config, alerter *alerts.Alerter) *paymen
 	}
 
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
-		g := v1(se)
-		g.POST("/checkout", p.checkout).Bind(signedIn(), requirePermission(c.PermCreateOrders))
-		g.POST("/orders/{id}/cancel", p.cancelOrder).Bind(signedIn(), requirePermission(c.PermCancelOrders))
+		g := access.V1(se)
+		g.POST("/checkout", p.checkout).Bind(access.SignedIn(), access.RequirePermission(c.PermCreateOrders))
+		g.POST("/orders/{id}/cancel", p.cancelOrder).Bind(access.SignedIn(), access.RequirePermission(c.PermCancelOrders))
 		g.POST("/stripe/webhook", p.receiveWebhook)
 		return se.Next()
 	})

@@ -14,6 +14,7 @@ import (
 	"github.com/pocketbase/pocketbase/tools/types"
 
 	c "shopdash/collections"
+	"shopdash/hooks/access"
 	"shopdash/hooks/cache"
 )
 
@@ -177,9 +178,9 @@ type purchase struct {
 
 func registerPurchases(app core.App, answers *cache.Answers) {
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
-		v1(se).GET("/purchases", func(e *core.RequestEvent) error {
+		access.V1(se).GET("/purchases", func(e *core.RequestEvent) error {
 			return listPurchases(e, answers)
-		}).Bind(signedIn(), requirePermission(c.PermGetOrders))
+		}).Bind(access.SignedIn(), access.RequirePermission(c.PermGetOrders))
 		return se.Next()
 	})
 }

@@ -1,4 +1,4 @@
-package hooks
+package access
 
 import (
 	"fmt"
@@ -25,7 +25,9 @@ const (
 	maxConnectionsPerIP           = 50
 )
 
-func registerRealtimeGuard(app core.App) {
+// RegisterRealtimeGuard binds the bounds on realtime connections and
+// subscriptions.
+func RegisterRealtimeGuard(app core.App) {
 	app.OnRealtimeConnectRequest().BindFunc(limitConnectionsPerIP)
 	app.OnRealtimeSubscribeRequest().BindFunc(limitSubscriptions)
 }

@@ -1,4 +1,4 @@
-package hooks
+package access
 
 import (
 	"context"
@@ -48,19 +48,17 @@ type recordsReads struct {
 	timeout time.Duration // waiting for a slot included
 }
 
-// RecordsAPIReadSlots is how many records-API reads of non-superusers run
-// at once: half of the reading connections (ReadConnections), the other
-// half kept for the shop's own routes.
-func RecordsAPIReadSlots() int { return max(1, ReadConnections()/2) }
-
-// registerRecordsGuard binds the guard in front of the records API, after
+// RegisterRecordsGuard binds the guard in front of the records API, after
 // PocketBase has read the auth token and before the customers' list scope
-// (list_scope.go), which wraps the filter the guard has checked.
-func registerRecordsGuard(app core.App, timeout time.Duration) {
+// (list_scope.go), which wraps the filter the guard has checked. slots is
+// how many records-API reads run at once, the rest of the reading
+// connections being kept for the shop's own routes; timeout bounds one
+// read (0: 2 s).
+func RegisterRecordsGuard(app core.App, slots int, timeout time.Duration) {
 	if timeout <= 0 {
 		timeout = defaultRecordsReadTimeout
 	}
-	reads := &recordsReads{slots: make(chan struct{}, RecordsAPIReadSlots()), timeout: timeout}
+	reads := &recordsReads{slots: make(chan struct{}, max(1, slots)), timeout: timeout}
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		se.Router.Bind(&hook.Handler[*core.RequestEvent]{
 			Id:       "shopdashGuardRecordsReads",

@@ -1,4 +1,8 @@
-package hooks
+// Package access holds what decides who may ask what of the shop, beyond
+// the record rules: the permission checks of the custom routes, the
+// customers' list scope, and the bounds on records-API reads and realtime
+// subscriptions (docs/security.md).
+package access
 
 import (
 	"github.com/pocketbase/pocketbase/apis"
@@ -9,19 +13,19 @@ import (
 	c "shopdash/collections"
 )
 
-// v1 returns the /api/v1 route group.
-func v1(se *core.ServeEvent) *router.RouterGroup[*core.RequestEvent] {
+// V1 returns the /api/v1 route group.
+func V1(se *core.ServeEvent) *router.RouterGroup[*core.RequestEvent] {
 	return se.Router.Group("/api/v1")
 }
 
-// signedIn lets through a signed-in shop user and answers a guest 401.
-func signedIn() *hook.Handler[*core.RequestEvent] {
+// SignedIn lets through a signed-in shop user and answers a guest 401.
+func SignedIn() *hook.Handler[*core.RequestEvent] {
 	return apis.RequireAuth(c.Users)
 }
 
-// requirePermission lets through a signed-in user whose role holds the
+// RequirePermission lets through a signed-in user whose role holds the
 // permission of CONTRACT §2, and answers anyone else 403.
-func requirePermission(permission string) *hook.Handler[*core.RequestEvent] {
+func RequirePermission(permission string) *hook.Handler[*core.RequestEvent] {
 	return &hook.Handler[*core.RequestEvent]{
 		Id: "shopdashRequire_" + permission,
 		Func: func(e *core.RequestEvent) error {

@@ -1,4 +1,4 @@
-package hooks
+package access
 
 import (
 	"fmt"
@@ -19,9 +19,9 @@ var customerOwnedLists = map[string]string{
 	c.OrderItems: c.ItemUser,
 }
 
-// registerListScoping binds scopeCustomerLists after PocketBase has read
+// RegisterListScoping binds scopeCustomerLists after PocketBase has read
 // the auth token and before the records API runs.
-func registerListScoping(app core.App) {
+func RegisterListScoping(app core.App) {
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		se.Router.Bind(&hook.Handler[*core.RequestEvent]{
 			Id:       "shopdashScopeCustomerLists",
