@@ -13,6 +13,7 @@ import (
 	c "shopdash/collections"
 	"shopdash/hooks/access"
 	"shopdash/hooks/audit"
+	"shopdash/hooks/records"
 )
 
 func registerAccount(app core.App) {
@@ -80,7 +81,7 @@ func exportMe(e *core.RequestEvent) error {
 	now := time.Now().UTC()
 	e.Response.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="shopdash-export-%s.json"`, now.Format("2006-01-02")))
 	return e.JSON(http.StatusOK, map[string]any{
-		"exported_at": stampDate(now),
+		"exported_at": records.Stamp(now),
 		"profile":     profile(e.Auth),
 		"orders":      exported,
 		"emails":      emails,
@@ -93,7 +94,7 @@ type deleteAccountRequest struct {
 }
 
 // deleteMe deletes the signed-in account after checking its password, so a
-// stolen token alone cannot. forgetCustomer keeps the orders without
+// stolen token alone cannot. records.ForgetCustomer keeps the orders without
 // personal data; that, the audit entry and the delete are one transaction.
 func deleteMe(e *core.RequestEvent) error {
 	var body deleteAccountRequest
@@ -114,7 +115,7 @@ func deleteMe(e *core.RequestEvent) error {
 		if err != nil {
 			return err
 		}
-		orders, err := forgetCustomer(tx, userID)
+		orders, err := records.ForgetCustomer(tx, userID)
 		if err != nil {
 			return err
 		}
@@ -129,34 +130,4 @@ func deleteMe(e *core.RequestEvent) error {
 	}
 	e.App.Logger().Info("account deleted", "user", userID)
 	return e.NoContent(http.StatusNoContent)
-}
-
-// forgetCustomer removes a customer's personal data from what outlives
-// their account: their orders stay for accounting, unlinked and without the
-// name, email and address they carried; their items are unlinked; their
-// emails forget the address, and those not sent yet are given up rather
-// than retried into a false alert. It reports how many orders were kept.
-func forgetCustomer(app core.App, userID string) (int64, error) {
-	now := types.NowDateTime().String()
-	result, err := app.DB().Update(c.Orders, dbx.Params{
-		c.OrderUser: "", c.OrderCustomerName: "", c.OrderCustomerEmail: "", c.OrderShippingAddress: nil, c.OrderUpdated: now,
-	}, dbx.HashExp{c.OrderUser: userID}).Execute()
-	if err != nil {
-		return 0, fmt.Errorf("anonymise orders: %w", err)
-	}
-	orders, _ := result.RowsAffected()
-	if _, err := app.DB().Update(c.OrderItems, dbx.Params{c.ItemUser: ""}, dbx.HashExp{c.ItemUser: userID}).Execute(); err != nil {
-		return 0, fmt.Errorf("unlink order items: %w", err)
-	}
-	_, err = app.DB().Update(c.EmailJobs, dbx.Params{
-		c.EmailJobStatus: c.EmailDead, c.EmailJobLastError: "account deleted", c.EmailJobUpdated: now,
-	}, dbx.And(dbx.HashExp{c.EmailJobUser: userID}, dbx.In(c.EmailJobStatus, c.EmailQueued, c.EmailFailed))).Execute()
-	if err != nil {
-		return 0, fmt.Errorf("give up unsent emails: %w", err)
-	}
-	if _, err := app.DB().Update(c.EmailJobs, dbx.Params{c.EmailJobUser: "", c.EmailJobRecipient: "", c.EmailJobUpdated: now},
-		dbx.HashExp{c.EmailJobUser: userID}).Execute(); err != nil {
-		return 0, fmt.Errorf("forget email recipients: %w", err)
-	}
-	return orders, nil
 }

@@ -12,10 +12,10 @@ import (
 	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/security"
-	"github.com/pocketbase/pocketbase/tools/types"
 	"github.com/stripe/stripe-go/v76"
 
 	c "shopdash/collections"
+	"shopdash/hooks/records"
 )
 
 // maxCheckoutLines bounds one order, as Stripe Checkout bounds a session.
@@ -56,7 +56,7 @@ func (l checkoutLine) Validate() error {
 // against its product: known and active, bought once, within stock (one
 // copy of a download the customer does not own yet), one currency for the
 // whole order. The stock is checked again, and taken, when the order is
-// saved (reserveStock): this is only the early answer.
+// saved (records.ReserveStock): this is only the early answer.
 func checkoutProducts(app core.App, userID string, lines []checkoutLine) ([]*c.Product, error) {
 	ids := make([]string, len(lines))
 	for i, l := range lines {
@@ -307,7 +307,7 @@ func saveNewOrder(app core.App, order *core.Record, items []*core.Record, produc
 			if err := refuseHeldDownloads(tx, order.GetString(c.OrderUser), products); err != nil {
 				return err
 			}
-			if err := reserveStock(tx, items, products); err != nil {
+			if err := records.ReserveStock(tx, items, products); err != nil {
 				return err
 			}
 			if err := tx.Save(order); err != nil {
@@ -397,10 +397,4 @@ func (p *payments) expireSession(app core.App, sessionID, orderID string) {
 	if _, err := p.stripe.CheckoutSessions.Expire(sessionID, params); err != nil {
 		logStripeFailure(app, "expire checkout session", err, "order", orderID, "session", sessionID)
 	}
-}
-
-// stampDate is a time as a PocketBase date value.
-func stampDate(t time.Time) types.DateTime {
-	d, _ := types.ParseDateTime(t)
-	return d
 }

@@ -12,6 +12,7 @@ import (
 	c "shopdash/collections"
 	"shopdash/hooks/access"
 	"shopdash/hooks/cache"
+	"shopdash/hooks/records"
 )
 
 // maxFeatured is how many featured products the dashboard shows.
@@ -128,7 +129,7 @@ func spendingStats(app core.App, userID string, since time.Time) (map[string]any
 	err := app.DB().Select("currency", "count(*) AS orders", "coalesce(sum(total), 0) AS spent").
 		From(c.Orders).
 		Where(dbx.HashExp{c.OrderUser: userID}).
-		AndWhere(dbx.NewExp("created >= {:since}", dbx.Params{"since": stampDate(since).String()})).
+		AndWhere(dbx.NewExp("created >= {:since}", dbx.Params{"since": records.Stamp(since).String()})).
 		AndWhere(dbx.In(c.OrderStatusField, spendingStatuses...)).
 		GroupBy("currency").OrderBy("orders DESC", "currency ASC").
 		All(&rows)

@@ -12,6 +12,7 @@ import (
 
 	c "shopdash/collections"
 	"shopdash/hooks/access"
+	"shopdash/hooks/records"
 )
 
 // downloadableStatuses are the orders whose downloads their buyer may
@@ -67,7 +68,7 @@ func listDownloads(cfg Config) func(*core.RequestEvent) error {
 		if err != nil {
 			return e.InternalServerError("", err)
 		}
-		expires := stampDate(time.Now().Add(e.Auth.Collection().FileToken.DurationTime()))
+		expires := records.Stamp(time.Now().Add(e.Auth.Collection().FileToken.DurationTime()))
 		for i := range rows {
 			rows[i].URL = cfg.AppURL + "/api/v1/downloads/" + rows[i].Item + "?token=" + token
 			rows[i].Expires = expires

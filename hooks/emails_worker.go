@@ -12,6 +12,7 @@ import (
 
 	c "shopdash/collections"
 	"shopdash/hooks/alerts"
+	"shopdash/hooks/records"
 )
 
 // emailRetryDelays are the waits after each failed attempt; a job that
@@ -154,7 +155,7 @@ func (o *outbox) claim(limit int) ([]*core.Record, error) {
 		var err error
 		jobs, err = tx.FindRecordsByFilter(c.EmailJobs,
 			"(status = 'queued' || status = 'failed') && next_attempt <= {:now}", "next_attempt", limit, 0,
-			dbx.Params{"now": stampDate(now).String()})
+			dbx.Params{"now": records.Stamp(now).String()})
 		if err != nil || len(jobs) == 0 {
 			return err
 		}
@@ -162,7 +163,7 @@ func (o *outbox) claim(limit int) ([]*core.Record, error) {
 		for i, j := range jobs {
 			ids[i] = j.Id
 		}
-		_, err = tx.DB().Update(c.EmailJobs, dbx.Params{c.EmailJobNextAttempt: stampDate(now.Add(emailLease)).String()},
+		_, err = tx.DB().Update(c.EmailJobs, dbx.Params{c.EmailJobNextAttempt: records.Stamp(now.Add(emailLease)).String()},
 			dbx.In("id", ids...)).Execute()
 		return err
 	})
@@ -181,11 +182,11 @@ func (o *outbox) deliver(job *core.Record) bool {
 	switch next, retry := nextEmailAttempt(now, attempts); {
 	case sendErr == nil:
 		job.Set(c.EmailJobStatus, c.EmailSent)
-		job.Set(c.EmailJobSentAt, stampDate(now))
+		job.Set(c.EmailJobSentAt, records.Stamp(now))
 		job.Set(c.EmailJobLastError, "")
 	case retry:
 		job.Set(c.EmailJobStatus, c.EmailFailed)
-		job.Set(c.EmailJobNextAttempt, stampDate(next))
+		job.Set(c.EmailJobNextAttempt, records.Stamp(next))
 		job.Set(c.EmailJobLastError, truncate(sendErr.Error(), 2000))
 		log.Warn("email failed; will retry", "attempts", attempts, "next_attempt", next, "error", alerts.MailError(sendErr))
 	default:

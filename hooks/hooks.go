@@ -10,6 +10,7 @@ import (
 	"shopdash/hooks/access"
 	"shopdash/hooks/alerts"
 	"shopdash/hooks/cache"
+	"shopdash/hooks/records"
 )
 
 // Register binds every capability of the shop to app and returns its
@@ -19,15 +20,10 @@ import (
 func Register(app core.App, public fs.FS, cfg Config) (*Jobs, error) {
 	cache.RegisterAuth(app, cfg.cacheTTL())
 	answers := cache.RegisterAnswers(app, cfg.cacheTTL())
-	registerUsers(app)
-	registerProducts(app)
-	registerTextFields(app)
-	registerOrders(app)
-	registerOrderItems(app)
+	records.Register(app)
 	access.RegisterRecordsGuard(app, recordsAPIReadSlots(), cfg.RecordsReadTimeout)
 	access.RegisterRealtimeGuard(app)
 	access.RegisterListScoping(app)
-	registerShop(app)
 	alerter := alerts.New(app, cfg.AlertEmail)
 	payments := registerPayments(app, cfg, alerter)
 	registerAccount(app)

@@ -14,6 +14,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	c "shopdash/collections"
+	"shopdash/hooks/records"
 )
 
 // paymentDetails is what a Stripe payment tells about an order.
@@ -134,9 +135,9 @@ func markOrderPaid(ctx context.Context, app core.App, order *core.Record, pay pa
 	switch status := c.NewOrder(order).Status(); status {
 	case c.StatusPending:
 		order.Set(c.OrderStatusField, string(c.StatusPaid))
-		order.Set(c.OrderPaidAt, stampDate(pay.paidAt))
+		order.Set(c.OrderPaidAt, records.Stamp(pay.paidAt))
 		changed = true
-		if err := takeUnreservedStock(app, order.Id); err != nil {
+		if err := records.TakeUnreservedStock(app, order.Id); err != nil {
 			return unchanged, err
 		}
 	case c.StatusCancelled:
@@ -264,8 +265,8 @@ func newInvoiceOrder(app core.App, inv *stripe.Invoice, pay paymentDetails, user
 	order.Set(c.OrderCustomerEmail, inv.CustomerEmail)
 	order.Set(c.OrderStripeInvoice, inv.ID)
 	order.Set(c.OrderStripePaymentIntent, pay.paymentIntent)
-	order.Set(c.OrderPaidAt, stampDate(pay.paidAt))
-	order.SetRaw(c.OrderCreated, stampDate(time.Unix(inv.Created, 0)))
+	order.Set(c.OrderPaidAt, records.Stamp(pay.paidAt))
+	order.SetRaw(c.OrderCreated, records.Stamp(time.Unix(inv.Created, 0)))
 
 	var items []*core.Record
 	count := 0

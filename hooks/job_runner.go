@@ -16,6 +16,7 @@ import (
 	"shopdash/hooks/alerts"
 	"shopdash/hooks/audit"
 	"shopdash/hooks/cache"
+	"shopdash/hooks/records"
 )
 
 // Errors of job control.
@@ -237,7 +238,7 @@ func (j *Jobs) finishRun(run *core.Record, counts RunCounts, watermark time.Time
 		run.Set(c.JobRunError, truncate(err.Error(), 2000))
 	}
 	if status == c.JobSucceeded && !watermark.IsZero() && !dryRun {
-		run.Set(c.JobRunWatermark, stampDate(watermark))
+		run.Set(c.JobRunWatermark, records.Stamp(watermark))
 	}
 	if saveErr := j.app.Save(run); saveErr != nil {
 		err = errors.Join(err, saveErr)

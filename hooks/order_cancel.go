@@ -13,6 +13,7 @@ import (
 
 	c "shopdash/collections"
 	"shopdash/hooks/audit"
+	"shopdash/hooks/records"
 )
 
 // cancelRequest is the body of POST /api/v1/orders/{id}/cancel.
@@ -70,20 +71,20 @@ type cancellation struct {
 // idempotency key makes a retried cancel reuse the same refund. Once
 // Stripe has refunded, the refund is never hidden behind a 409.
 func (p *payments) cancel(app core.App, req cancellation) (*core.Record, error) {
-	claim, err := claimOrder(app, req.orderID, c.StatusPending, c.StatusPaid)
-	var conflict statusConflict
+	claim, err := records.ClaimOrder(app, req.orderID, c.StatusPending, c.StatusPaid)
+	var conflict records.StatusConflict
 	switch {
 	case errors.As(err, &conflict):
 		return nil, router.NewApiError(http.StatusConflict,
-			fmt.Sprintf("An order that is %s cannot be cancelled.", conflict.status), nil)
-	case errors.Is(err, errOrderBusy):
-		return nil, errBusyAPI()
+			fmt.Sprintf("An order that is %s cannot be cancelled.", conflict.Status), nil)
+	case errors.Is(err, records.ErrOrderBusy):
+		return nil, records.ErrBusyAPI()
 	case err != nil:
 		return nil, err
 	}
 	record, err := app.FindRecordById(c.Orders, req.orderID)
 	if err != nil {
-		releaseClaim(app, req.orderID, claim)
+		records.ReleaseClaim(app, req.orderID, claim)
 		return nil, err
 	}
 	order := c.NewOrder(record)
@@ -99,7 +100,7 @@ func (p *payments) cancel(app core.App, req cancellation) (*core.Record, error) 
 		refund, apiErr = p.refundOrder(app, order)
 	}
 	if apiErr != nil {
-		releaseClaim(app, req.orderID, claim)
+		records.ReleaseClaim(app, req.orderID, claim)
 		return nil, apiErr
 	}
 
@@ -117,11 +118,11 @@ func (p *payments) cancel(app core.App, req cancellation) (*core.Record, error) 
 		if refund != "" {
 			fresh.Set(c.OrderStripeRefund, refund)
 		}
-		clearClaim(fresh)
-		if err := tx.SaveWithContext(withClaim(context.Background(), claim), fresh); err != nil {
+		records.ClearClaim(fresh)
+		if err := tx.SaveWithContext(records.WithClaim(context.Background(), claim), fresh); err != nil {
 			return err
 		}
-		if err := returnStock(tx, fresh.Id); err != nil {
+		if err := records.ReturnStock(tx, fresh.Id); err != nil {
 			return err
 		}
 		record = fresh
@@ -132,7 +133,7 @@ func (p *payments) cancel(app core.App, req cancellation) (*core.Record, error) 
 			map[string]any{"from": string(from), "reason": req.reason, "refund": refund})
 	})
 	if err != nil {
-		releaseClaim(app, req.orderID, claim)
+		records.ReleaseClaim(app, req.orderID, claim)
 		if refund != "" {
 			// Stripe has refunded: its charge.refunded event, no longer
 			// held back by the claim, records it on the order.

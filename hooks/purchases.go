@@ -16,6 +16,7 @@ import (
 	c "shopdash/collections"
 	"shopdash/hooks/access"
 	"shopdash/hooks/cache"
+	"shopdash/hooks/records"
 )
 
 // Paging and window limits of GET /api/v1/purchases.
@@ -137,9 +138,9 @@ func (p purchasesQuery) cacheKey(raw url.Values) string {
 	if raw.Get("from") != "" || raw.Get("to") != "" {
 		to := "now" // a window open to the present, like the default one
 		if raw.Get("to") != "" {
-			to = stampDate(p.To).String()
+			to = records.Stamp(p.To).String()
 		}
-		window = stampDate(p.From).String() + "/" + to
+		window = records.Stamp(p.From).String() + "/" + to
 	}
 	statuses := slices.Sorted(slices.Values(p.Statuses))
 	return fmt.Sprintf("purchases page=%d perPage=%d sort=%s status=%s window=%s",
@@ -210,7 +211,7 @@ func findPurchases(app core.App, userID string, q purchasesQuery) (map[string]an
 	where := dbx.And(
 		dbx.NewExp("i.user = {:user}", dbx.Params{"user": userID}),
 		dbx.NewExp("i.created >= {:from} AND i.created < {:to}",
-			dbx.Params{"from": stampDate(q.From).String(), "to": stampDate(q.To).String()}),
+			dbx.Params{"from": records.Stamp(q.From).String(), "to": records.Stamp(q.To).String()}),
 	)
 	if len(q.Statuses) > 0 {
 		statuses := make([]any, len(q.Statuses))

@@ -10,6 +10,7 @@ import (
 	"github.com/pocketbase/pocketbase/tools/router"
 
 	c "shopdash/collections"
+	"shopdash/hooks/records"
 )
 
 // staleAfter is how long an order may wait for its payment. Stripe expires
@@ -23,7 +24,7 @@ const staleAfter = 24 * time.Hour
 // all is left for its webhook, and so is one Stripe cannot answer for
 // right now, or an order another operation holds.
 func (j *Jobs) cancelStaleOrders(ctx context.Context, counts *RunCounts) error {
-	cutoff := stampDate(time.Now().Add(-staleAfter)).String()
+	cutoff := records.Stamp(time.Now().Add(-staleAfter)).String()
 	orders, err := j.app.FindRecordsByFilter(c.Orders, "status = 'pending' && created < {:cutoff}", "created", 1000, 0,
 		dbx.Params{"cutoff": cutoff})
 	if err != nil {

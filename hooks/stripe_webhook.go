@@ -18,6 +18,7 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	c "shopdash/collections"
+	"shopdash/hooks/records"
 )
 
 // maxWebhookBytes bounds an event body; Stripe's are a few kilobytes.
@@ -79,7 +80,7 @@ func (p *payments) receiveWebhook(e *core.RequestEvent) error {
 			"event", event.ID, "api_version", event.APIVersion)
 	}
 	result, err := applyEventOnce(e.App, event)
-	for try := 0; errors.Is(err, errOrderBusy) && try < busyOrderTries; try++ {
+	for try := 0; errors.Is(err, records.ErrOrderBusy) && try < busyOrderTries; try++ {
 		select {
 		case <-time.After(busyOrderWait):
 		case <-e.Request.Context().Done():
@@ -87,7 +88,7 @@ func (p *payments) receiveWebhook(e *core.RequestEvent) error {
 		}
 		result, err = applyEventOnce(e.App, event)
 	}
-	if errors.Is(err, errOrderBusy) {
+	if errors.Is(err, records.ErrOrderBusy) {
 		e.App.Logger().Warn("stripe event meets an order being changed; Stripe will retry", "event", event.ID, "type", string(event.Type))
 		return router.NewApiError(http.StatusConflict, "The order is being changed; Stripe will retry the event.", nil)
 	}
@@ -177,7 +178,7 @@ func applyEventOnce(app core.App, event stripe.Event) (eventResult, error) {
 // retry may get past: an explicit rejection (a mismatched payment, an
 // object that does not decode) or a record that fails validation.
 func permanentFailure(err error) *eventRejection {
-	if err == nil || errors.Is(err, errOrderBusy) {
+	if err == nil || errors.Is(err, records.ErrOrderBusy) {
 		return nil
 	}
 	var rejection *eventRejection
@@ -315,7 +316,7 @@ func sessionNotPaid(reason string) eventEffect {
 		if err := app.Save(order); err != nil {
 			return err
 		}
-		return returnStock(app, order.Id)
+		return records.ReturnStock(app, order.Id)
 	}
 }
 
@@ -347,7 +348,7 @@ func chargeRefunded(app core.App, event stripe.Event) error {
 		return err
 	}
 	if status == c.StatusPaid && ch.Refunded {
-		return returnStock(app, order.Id)
+		return records.ReturnStock(app, order.Id)
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	c "shopdash/collections"
+	"shopdash/hooks/records"
 	_ "shopdash/pb_migrations"
 	"shopdash/seed"
 )
@@ -216,5 +217,5 @@ func ledgerStatuses(t *testing.T, app core.App, eventID string) []string {
 // database busy, an order held by a cancel or refund.
 func passingFailure(err error) bool {
 	msg := err.Error()
-	return errors.Is(err, errOrderBusy) || strings.Contains(msg, "database is locked") || strings.Contains(msg, "SQLITE_BUSY")
+	return errors.Is(err, records.ErrOrderBusy) || strings.Contains(msg, "database is locked") || strings.Contains(msg, "SQLITE_BUSY")
 }

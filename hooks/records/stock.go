@@ -1,4 +1,4 @@
-package hooks
+package records
 
 import (
 	"database/sql"
@@ -15,17 +15,17 @@ import (
 // Stock moves only by conditional, relative SQL updates, never by writing
 // back a value read earlier: products.stock is what can still be sold, and
 // each order item's stock_taken is what it holds of it. A checkout reserves
-// its units (reserveStock), payment keeps them, and a cancel, an expiry or a
-// refund before shipping gives them back exactly once (returnStock). So at
+// its units (ReserveStock), payment keeps them, and a cancel, an expiry or a
+// refund before shipping gives them back exactly once (ReturnStock). So at
 // every moment a product's stock plus what its items hold is what the shop
 // was given to sell.
 
-// reserveStock takes the units of the new order's physical items from
+// ReserveStock takes the units of the new order's physical items from
 // their products, in tx: one UPDATE per item that succeeds only if the
 // stock covers it, so two checkouts can never both take the last unit.
 // An item that cannot be covered is a field error on its line (the lines
 // are the items' order); the caller rolls tx back.
-func reserveStock(tx core.App, items []*core.Record, products []*c.Product) error {
+func ReserveStock(tx core.App, items []*core.Record, products []*c.Product) error {
 	lineErrs := validation.Errors{}
 	for i, item := range items {
 		if products[i].Digital() {
@@ -68,12 +68,12 @@ func stockOf(app core.App, productID string) (int, error) {
 	return stock, err
 }
 
-// takeUnreservedStock takes, when an order is paid, the stock its items
+// TakeUnreservedStock takes, when an order is paid, the stock its items
 // did not reserve: those of orders placed before checkouts reserved stock.
 // A payment cannot be refused, so an item the stock does not cover is sold
 // short, logged, and holds nothing: giving it back later must not invent
 // stock that was never there.
-func takeUnreservedStock(tx core.App, orderID string) error {
+func TakeUnreservedStock(tx core.App, orderID string) error {
 	items, err := physicalItems(tx, orderID)
 	if err != nil {
 		return err
@@ -98,11 +98,11 @@ func takeUnreservedStock(tx core.App, orderID string) error {
 	return nil
 }
 
-// returnStock gives back what an order's items hold of their products'
+// ReturnStock gives back what an order's items hold of their products'
 // stock, once: each item's stock_taken is zeroed by an UPDATE conditioned
 // on the value it read, so a second call (a repeated event, a cancel that
 // meets an expiry) finds nothing left to give.
-func returnStock(tx core.App, orderID string) error {
+func ReturnStock(tx core.App, orderID string) error {
 	// Whatever the product is now: one made digital since still gets back
 	// the units its items hold.
 	var items []stockItem
@@ -168,7 +168,7 @@ func physicalItems(app core.App, orderID string) ([]stockItem, error) {
 // superuser deletes it (its items go with it), in the delete's transaction.
 func returnStockOfDeletedOrder(e *core.RecordEvent) error {
 	return e.App.RunInTransaction(func(tx core.App) error {
-		if err := returnStock(tx, e.Record.Id); err != nil {
+		if err := ReturnStock(tx, e.Record.Id); err != nil {
 			return err
 		}
 		e.App = tx

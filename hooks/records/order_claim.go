@@ -1,4 +1,4 @@
-package hooks
+package records
 
 import (
 	"context"
@@ -31,29 +31,29 @@ import (
 // is taken over (the Stripe calls are idempotent, so repeating one is safe).
 const claimTTL = 5 * time.Minute
 
-// errOrderBusy is a change refused because another operation holds the
+// ErrOrderBusy is a change refused because another operation holds the
 // order.
-var errOrderBusy = errors.New("order is being changed by another operation")
+var ErrOrderBusy = errors.New("order is being changed by another operation")
 
-// errBusyAPI is errOrderBusy as the routes and the records API answer it;
-// errors.Is still finds errOrderBusy in it.
-func errBusyAPI() *router.ApiError {
+// ErrBusyAPI is ErrOrderBusy as the routes and the records API answer it;
+// errors.Is still finds ErrOrderBusy in it.
+func ErrBusyAPI() *router.ApiError {
 	return router.NewApiError(http.StatusConflict,
-		"This order is being changed right now (a cancel or refund is under way); reload it in a moment.", errOrderBusy)
+		"This order is being changed right now (a cancel or refund is under way); reload it in a moment.", ErrOrderBusy)
 }
 
 type claimKey struct{}
 
-// withClaim marks the saves made under a claim, which the claim guard lets
+// WithClaim marks the saves made under a claim, which the claim guard lets
 // through.
-func withClaim(ctx context.Context, claim string) context.Context {
+func WithClaim(ctx context.Context, claim string) context.Context {
 	return context.WithValue(ctx, claimKey{}, claim)
 }
 
-// claimOrder claims an order that is in one of the statuses, with one
+// ClaimOrder claims an order that is in one of the statuses, with one
 // conditional UPDATE, and returns the claim. An order in another status
-// is a statusConflict; one claimed by a live operation is errOrderBusy.
-func claimOrder(app core.App, orderID string, from ...c.OrderStatus) (string, error) {
+// is a StatusConflict; one claimed by a live operation is ErrOrderBusy.
+func ClaimOrder(app core.App, orderID string, from ...c.OrderStatus) (string, error) {
 	claim := security.RandomString(24)
 	now := time.Now().UTC()
 	statuses := make([]any, len(from))
@@ -61,12 +61,12 @@ func claimOrder(app core.App, orderID string, from ...c.OrderStatus) (string, er
 		statuses[i] = string(s)
 	}
 	res, err := app.NonconcurrentDB().Update(c.Orders,
-		dbx.Params{c.OrderClaim: claim, c.OrderClaimedAt: stampDate(now).String()},
+		dbx.Params{c.OrderClaim: claim, c.OrderClaimedAt: Stamp(now).String()},
 		dbx.And(
 			dbx.HashExp{"id": orderID},
 			dbx.In(c.OrderStatusField, statuses...),
 			dbx.Or(dbx.HashExp{c.OrderClaim: ""}, dbx.NewExp("[["+c.OrderClaimedAt+"]] < {:stale}",
-				dbx.Params{"stale": stampDate(now.Add(-claimTTL)).String()})),
+				dbx.Params{"stale": Stamp(now.Add(-claimTTL)).String()})),
 		)).Execute()
 	if err != nil {
 		return "", fmt.Errorf("claim order %s: %w", orderID, err)
@@ -79,14 +79,14 @@ func claimOrder(app core.App, orderID string, from ...c.OrderStatus) (string, er
 		return "", err
 	}
 	if !slices.Contains(from, status) {
-		return "", statusConflict{status}
+		return "", StatusConflict{Status: status}
 	}
-	return "", errOrderBusy
+	return "", ErrOrderBusy
 }
 
-// releaseClaim ends a claim whose operation writes nothing more (it failed
+// ReleaseClaim ends a claim whose operation writes nothing more (it failed
 // at Stripe); an operation that succeeds releases it with its last save.
-func releaseClaim(app core.App, orderID, claim string) {
+func ReleaseClaim(app core.App, orderID, claim string) {
 	_, err := app.NonconcurrentDB().Update(c.Orders, dbx.Params{c.OrderClaim: "", c.OrderClaimedAt: ""},
 		dbx.HashExp{"id": orderID, c.OrderClaim: claim}).Execute()
 	if err != nil {
@@ -95,16 +95,16 @@ func releaseClaim(app core.App, orderID, claim string) {
 	}
 }
 
-// clearClaim makes the save of record release its claim.
-func clearClaim(record *core.Record) {
+// ClearClaim makes the save of record release its claim.
+func ClearClaim(record *core.Record) {
 	record.Set(c.OrderClaim, "")
 	record.Set(c.OrderClaimedAt, "")
 }
 
-// statusConflict is an order whose status forbids the operation.
-type statusConflict struct{ status c.OrderStatus }
+// StatusConflict is an order whose status forbids the operation.
+type StatusConflict struct{ Status c.OrderStatus }
 
-func (s statusConflict) Error() string { return "the order is " + string(s.status) }
+func (s StatusConflict) Error() string { return "the order is " + string(s.Status) }
 
 // storedOrder is what the guards read of an order as stored.
 type storedOrder struct {
@@ -152,7 +152,7 @@ func guardOrderWrite(e *core.RecordEvent) error {
 		return err
 	}
 	if held, _ := e.Context.Value(claimKey{}).(string); stored.liveClaim() != "" && stored.liveClaim() != held {
-		return errBusyAPI()
+		return ErrBusyAPI()
 	}
 	if original := e.Record.Original(); original != nil && stored.Updated != "" &&
 		original.GetString(c.OrderUpdated) != stored.Updated {

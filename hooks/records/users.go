@@ -1,4 +1,4 @@
-package hooks
+package records
 
 import (
 	"slices"
@@ -156,7 +156,7 @@ func showCustomerEmailToSupport(e *core.RecordEnrichEvent) error {
 // transaction of the delete, as DELETE /api/v1/me does.
 func forgetDeletedAccount(e *core.RecordRequestEvent) error {
 	return e.App.RunInTransaction(func(tx core.App) error {
-		if _, err := forgetCustomer(tx, e.Record.Id); err != nil {
+		if _, err := ForgetCustomer(tx, e.Record.Id); err != nil {
 			return err
 		}
 		e.App = tx

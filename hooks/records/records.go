@@ -1,0 +1,28 @@
+// Package records holds the record hooks of the shop's collections (the
+// order status machine, stock, claims, validation and normalising of
+// users and products, the one shop record) and the order operations that
+// several entry points share.
+package records
+
+import (
+	"time"
+
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/types"
+)
+
+// Register binds the record hooks of every collection.
+func Register(app core.App) {
+	registerUsers(app)
+	registerProducts(app)
+	registerTextFields(app)
+	registerOrders(app)
+	registerOrderItems(app)
+	registerShop(app)
+}
+
+// Stamp is a time as a PocketBase date value.
+func Stamp(t time.Time) types.DateTime {
+	d, _ := types.ParseDateTime(t)
+	return d
+}
