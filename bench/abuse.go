@@ -39,6 +39,7 @@ var abuseFilters = struct{ signedIn, guest []string }{
 		"/api/collections/products/records?perPage=1&filter=" + url.QueryEscape(`order_items_via_product.order.order_items_via_order.product_name ~ "%q%z"`),
 		"/api/collections/products/records?perPage=1&filter=" + url.QueryEscape(`order_items_via_product.product_name ~ "%q%z"`),
 		"/api/collections/products/records?perPage=1&filter=" + url.QueryEscape(`order_items_via_product.quantity ?> 1000`),
+		"/api/collections/products/records?perPage=1&filter=" + url.QueryEscape(`order_items_via_product.order.number ?~ "%q%z"`),
 	},
 }
 

@@ -97,9 +97,12 @@ func ReadConnections() int {
 }
 
 // recordsAPIReadSlots is how many records-API reads of non-superusers run
-// at once: half of the reading connections, the other half kept for the
-// shop's own routes (checkout, webhooks, dashboard, sign-in).
-func recordsAPIReadSlots() int { return max(1, ReadConnections()/2) }
+// at once: half the cores (one on two), so that costly reads at their
+// deadline leave the other half of the CPU, and of the reading
+// connections, to the shop's own routes (checkout, webhooks, dashboard,
+// sign-in). Half the connections (two of four) still let such reads take
+// the whole CPU of a two-core machine.
+func recordsAPIReadSlots() int { return max(1, runtime.GOMAXPROCS(0)/2) }
 
 // cacheTTL is how long the caches keep what they hold; 0 is off.
 func (cfg Config) cacheTTL() time.Duration {

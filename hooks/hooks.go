@@ -21,6 +21,7 @@ func Register(app core.App, public fs.FS, cfg Config) (*Jobs, error) {
 	cache.RegisterAuth(app, cfg.cacheTTL())
 	answers := cache.RegisterAnswers(app, cfg.cacheTTL())
 	records.Register(app)
+	useAppURL(app, cfg.AppURL)
 	access.RegisterRecordsGuard(app, recordsAPIReadSlots(), cfg.RecordsReadTimeout)
 	access.RegisterRealtimeGuard(app)
 	access.RegisterListScoping(app)
@@ -36,4 +37,18 @@ func Register(app core.App, public fs.FS, cfg Config) (*Jobs, error) {
 	registerProfiling(app)
 	jobs := newJobs(app, payments, outbox, alerter, answers)
 	return jobs, registerJobs(app, cfg, jobs)
+}
+
+// useAppURL makes SHOPDASH_APP_URL PocketBase's application URL too, at
+// start and after every settings save: the links of PocketBase's own
+// emails (the address confirmation every customer needs before ordering)
+// must point at the shop, not at localhost.
+func useAppURL(app core.App, url string) {
+	app.OnSettingsReload().BindFunc(func(e *core.SettingsReloadEvent) error {
+		if err := e.Next(); err != nil {
+			return err
+		}
+		e.App.Settings().Meta.AppURL = url
+		return nil
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/pocketbase/pocketbase/apis"
@@ -57,6 +58,15 @@ func TestRealtimeIsBoundedForGuestsAndConnections(t *testing.T) {
 		{"a guest with 1,000 topics", guest, manyTopics(1000), http.StatusBadRequest},
 		{"a customer with 21 topics", shop.Customer, manyTopics(21), http.StatusBadRequest},
 		{"a customer with 20 topics", shop.Customer, manyTopics(20), http.StatusNoContent},
+		// a subscription's filter runs after every save: the guard's limits
+		{"a customer's costly subscription filter", shop.Customer, []string{"users/*?options=" + url.QueryEscape(
+			`{"query":{"filter":"orders_via_user.order_items_via_order.product.order_items_via_product.product_name ?~ '%q%z'"}}`)},
+			http.StatusBadRequest},
+		{"a guest's costly product filter", guest, []string{"products/*?options=" + url.QueryEscape(
+			`{"query":{"filter":"order_items_via_product.order.order_items_via_order.product_name ~ 'x'"}}`)},
+			http.StatusBadRequest},
+		{"a plain subscription filter", shop.Customer, []string{"orders/*?options=" + url.QueryEscape(
+			`{"query":{"filter":"status = 'paid'"}}`)}, http.StatusNoContent},
 	} {
 		client := realtimeClient(rig)
 		if got := realtimeSubscribe(t, rig, client, tc.account, tc.topics...); got != tc.want {

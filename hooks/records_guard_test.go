@@ -58,6 +58,27 @@ func TestCostlyRecordsQueriesAreRefused(t *testing.T) {
 			url.Values{"filter": {`name != "` + strings.Repeat("x", 3000) + `"`}}, "validation_query_too_costly"),
 		refused("a filter that opens a group it does not close", "products", shoptest.Account{},
 			url.Values{"filter": {`(name = "x"`}}, "validation_invalid_filter"),
+		refused("back-relations in the older x(y) spelling", "products", shoptest.Account{},
+			url.Values{"expand": {"order_items(product).order,order_items(product).user"}}, "validation_query_too_costly"),
+		{
+			Name:           "a HEAD request, which Go serves through the GET route",
+			Method:         http.MethodHead,
+			URL:            guardURL("orders", url.Values{"perPage": {"1"}, "filter": {deep}}),
+			Headers:        shoptest.Headers(shop.Customer),
+			ExpectedStatus: http.StatusBadRequest,
+			TestAppFactory: shoptest.Factory,
+		},
+		{
+			Name:   "a deep expand on a write",
+			Method: http.MethodPatch,
+			URL: "/api/collections/users/records/" + shop.Customer.ID + "?" + url.Values{"expand": {
+				"orders_via_user.order_items_via_order.product.order_items_via_product.order"}}.Encode(),
+			Body:            strings.NewReader(`{"order_updates":true}`),
+			Headers:         shoptest.Headers(shop.Customer),
+			ExpectedStatus:  http.StatusBadRequest,
+			ExpectedContent: []string{`"code":"validation_query_too_costly"`},
+			TestAppFactory:  shoptest.Factory,
+		},
 		{
 			Name:            "one back-relation hop is fine",
 			Method:          http.MethodGet,

@@ -63,3 +63,17 @@ func TestSignUpSendsTheVerificationLink(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestConfirmationLinksPointAtTheShop: SHOPDASH_APP_URL is PocketBase's
+// application URL too, so the links of its emails (the confirmation every
+// customer needs) point at the shop rather than at localhost.
+func TestConfirmationLinksPointAtTheShop(t *testing.T) {
+	t.Parallel()
+	rig := newWebhookRig(t, shoptest.StripeConfig)
+	if err := rig.app.Save(rig.app.Settings()); err != nil {
+		t.Fatal(err)
+	}
+	if got := rig.app.Settings().Meta.AppURL; got != shoptest.AppURL {
+		t.Fatalf("application URL %q, want %q", got, shoptest.AppURL)
+	}
+}

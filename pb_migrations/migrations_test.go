@@ -204,12 +204,12 @@ func TestOptionalStripeIdsAreUniqueOnlyWhenSet(t *testing.T) {
 func TestMigrationsRollBack(t *testing.T) {
 	app := newEmptyShop(t)
 	runner := core.NewMigrationsRunner(app, core.AppMigrations)
-	reverted, err := runner.Down(5)
+	reverted, err := runner.Down(6)
 	if err != nil {
 		t.Fatalf("down: %v", err)
 	}
-	if len(reverted) != 5 {
-		t.Fatalf("reverted %v, want the five shop migrations", reverted)
+	if len(reverted) != 6 {
+		t.Fatalf("reverted %v, want the six shop migrations", reverted)
 	}
 	if _, err := app.FindCollectionByNameOrId(c.Orders); err == nil {
 		t.Fatal("orders still exists after down")
@@ -243,6 +243,7 @@ func TestRateLimitsAreOn(t *testing.T) {
 		{[]string{"GET /api/collections/products/records", "/api/collections/products/records"}, core.RateLimitRuleAudienceGuest, 300},
 		{[]string{"orders:list", "*:list", "GET /api/collections/orders/records"}, core.RateLimitRuleAudienceAuth, 200},
 		{[]string{"orders:view", "*:view", "GET /api/collections/orders/records/abc"}, core.RateLimitRuleAudienceAuth, 400},
+		{[]string{"users:requestEmailChange", "*:requestEmailChange"}, core.RateLimitRuleAudienceAuth, 3},
 	}
 	for _, tc := range cases {
 		audiences := []string{"", tc.audience}
@@ -260,7 +261,7 @@ func TestRateLimitsAreOn(t *testing.T) {
 func TestPaidCheckoutItemsHoldTheirStockAfterUpgrade(t *testing.T) {
 	app := newEmptyShop(t)
 	runner := core.NewMigrationsRunner(app, core.AppMigrations)
-	if _, err := runner.Down(2); err != nil { // back to before the stock step
+	if _, err := runner.Down(3); err != nil { // back to before the stock step
 		t.Fatalf("down: %v", err)
 	}
 	users, _ := app.FindCollectionByNameOrId(c.Users)

@@ -1,8 +1,10 @@
 package access
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/pocketbase/pocketbase/apis"
@@ -57,6 +59,14 @@ func limitSubscriptions(e *core.RealtimeSubscribeRequestEvent) error {
 	if len(e.Subscriptions) > maxSubscriptionsPerConnection {
 		return e.BadRequestError(fmt.Sprintf("At most %d subscriptions a connection.", maxSubscriptionsPerConnection), nil)
 	}
+	for _, topic := range e.Subscriptions {
+		// A subscription's filter runs after every save of its collection,
+		// on the saving request: it gets the records guard's limits.
+		filter, sort, expand := topicQuery(topic)
+		if errs := checkQueryCost(filter, sort, expand); len(errs) > 0 {
+			return errTooCostly(e.RequestEvent, errs)
+		}
+	}
 	if e.Auth == nil {
 		for _, topic := range e.Subscriptions {
 			if !isProductsTopic(e.App, topic) {
@@ -75,6 +85,32 @@ func limitSubscriptions(e *core.RealtimeSubscribeRequestEvent) error {
 		return router.NewApiError(http.StatusTooManyRequests, "Too many realtime connections for this account.", nil)
 	}
 	return e.Next()
+}
+
+// topicQuery is the filter, sort and expand a subscription topic carries
+// in its options (`orders/*?options={"query":{"filter":"…"}}`).
+func topicQuery(topic string) (filter, sort, expand string) {
+	_, rawQuery, found := strings.Cut(topic, "?")
+	if !found {
+		return "", "", ""
+	}
+	params, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return "", "", ""
+	}
+	var options struct {
+		Query map[string]any `json:"query"`
+	}
+	if json.Unmarshal([]byte(params.Get("options")), &options) != nil {
+		return "", "", ""
+	}
+	text := func(key string) string {
+		if v, ok := options.Query[key]; ok && v != nil {
+			return fmt.Sprint(v)
+		}
+		return ""
+	}
+	return text("filter"), text("sort"), text("expand")
 }
 
 // isProductsTopic reports whether a topic (products/*, products/ID, with

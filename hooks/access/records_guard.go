@@ -70,15 +70,23 @@ func RegisterRecordsGuard(app core.App, slots int, timeout time.Duration) {
 }
 
 // guard checks the cost of a records-API read, waits for a read slot and
-// runs the read with a deadline. Superusers are trusted with the dashboard
-// at /_/ and pass as they are.
+// runs the read with a deadline. Any other API request that asks for an
+// expand (a write, an auth refresh) has the expand checked too. Superusers
+// are trusted with the dashboard at /_/ and pass as they are.
 func (r *recordsReads) guard(e *core.RequestEvent) error {
-	if e.Request.Method != http.MethodGet || !isRecordsAPIPath(e.Request.URL.Path) || e.HasSuperuserAuth() {
+	if e.HasSuperuserAuth() || !strings.HasPrefix(e.Request.URL.Path, "/api/") {
 		return e.Next()
 	}
-	if errs := checkQueryCost(e.Request.URL.Query().Get("filter"), e.Request.URL.Query().Get("sort"),
-		e.Request.URL.Query().Get("expand")); len(errs) > 0 {
-		return e.BadRequestError("The query asks too much of the database; see docs/security.md for the limits.", errs)
+	query := e.Request.URL.Query()
+	read := isRead(e.Request) && isRecordsAPIPath(e.Request.URL.Path)
+	if !read {
+		if errs := checkQueryCost("", "", query.Get("expand")); len(errs) > 0 {
+			return errTooCostly(e, errs)
+		}
+		return e.Next()
+	}
+	if errs := checkQueryCost(query.Get("filter"), query.Get("sort"), query.Get("expand")); len(errs) > 0 {
+		return errTooCostly(e, errs)
 	}
 
 	ctx, cancel := context.WithTimeout(e.Request.Context(), r.timeout)
@@ -99,6 +107,16 @@ func (r *recordsReads) guard(e *core.RequestEvent) error {
 			fmt.Sprintf("The query took longer than %s; narrow it down.", r.timeout), nil)
 	}
 	return err
+}
+
+// isRead reports a GET, or a HEAD, which Go's router serves through the
+// same handler.
+func isRead(r *http.Request) bool {
+	return r.Method == http.MethodGet || r.Method == http.MethodHead
+}
+
+func errTooCostly(e *core.RequestEvent, errs validation.Errors) error {
+	return e.BadRequestError("The query asks too much of the database; see docs/security.md for the limits.", errs)
 }
 
 // isRecordsAPIPath reports whether a path is a records-API list or view:
@@ -200,7 +218,8 @@ func relationCost(paths []string) string {
 		if hops > 0 || strings.HasPrefix(path, "@collection.") {
 			crossing++
 		}
-		backRelations += strings.Count(path, "_via_")
+		// x_via_y, or its older spelling x(y), which PocketBase still reads.
+		backRelations += strings.Count(path, "_via_") + strings.Count(path, "(")
 	}
 	switch {
 	case backRelations > maxBackRelations:
