@@ -57,7 +57,7 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzAddressNormaliseAndValidate$$' -fuzztime $(FUZZTIME) ./collections/
 	go test -run '^$$' -fuzz '^FuzzNormaliseLine$$' -fuzztime $(FUZZTIME) ./collections/
 	go test -run '^$$' -fuzz '^FuzzCheckQueryCost$$' -fuzztime $(FUZZTIME) ./hooks/access/
-	go test -run '^$$' -fuzz '^FuzzPurchasesQuery$$' -fuzztime $(FUZZTIME) ./hooks/
+	go test -run '^$$' -fuzz '^FuzzPurchasesQuery$$' -fuzztime $(FUZZTIME) ./hooks/customer/
 	go test -run '^$$' -fuzz '^FuzzCheckoutBody$$' -fuzztime $(FUZZTIME) ./hooks/
 	go test -run '^$$' -fuzz '^FuzzStripeEventObjects$$' -fuzztime $(FUZZTIME) ./hooks/
 

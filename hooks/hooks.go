@@ -10,6 +10,7 @@ import (
 	"shopdash/hooks/access"
 	"shopdash/hooks/alerts"
 	"shopdash/hooks/cache"
+	"shopdash/hooks/customer"
 	"shopdash/hooks/records"
 )
 
@@ -27,13 +28,9 @@ func Register(app core.App, public fs.FS, cfg Config) (*Jobs, error) {
 	access.RegisterListScoping(app)
 	alerter := alerts.New(app, cfg.AlertEmail)
 	payments := registerPayments(app, cfg, alerter)
-	registerAccount(app)
-	registerDashboard(app, answers)
-	registerPurchases(app, answers)
-	registerDownloads(app, cfg)
+	customer.Register(app, public, cfg.AppURL, answers)
 	registerMailDeadlines(app, cfg.SMTPTimeout)
 	outbox := registerEmails(app, cfg, alerter)
-	registerPublicPage(app, public)
 	registerProfiling(app)
 	jobs := newJobs(app, payments, outbox, alerter, answers)
 	return jobs, registerJobs(app, cfg, jobs)

@@ -13,13 +13,14 @@ import (
 // capabilities import the shared parts, shared parts import collections,
 // and no package imports one of its own layer (docs/architecture.md).
 var packageLayers = map[string]int{
-	"shopdash/collections":   0,
-	"shopdash/hooks/access":  1,
-	"shopdash/hooks/alerts":  1,
-	"shopdash/hooks/audit":   1,
-	"shopdash/hooks/cache":   1,
-	"shopdash/hooks/records": 2,
-	"shopdash/hooks":         3,
+	"shopdash/collections":    0,
+	"shopdash/hooks/access":   1,
+	"shopdash/hooks/alerts":   1,
+	"shopdash/hooks/audit":    1,
+	"shopdash/hooks/cache":    1,
+	"shopdash/hooks/records":  2,
+	"shopdash/hooks/customer": 3,
+	"shopdash/hooks":          4,
 }
 
 // TestImportsRunOneWay reads the imports of every package under hooks/

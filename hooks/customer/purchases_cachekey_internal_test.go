@@ -1,4 +1,4 @@
-package hooks
+package customer
 
 import (
 	"net/url"

@@ -1,4 +1,4 @@
-package hooks
+package customer
 
 import (
 	"fmt"
@@ -19,10 +19,10 @@ import (
 // fetch: paid and not cancelled or refunded.
 var downloadableStatuses = []c.OrderStatus{c.StatusPaid, c.StatusShipped, c.StatusDelivered}
 
-func registerDownloads(app core.App, cfg Config) {
+func registerDownloads(app core.App, appURL string) {
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		g := access.V1(se)
-		g.GET("/downloads", listDownloads(cfg)).Bind(access.SignedIn())
+		g.GET("/downloads", listDownloads(appURL)).Bind(access.SignedIn())
 		// Also reached by a plain link, signed with a short-lived file token.
 		g.GET("/downloads/{item}", serveDownload)
 		return se.Next()
@@ -44,7 +44,7 @@ type download struct {
 // listDownloads answers the digital items of the user's paid orders, each
 // with a link that works without the Authorization header for as long as
 // PocketBase's file tokens live (3 minutes by default).
-func listDownloads(cfg Config) func(*core.RequestEvent) error {
+func listDownloads(appURL string) func(*core.RequestEvent) error {
 	return func(e *core.RequestEvent) error {
 		statuses := make([]any, len(downloadableStatuses))
 		for i, s := range downloadableStatuses {
@@ -70,7 +70,7 @@ func listDownloads(cfg Config) func(*core.RequestEvent) error {
 		}
 		expires := records.Stamp(time.Now().Add(e.Auth.Collection().FileToken.DurationTime()))
 		for i := range rows {
-			rows[i].URL = cfg.AppURL + "/api/v1/downloads/" + rows[i].Item + "?token=" + token
+			rows[i].URL = appURL + "/api/v1/downloads/" + rows[i].Item + "?token=" + token
 			rows[i].Expires = expires
 		}
 		return e.JSON(http.StatusOK, map[string]any{"items": rows})

@@ -1,0 +1,23 @@
+// Package customer is what a customer's page and client use besides the
+// records API: the account routes (profile, export, deletion), the
+// dashboard, the purchases table, the downloads, and the page itself at /.
+package customer
+
+import (
+	"io/fs"
+
+	"github.com/pocketbase/pocketbase/core"
+
+	"shopdash/hooks/cache"
+)
+
+// Register binds the customer routes and the page. public is the page's
+// files; appURL the shop's public base, for download links; answers the
+// cache of the read routes.
+func Register(app core.App, public fs.FS, appURL string, answers *cache.Answers) {
+	registerAccount(app)
+	registerDashboard(app, answers)
+	registerPurchases(app, answers)
+	registerDownloads(app, appURL)
+	registerPublicPage(app, public)
+}
