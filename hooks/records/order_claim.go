@@ -143,9 +143,10 @@ func storedClaim(app core.App, orderID string) (c.OrderStatus, string, error) {
 // guardOrderWrite refuses a save of an order that another operation holds,
 // or that changed since the record being saved was read (a records-API
 // edit reads the order before its transaction, and PocketBase writes the
-// whole row: it would undo what a webhook or a cancel wrote meanwhile). It
-// runs on every path (records API, dashboard, webhooks, sync, jobs) and
-// reads the order in the save's own transaction.
+// whole row: it would undo what a webhook or a cancel wrote meanwhile),
+// then holds it to the status machine. It runs on every path (records API,
+// dashboard, webhooks, sync, jobs) and reads the order once, in the save's
+// own transaction.
 func guardOrderWrite(e *core.RecordEvent) error {
 	stored, err := readStoredOrder(e.App, e.Record.Id)
 	if err != nil {
@@ -158,5 +159,5 @@ func guardOrderWrite(e *core.RecordEvent) error {
 		original.GetString(c.OrderUpdated) != stored.Updated {
 		return router.NewApiError(http.StatusConflict, "This order changed since it was loaded; reload it and try again.", nil)
 	}
-	return e.Next()
+	return enforceStatusMachine(e, c.OrderStatus(stored.Status))
 }

@@ -1,8 +1,6 @@
 package records
 
 import (
-	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -29,7 +27,6 @@ var supportStatuses = []c.OrderStatus{c.StatusShipped, c.StatusDelivered}
 func registerOrders(app core.App) {
 	app.OnRecordCreate(c.Orders).BindFunc(stampStatusTimes)
 	app.OnRecordUpdate(c.Orders).BindFunc(guardOrderWrite)
-	app.OnRecordUpdate(c.Orders).BindFunc(enforceStatusMachine)
 	app.OnRecordUpdate(c.Orders).BindFunc(copyArrivalToItems)
 	app.OnRecordUpdateRequest(c.Orders).BindFunc(limitStaffOrderChanges)
 	app.OnRecordDelete(c.Orders).BindFunc(returnStockOfDeletedOrder)
@@ -38,22 +35,17 @@ func registerOrders(app core.App) {
 	app.OnRecordDeleteRequest(c.Orders).BindFunc(audit.Writes("order"))
 }
 
-// enforceStatusMachine refuses any status change the state machine does not
-// allow, on every update path: records API, admin dashboard and our own
-// app.Save calls alike.
-func enforceStatusMachine(e *core.RecordEvent) error {
+// enforceStatusMachine refuses any status change the state machine does
+// not allow, from current (the stored status, "" for a new order), on
+// every update path: records API, admin dashboard and our own app.Save
+// calls alike (guardOrderWrite reads the stored order for it).
+func enforceStatusMachine(e *core.RecordEvent, current c.OrderStatus) error {
 	next := c.NewOrder(e.Record).Status()
-	var current string
-	err := e.App.DB().Select(c.OrderStatusField).From(c.Orders).
-		Where(dbx.HashExp{"id": e.Record.Id}).Row(&current)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("read status of order %s: %w", e.Record.Id, err)
-	}
-	if current != "" && !c.OrderStatus(current).CanMoveTo(next) {
+	if current != "" && !current.CanMoveTo(next) {
 		return validation.Errors{c.OrderStatusField: validation.NewError("validation_invalid_transition",
 			fmt.Sprintf("An order cannot move from %s to %s.", current, next))}
 	}
-	if current != string(next) {
+	if current != next {
 		return stampStatusTimes(e)
 	}
 	return e.Next()
