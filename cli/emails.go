@@ -6,7 +6,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/spf13/cobra"
 
-	"shopdash/hooks"
+	"shopdash/hooks/emails"
 )
 
 // NewEmailsCommand returns `shopdash emails retry [--dead]`.
@@ -22,7 +22,7 @@ func NewEmailsCommand(app core.App) *cobra.Command {
 			if err := app.RunAllMigrations(); err != nil {
 				return err
 			}
-			n, err := hooks.RetryEmails(app, dead)
+			n, err := emails.RetryEmails(app, dead)
 			if err != nil {
 				return err
 			}

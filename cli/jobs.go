@@ -7,11 +7,11 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/spf13/cobra"
 
-	"shopdash/hooks"
+	"shopdash/hooks/jobs"
 )
 
 // NewJobsCommand returns `shopdash jobs list|pause NAME|resume NAME`.
-func NewJobsCommand(app core.App, jobs *hooks.Jobs) *cobra.Command {
+func NewJobsCommand(app core.App, runner *jobs.Jobs) *cobra.Command {
 	cmd := &cobra.Command{Use: "jobs", Short: "Show, pause and resume the background jobs", SilenceUsage: true}
 	cmd.PersistentPreRunE = func(*cobra.Command, []string) error { return app.RunAllMigrations() }
 	cmd.AddCommand(&cobra.Command{
@@ -20,7 +20,7 @@ func NewJobsCommand(app core.App, jobs *hooks.Jobs) *cobra.Command {
 		Args:         cobra.NoArgs,
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			states, err := jobs.States()
+			states, err := runner.States()
 			if err != nil {
 				return err
 			}
@@ -46,11 +46,11 @@ func NewJobsCommand(app core.App, jobs *hooks.Jobs) *cobra.Command {
 		paused := verb == "pause"
 		cmd.AddCommand(&cobra.Command{
 			Use:          verb + " NAME",
-			Short:        verb + " a job (" + fmt.Sprint(hooks.JobNames) + "); pausing cancels a running one within a second",
+			Short:        verb + " a job (" + fmt.Sprint(runner.Names()) + "); pausing cancels a running one within a second",
 			Args:         cobra.ExactArgs(1),
 			SilenceUsage: true,
 			RunE: func(cmd *cobra.Command, args []string) error {
-				if err := jobs.SetPaused(args[0], paused, "cli"); err != nil {
+				if err := runner.SetPaused(args[0], paused, "cli"); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: %sd\n", args[0], verb)

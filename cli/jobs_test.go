@@ -18,6 +18,8 @@ import (
 	"shopdash/cli"
 	c "shopdash/collections"
 	"shopdash/hooks"
+	"shopdash/hooks/jobs"
+	"shopdash/hooks/payments"
 	"shopdash/internal/fakestripe"
 	"shopdash/internal/shoptest"
 )
@@ -25,7 +27,7 @@ import (
 // jobsShop is an empty migrated shop with every hook bound, as main builds
 // it for the commands. The package has no template shop (no TestMain), so
 // it is built here rather than with shoptest.NewAppWithJobs.
-func jobsShop(t *testing.T, cfg hooks.Config) (*tests.TestApp, *hooks.Jobs) {
+func jobsShop(t *testing.T, cfg hooks.Config) (*tests.TestApp, *jobs.Jobs) {
 	t.Helper()
 	app, err := tests.NewTestApp(t.TempDir())
 	if err != nil {
@@ -33,11 +35,11 @@ func jobsShop(t *testing.T, cfg hooks.Config) (*tests.TestApp, *hooks.Jobs) {
 	}
 	// Registered after any fake Stripe's cleanup, so it runs first.
 	t.Cleanup(app.Cleanup)
-	jobs, err := hooks.Register(app, fstest.MapFS{"index.html": {Data: []byte("<!doctype html>")}}, cfg)
+	runner, err := hooks.Register(app, fstest.MapFS{"index.html": {Data: []byte("<!doctype html>")}}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return app, jobs
+	return app, runner
 }
 
 // jobsExec runs a command with args and returns its output and error.
@@ -81,32 +83,32 @@ func jobsAuditRows(t *testing.T, app core.App, action, actor string) int {
 }
 
 func TestJobsCommandListsPausesAndResumes(t *testing.T) {
-	app, jobs := jobsShop(t, hooks.Config{AppURL: shoptest.AppURL})
+	app, runner := jobsShop(t, hooks.Config{AppURL: shoptest.AppURL})
 
-	out, err := jobsExec(cli.NewJobsCommand(app, jobs), "list")
+	out, err := jobsExec(cli.NewJobsCommand(app, runner), "list")
 	if err != nil {
 		t.Fatalf("jobs list: %v\n%s", err, out)
 	}
 	if !strings.HasPrefix(out, "JOB") {
 		t.Fatalf("jobs list has no header:\n%s", out)
 	}
-	for _, name := range hooks.JobNames {
+	for _, name := range runner.Names() {
 		if got := jobsListLine(t, out, name); got[1] != "active" || got[2] != "-" {
 			t.Errorf("jobs list shows %v, want %s active and never run", got, name)
 		}
 	}
 
-	out, err = jobsExec(cli.NewJobsCommand(app, jobs), "pause", "stripe_sync")
+	out, err = jobsExec(cli.NewJobsCommand(app, runner), "pause", "stripe_sync")
 	if err != nil || strings.TrimSpace(out) != "stripe_sync: paused" {
 		t.Fatalf("jobs pause stripe_sync: %v %q, want \"stripe_sync: paused\"", err, out)
 	}
-	if !jobsPaused(t, app, hooks.JobStripeSync) || jobsPaused(t, app, hooks.JobStaleOrders) {
+	if !jobsPaused(t, app, payments.JobStripeSync) || jobsPaused(t, app, payments.JobStaleOrders) {
 		t.Fatal("pause stripe_sync did not pause exactly the sync")
 	}
 	if n := jobsAuditRows(t, app, "job.pause", "cli"); n != 1 {
 		t.Fatalf("%d job.pause audit rows by cli, want 1", n)
 	}
-	out, err = jobsExec(cli.NewJobsCommand(app, jobs), "list")
+	out, err = jobsExec(cli.NewJobsCommand(app, runner), "list")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,29 +116,29 @@ func TestJobsCommandListsPausesAndResumes(t *testing.T) {
 		t.Fatalf("after the pause jobs list shows %v, want stripe_sync paused", got)
 	}
 
-	out, err = jobsExec(cli.NewJobsCommand(app, jobs), "resume", "stripe_sync")
+	out, err = jobsExec(cli.NewJobsCommand(app, runner), "resume", "stripe_sync")
 	if err != nil || strings.TrimSpace(out) != "stripe_sync: resumed" {
 		t.Fatalf("jobs resume stripe_sync: %v %q, want \"stripe_sync: resumed\"", err, out)
 	}
-	if jobsPaused(t, app, hooks.JobStripeSync) {
+	if jobsPaused(t, app, payments.JobStripeSync) {
 		t.Fatal("resume stripe_sync left it paused")
 	}
 	if n := jobsAuditRows(t, app, "job.resume", "cli"); n != 1 {
 		t.Fatalf("%d job.resume audit rows by cli, want 1", n)
 	}
 
-	out, err = jobsExec(cli.NewJobsCommand(app, jobs), "pause", "nosuch")
-	if !errors.Is(err, hooks.ErrUnknownJob) || strings.Contains(out, "nosuch: paused") {
+	out, err = jobsExec(cli.NewJobsCommand(app, runner), "pause", "nosuch")
+	if !errors.Is(err, jobs.ErrUnknownJob) || strings.Contains(out, "nosuch: paused") {
 		t.Fatalf("jobs pause nosuch: %v %q, want ErrUnknownJob and no confirmation", err, out)
 	}
-	if _, err := jobsExec(cli.NewJobsCommand(app, jobs), "pause"); err == nil {
+	if _, err := jobsExec(cli.NewJobsCommand(app, runner), "pause"); err == nil {
 		t.Fatal("jobs pause without a name succeeded")
 	}
 }
 
 func TestSyncCommandDryRunPrintsTheCountsAndWritesNothing(t *testing.T) {
 	fake := fakestripe.New(t)
-	app, jobs := jobsShop(t, shoptest.StripeConfig(fake.URL))
+	app, runner := jobsShop(t, shoptest.StripeConfig(fake.URL))
 	created := time.Now().Add(-48 * time.Hour).Unix()
 	for i := 1; i <= 3; i++ {
 		fake.AddInvoices(map[string]any{
@@ -148,7 +150,7 @@ func TestSyncCommandDryRunPrintsTheCountsAndWritesNothing(t *testing.T) {
 		})
 	}
 
-	out, err := jobsExec(cli.NewSyncCommand(app, jobs), "stripe", "--dry-run")
+	out, err := jobsExec(cli.NewSyncCommand(app, runner), "stripe", "--dry-run")
 	if err != nil {
 		t.Fatalf("sync stripe --dry-run: %v\n%s", err, out)
 	}
@@ -163,12 +165,12 @@ func TestSyncCommandDryRunPrintsTheCountsAndWritesNothing(t *testing.T) {
 		t.Fatalf("%d succeeded cli runs in job_runs, want 1", n)
 	}
 
-	if out, err := jobsExec(cli.NewSyncCommand(app, jobs), "stripe", "--since", "yesterday"); err == nil ||
+	if out, err := jobsExec(cli.NewSyncCommand(app, runner), "stripe", "--since", "yesterday"); err == nil ||
 		!strings.Contains(err.Error(), "--since") {
 		t.Fatalf("sync stripe --since yesterday: %v %q, want an error about --since", err, out)
 	}
 
-	out, err = jobsExec(cli.NewSyncCommand(app, jobs), "stripe")
+	out, err = jobsExec(cli.NewSyncCommand(app, runner), "stripe")
 	if err != nil || !strings.Contains(out, "): fetched 3, created 3, updated 0, skipped 0, failed 0") || strings.Contains(out, "dry run") {
 		t.Fatalf("sync stripe: %v %q, want 3 created", err, out)
 	}

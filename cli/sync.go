@@ -9,11 +9,12 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/spf13/cobra"
 
-	"shopdash/hooks"
+	"shopdash/hooks/jobs"
+	"shopdash/hooks/payments"
 )
 
 // NewSyncCommand returns `shopdash sync stripe`: the nightly sync, now.
-func NewSyncCommand(app core.App, jobs *hooks.Jobs) *cobra.Command {
+func NewSyncCommand(app core.App, runner *jobs.Jobs) *cobra.Command {
 	sync := &cobra.Command{Use: "sync", Short: "Pull data from outside services now", SilenceUsage: true}
 	var since string
 	var dryRun bool
@@ -23,7 +24,7 @@ func NewSyncCommand(app core.App, jobs *hooks.Jobs) *cobra.Command {
 		Args:         cobra.NoArgs,
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts := hooks.RunOptions{Trigger: "cli", Actor: "cli", DryRun: dryRun}
+			opts := jobs.RunOptions{Trigger: "cli", Actor: "cli", DryRun: dryRun}
 			if since != "" {
 				t, err := time.Parse(time.DateOnly, since)
 				if err != nil {
@@ -37,7 +38,7 @@ func NewSyncCommand(app core.App, jobs *hooks.Jobs) *cobra.Command {
 			// Ctrl-C cancels the run cleanly; it is recorded as cancelled.
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			run, err := jobs.Run(ctx, hooks.JobStripeSync, opts)
+			run, err := runner.Run(ctx, payments.JobStripeSync, opts)
 			if err != nil {
 				return err
 			}

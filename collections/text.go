@@ -117,3 +117,15 @@ func blankRune(r rune) bool {
 	return unicode.IsSpace(r) || r == '\u2800' ||
 		(r >= '\uFE00' && r <= '\uFE0F') || (r >= 0xE0100 && r <= 0xE01EF)
 }
+
+// Truncate cuts s to at most n bytes for a column of bounded length (an
+// error message, a Stripe id), never inside a UTF-8 sequence.
+func Truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

@@ -10,7 +10,8 @@ import (
 
 	"github.com/pocketbase/pocketbase/tests"
 
-	"shopdash/hooks"
+	"shopdash/hooks/jobs"
+	"shopdash/hooks/payments"
 	"shopdash/internal/fakestripe"
 	"shopdash/internal/shoptest"
 )
@@ -70,9 +71,9 @@ func TestFailedSyncAlertsTheOperator(t *testing.T) {
 	fake.Fail("GET /v1/invoices", http.StatusInternalServerError, http.StatusInternalServerError, http.StatusInternalServerError)
 	cfg := shoptest.StripeConfig(fake.URL)
 	cfg.AlertEmail = "ops@example.com"
-	app, jobs := shoptest.NewAppWithJobs(t, cfg)
+	app, runner := shoptest.NewAppWithJobs(t, cfg)
 	defer app.Cleanup()
-	run, err := jobs.Run(context.Background(), hooks.JobStripeSync, hooks.RunOptions{Trigger: "test"})
+	run, err := runner.Run(context.Background(), payments.JobStripeSync, jobs.RunOptions{Trigger: "test"})
 	if err != nil || run.Status != "failed" {
 		t.Fatalf("run %+v, %v; want a failed run", run, err)
 	}

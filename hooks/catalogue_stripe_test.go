@@ -15,6 +15,8 @@ import (
 
 	c "shopdash/collections"
 	"shopdash/hooks"
+	"shopdash/hooks/jobs"
+	"shopdash/hooks/payments"
 	"shopdash/internal/fakestripe"
 	"shopdash/internal/shoptest"
 )
@@ -531,14 +533,14 @@ func TestStripeProductEventLinksOurProductByMetadata(t *testing.T) {
 func TestSyncPushesAFailedChangeInsteadOfUndoingIt(t *testing.T) {
 	shop := shoptest.Shop()
 	fake := fakestripe.New(t)
-	app, jobs := shoptest.NewAppWithJobs(t, shoptest.StripeConfig(fake.URL))
+	app, runner := shoptest.NewAppWithJobs(t, shoptest.StripeConfig(fake.URL))
 	defer app.Cleanup()
 	fake.AddProducts(map[string]any{"id": "prod_kettle", "object": "product", "name": "Old Kettle", "active": true})
 	if _, err := app.DB().Update(c.Products, dbx.Params{c.ProductName: "New Kettle", c.ProductStripeProduct: "prod_kettle",
 		c.ProductStripeSync: c.StripeSyncFailed}, dbx.HashExp{"id": shop.PhysicalProduct}).Execute(); err != nil {
 		t.Fatal(err)
 	}
-	run, err := jobs.Run(context.Background(), hooks.JobStripeSync, hooks.RunOptions{Trigger: "test"})
+	run, err := runner.Run(context.Background(), payments.JobStripeSync, jobs.RunOptions{Trigger: "test"})
 	if err != nil || run.Status != c.JobSucceeded {
 		t.Fatalf("sync: %+v, %v", run, err)
 	}

@@ -6,6 +6,9 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"shopdash/hooks/emails"
+	"shopdash/hooks/payments"
 )
 
 // Config is what the shop reads from its environment at start (CONTRACT §1).
@@ -40,15 +43,19 @@ type Config struct {
 	// means the defaults (tests shorten them).
 	PushRetryDelays []time.Duration
 	// SMTPTimeout bounds one SMTP message, connecting included; 0 means
-	// 40 s (mail_deadlines.go).
+	// 40 s (emails/smtp_deadlines.go).
 	SMTPTimeout time.Duration
 	// RecordsReadTimeout bounds one records-API read of a non-superuser,
-	// waiting for a read slot included; 0 means 2 s (records_guard.go).
+	// waiting for a read slot included; 0 means 2 s (access/records_guard.go).
 	RecordsReadTimeout time.Duration
 }
 
 // DefaultAppURL is the base of return links when SHOPDASH_APP_URL is unset.
 const DefaultAppURL = "http://127.0.0.1:8090"
+
+// DefaultSyncSchedule is when the Stripe sync runs without
+// SHOPDASH_SYNC_SCHEDULE: five past midnight UTC.
+const DefaultSyncSchedule = "5 0 * * *"
 
 // DefaultCacheTTL is the CacheTTL when SHOPDASH_CACHE_TTL is unset.
 const DefaultCacheTTL = 30 * time.Second
@@ -113,4 +120,33 @@ func (cfg Config) cacheTTL() time.Duration {
 		return DefaultCacheTTL
 	}
 	return cfg.CacheTTL
+}
+
+// payments is the Stripe part of the configuration.
+func (cfg Config) payments() payments.Config {
+	return payments.Config{
+		StripeSecretKey:      cfg.StripeSecretKey,
+		StripeWebhookSecrets: cfg.StripeWebhookSecrets,
+		StripeAPIBase:        cfg.StripeAPIBase,
+		StripeMaxRetries:     cfg.StripeMaxRetries,
+		AppURL:               cfg.AppURL,
+		SyncBatch:            cfg.SyncBatch,
+		PushRetryDelays:      cfg.PushRetryDelays,
+	}
+}
+
+// emails is the mail part of the configuration.
+func (cfg Config) emails() emails.Config {
+	return emails.Config{SMTPURL: cfg.SMTPURL, SMTPTimeout: cfg.SMTPTimeout}
+}
+
+// syncSchedule is the cron expression of the Stripe sync; "" when off.
+func (cfg Config) syncSchedule() string {
+	switch cfg.SyncSchedule {
+	case "":
+		return DefaultSyncSchedule
+	case "off":
+		return ""
+	}
+	return cfg.SyncSchedule
 }

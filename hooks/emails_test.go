@@ -18,18 +18,20 @@ import (
 
 	c "shopdash/collections"
 	"shopdash/hooks"
+	"shopdash/hooks/emails"
+	"shopdash/hooks/jobs"
 	"shopdash/internal/fakestripe"
 	"shopdash/internal/shoptest"
 )
 
 // emailShop is a shop whose outbox the test drains by running the job.
-func emailShop(t *testing.T, cfg hooks.Config) (*tests.TestApp, func() hooks.JobRun) {
+func emailShop(t *testing.T, cfg hooks.Config) (*tests.TestApp, func() jobs.JobRun) {
 	t.Helper()
-	app, jobs := shoptest.NewAppWithJobs(t, cfg)
+	app, runner := shoptest.NewAppWithJobs(t, cfg)
 	t.Cleanup(app.Cleanup)
-	return app, func() hooks.JobRun {
+	return app, func() jobs.JobRun {
 		t.Helper()
-		run, err := jobs.Run(context.Background(), hooks.JobEmailOutbox, hooks.RunOptions{Trigger: "test"})
+		run, err := runner.Run(context.Background(), emails.JobEmailOutbox, jobs.RunOptions{Trigger: "test"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -213,7 +215,7 @@ func TestFailingMailerBacksOffToDead(t *testing.T) {
 		t.Fatalf("%d operator alerts, want 1", alerts)
 	}
 	// An operator puts it back in the queue and the server has recovered.
-	if n, err := hooks.RetryEmails(app, true); err != nil || n != 1 {
+	if n, err := emails.RetryEmails(app, true); err != nil || n != 1 {
 		t.Fatalf("retry: %d, %v", n, err)
 	}
 	failing = false

@@ -1,8 +1,25 @@
-// Package hooks holds the shop's business logic: one file per capability,
-// each registering its PocketBase hooks, routes and jobs.
+// Package hooks wires the shop: it reads the configuration (Config) and
+// registers every capability of the shop on a PocketBase app, in the
+// order of the layers below (docs/architecture.md):
+//
+//	collections/          names and typed views of the schema
+//	hooks/access, alerts, audit, cache
+//	                      cross-cutting parts: permissions and the records
+//	                      API's guards, operator alerts, the audit log, the
+//	                      caches
+//	hooks/records, jobs   the collections' record hooks and the order
+//	                      operations several entry points share; the job
+//	                      runner
+//	hooks/payments, emails, customer
+//	                      capabilities: Stripe, the order emails, the
+//	                      customer's routes and page
+//	hooks                 this wiring
+//
+// A package imports only packages of a lower layer (imports_test.go).
 package hooks
 
 import (
+	"fmt"
 	"io/fs"
 
 	"github.com/pocketbase/pocketbase/core"
@@ -11,6 +28,9 @@ import (
 	"shopdash/hooks/alerts"
 	"shopdash/hooks/cache"
 	"shopdash/hooks/customer"
+	"shopdash/hooks/emails"
+	"shopdash/hooks/jobs"
+	"shopdash/hooks/payments"
 	"shopdash/hooks/records"
 )
 
@@ -18,22 +38,40 @@ import (
 // background jobs, which the commands run too. public is the customer web
 // page served at /; cfg is read from the environment by main and set
 // directly by tests.
-func Register(app core.App, public fs.FS, cfg Config) (*Jobs, error) {
+//
+// The order of the calls is not load-bearing: hooks whose order matters
+// say so with their handler's Priority (the caches and guards run first,
+// the SMTP deadline last).
+func Register(app core.App, public fs.FS, cfg Config) (*jobs.Jobs, error) {
+	useAppURL(app, cfg.AppURL)
+	registerProfiling(app)
+
+	// Shared parts.
 	cache.RegisterAuth(app, cfg.cacheTTL())
 	answers := cache.RegisterAnswers(app, cfg.cacheTTL())
-	records.Register(app)
-	useAppURL(app, cfg.AppURL)
 	access.RegisterRecordsGuard(app, recordsAPIReadSlots(), cfg.RecordsReadTimeout)
 	access.RegisterRealtimeGuard(app)
 	access.RegisterListScoping(app)
 	alerter := alerts.New(app, cfg.AlertEmail)
-	payments := registerPayments(app, cfg, alerter)
+	records.Register(app)
+	runner := jobs.Register(app)
+
+	// Capabilities.
+	pay := payments.Register(app, cfg.payments(), alerter, answers)
+	outbox := emails.Register(app, cfg.emails(), alerter)
 	customer.Register(app, public, cfg.AppURL, answers)
-	registerMailDeadlines(app, cfg.SMTPTimeout)
-	outbox := registerEmails(app, cfg, alerter)
-	registerProfiling(app)
-	jobs := newJobs(app, payments, outbox, alerter, answers)
-	return jobs, registerJobs(app, cfg, jobs)
+
+	// Jobs, in the order `shopdash jobs list` shows them.
+	if err := runner.Add(payments.JobStripeSync, cfg.syncSchedule(), pay.RunSync); err != nil {
+		return nil, fmt.Errorf("SHOPDASH_SYNC_SCHEDULE %q: %w", cfg.SyncSchedule, err)
+	}
+	if err := runner.Add(emails.JobEmailOutbox, "", outbox.RunPass); err != nil {
+		return nil, err
+	}
+	if err := runner.Add(payments.JobStaleOrders, payments.StaleOrdersSchedule, pay.CancelStaleOrders); err != nil {
+		return nil, err
+	}
+	return runner, nil
 }
 
 // useAppURL makes SHOPDASH_APP_URL PocketBase's application URL too, at

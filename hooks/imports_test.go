@@ -18,8 +18,11 @@ var packageLayers = map[string]int{
 	"shopdash/hooks/alerts":   1,
 	"shopdash/hooks/audit":    1,
 	"shopdash/hooks/cache":    1,
+	"shopdash/hooks/jobs":     2,
 	"shopdash/hooks/records":  2,
 	"shopdash/hooks/customer": 3,
+	"shopdash/hooks/emails":   3,
+	"shopdash/hooks/payments": 3,
 	"shopdash/hooks":          4,
 }
 

@@ -13,7 +13,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 
 	c "shopdash/collections"
-	"shopdash/hooks"
+	"shopdash/hooks/jobs"
 	"shopdash/internal/fakestripe"
 	"shopdash/internal/shoptest"
 )
@@ -156,8 +156,8 @@ func TestSyncImportsInvoicesAsTheWebhookDoes(t *testing.T) {
 			rig := syncNewRig(t)
 			importPrepare(t, rig.app, tc.anyCase)
 			rig.fake.AddInvoices(invoices...)
-			run := syncRun(t, rig.jobs, hooks.RunOptions{Trigger: "test"})
-			syncExpectRun(t, rig.app, run, c.JobSucceeded, hooks.RunCounts{Fetched: 5, Created: 4, Updated: 1})
+			run := syncRun(t, rig.runner, jobs.RunOptions{Trigger: "test"})
+			syncExpectRun(t, rig.app, run, c.JobSucceeded, jobs.RunCounts{Fetched: 5, Created: 4, Updated: 1})
 
 			fake := fakestripe.New(t)
 			hooked := shoptest.NewAppWith(t, shoptest.StripeConfig(fake.URL))
@@ -220,8 +220,8 @@ func TestSyncImportShowsInCachedPurchases(t *testing.T) {
 	before := len(cachePurchases(t, handler, shop.Customer.Token))
 
 	rig.fake.AddInvoices(syncInvoices(3)...)
-	run := syncRun(t, rig.jobs, hooks.RunOptions{Trigger: "test"})
-	syncExpectRun(t, rig.app, run, c.JobSucceeded, hooks.RunCounts{Fetched: 3, Created: 3})
+	run := syncRun(t, rig.runner, jobs.RunOptions{Trigger: "test"})
+	syncExpectRun(t, rig.app, run, c.JobSucceeded, jobs.RunCounts{Fetched: 3, Created: 3})
 	if after := len(cachePurchases(t, handler, shop.Customer.Token)); after != before+3 {
 		t.Fatalf("%d purchases after the sync, want %d + 3", after, before)
 	}

@@ -17,7 +17,9 @@ import (
 	"github.com/pocketbase/pocketbase/tools/types"
 
 	c "shopdash/collections"
-	"shopdash/hooks"
+	"shopdash/hooks/emails"
+	"shopdash/hooks/jobs"
+	"shopdash/hooks/payments"
 	"shopdash/internal/fakestripe"
 	"shopdash/internal/shoptest"
 )
@@ -98,31 +100,31 @@ func TestAdminJobsRoutesAreForSuperusersOnly(t *testing.T) {
 	} {
 		content := []string{fmt.Sprintf(`"status":%d`, who.status)}
 		untouched := afterAll(
-			jobsExpectPaused(hooks.JobStripeSync, false),
-			jobsExpectPaused(hooks.JobEmailOutbox, true),
-			jobsExpectRuns(hooks.JobStaleOrders, 0),
+			jobsExpectPaused(payments.JobStripeSync, false),
+			jobsExpectPaused(emails.JobEmailOutbox, true),
+			jobsExpectRuns(payments.JobStaleOrders, 0),
 			jobsExpectNoAudit,
 		)
 		scenarios = append(scenarios,
 			tests.ApiScenario{
 				Name: who.name + " lists the jobs", Method: http.MethodGet, URL: jobsURL,
 				Headers: shoptest.Headers(who.account), ExpectedStatus: who.status, ExpectedContent: content,
-				NotExpectedContent: []string{hooks.JobStripeSync},
+				NotExpectedContent: []string{payments.JobStripeSync},
 			},
 			tests.ApiScenario{
 				Name: who.name + " pauses the sync", Method: http.MethodPost, URL: jobsURL + "/stripe_sync/pause",
 				Headers: shoptest.Headers(who.account), ExpectedStatus: who.status, ExpectedContent: content,
-				BeforeTestFunc: jobsSetPaused(hooks.JobEmailOutbox, true), AfterTestFunc: untouched,
+				BeforeTestFunc: jobsSetPaused(emails.JobEmailOutbox, true), AfterTestFunc: untouched,
 			},
 			tests.ApiScenario{
 				Name: who.name + " resumes the outbox", Method: http.MethodPost, URL: jobsURL + "/email_outbox/resume",
 				Headers: shoptest.Headers(who.account), ExpectedStatus: who.status, ExpectedContent: content,
-				BeforeTestFunc: jobsSetPaused(hooks.JobEmailOutbox, true), AfterTestFunc: untouched,
+				BeforeTestFunc: jobsSetPaused(emails.JobEmailOutbox, true), AfterTestFunc: untouched,
 			},
 			tests.ApiScenario{
 				Name: who.name + " runs the stale-order job", Method: http.MethodPost, URL: jobsURL + "/stale_orders/run",
 				Headers: shoptest.Headers(who.account), ExpectedStatus: who.status, ExpectedContent: content,
-				BeforeTestFunc: jobsSetPaused(hooks.JobEmailOutbox, true),
+				BeforeTestFunc: jobsSetPaused(emails.JobEmailOutbox, true),
 				// A run would be in the background: give it time to show.
 				Delay: 100 * time.Millisecond, AfterTestFunc: untouched,
 			},
@@ -169,14 +171,14 @@ func TestAdminJobsListShowsEverySwitchAndTheLastRuns(t *testing.T) {
 		Headers: shoptest.Headers(shop.Superuser), ExpectedStatus: http.StatusOK,
 		ExpectedContent: []string{`"name":"stripe_sync"`, `"name":"email_outbox"`, `"name":"stale_orders"`},
 		BeforeTestFunc: func(t testing.TB, app *tests.TestApp, e *core.ServeEvent) {
-			jobsSetPaused(hooks.JobEmailOutbox, true)(t, app, e)
+			jobsSetPaused(emails.JobEmailOutbox, true)(t, app, e)
 			// Seven runs, the newest (fetched 1) first in the list.
 			for i := 1; i <= 7; i++ {
 				status := c.JobSucceeded
 				if i == 1 {
 					status = c.JobFailed
 				}
-				jobsAddRun(t, app, hooks.JobStripeSync, status, i*60, i)
+				jobsAddRun(t, app, payments.JobStripeSync, status, i*60, i)
 			}
 		},
 		AfterTestFunc: func(t testing.TB, app *tests.TestApp, res *http.Response) {
@@ -217,9 +219,9 @@ func TestAdminPauseAndResumeFlipTheSwitchAndAreAudited(t *testing.T) {
 			Headers: shoptest.Headers(shop.Superuser), ExpectedStatus: http.StatusOK,
 			ExpectedContent: []string{`"job":"stripe_sync"`, `"paused":true`},
 			AfterTestFunc: afterAll(
-				jobsExpectPaused(hooks.JobStripeSync, true),
-				jobsExpectPaused(hooks.JobEmailOutbox, false),
-				jobsExpectPaused(hooks.JobStaleOrders, false),
+				jobsExpectPaused(payments.JobStripeSync, true),
+				jobsExpectPaused(emails.JobEmailOutbox, false),
+				jobsExpectPaused(payments.JobStaleOrders, false),
 				expectAuditRows("job.pause", "jobs/stripe_sync", 1),
 				expectAuditEntry("job.pause", admin, nil, nil),
 				expectAuditRows("job.resume", "", 0),
@@ -229,9 +231,9 @@ func TestAdminPauseAndResumeFlipTheSwitchAndAreAudited(t *testing.T) {
 			Name: "resume", Method: http.MethodPost, URL: jobsURL + "/stale_orders/resume",
 			Headers: shoptest.Headers(shop.Superuser), ExpectedStatus: http.StatusOK,
 			ExpectedContent: []string{`"job":"stale_orders"`, `"paused":false`},
-			BeforeTestFunc:  jobsSetPaused(hooks.JobStaleOrders, true),
+			BeforeTestFunc:  jobsSetPaused(payments.JobStaleOrders, true),
 			AfterTestFunc: afterAll(
-				jobsExpectPaused(hooks.JobStaleOrders, false),
+				jobsExpectPaused(payments.JobStaleOrders, false),
 				expectAuditRows("job.resume", "jobs/stale_orders", 1),
 				expectAuditEntry("job.resume", admin, nil, nil),
 				expectAuditRows("job.pause", "", 0),
@@ -271,13 +273,13 @@ func TestAdminRunStartsTheJobInTheBackground(t *testing.T) {
 		Headers: shoptest.Headers(shop.Superuser), ExpectedStatus: http.StatusAccepted,
 		ExpectedContent: []string{`"job":"stale_orders"`, `"started":true`},
 		AfterTestFunc: func(t testing.TB, app *tests.TestApp, res *http.Response) {
-			run := jobsAwaitRun(t, app, hooks.JobStaleOrders)
+			run := jobsAwaitRun(t, app, payments.JobStaleOrders)
 			if run.GetString(c.JobRunStatus) != c.JobSucceeded || run.GetString(c.JobRunTrigger) != "admin" {
 				t.Fatalf("run %s by %s (error %q), want succeeded by admin",
 					run.GetString(c.JobRunStatus), run.GetString(c.JobRunTrigger), run.GetString(c.JobRunError))
 			}
 			afterAll(
-				jobsExpectRuns(hooks.JobStripeSync, 0),
+				jobsExpectRuns(payments.JobStripeSync, 0),
 				expectAuditRows("job.run", "jobs/stale_orders", 1),
 				expectAuditEntry("job.run", admin, []string{`"dry_run":false`}, nil),
 			)(t, app, res)
@@ -288,7 +290,7 @@ func TestAdminRunStartsTheJobInTheBackground(t *testing.T) {
 func TestAdminRefusesUnknownAndPausedJobs(t *testing.T) {
 	t.Parallel()
 	shop := shoptest.Shop()
-	nothing := afterAll(jobsExpectRuns(hooks.JobStripeSync, 0), jobsExpectNoAudit)
+	nothing := afterAll(jobsExpectRuns(payments.JobStripeSync, 0), jobsExpectNoAudit)
 	var scenarios []tests.ApiScenario
 	for _, verb := range []string{"run", "pause", "resume"} {
 		scenarios = append(scenarios, tests.ApiScenario{
@@ -301,9 +303,9 @@ func TestAdminRefusesUnknownAndPausedJobs(t *testing.T) {
 		Name: "run of a paused job", Method: http.MethodPost, URL: jobsURL + "/stripe_sync/run",
 		Headers: shoptest.Headers(shop.Superuser), ExpectedStatus: http.StatusConflict,
 		ExpectedContent: []string{`"status":409`, "paused"},
-		BeforeTestFunc:  jobsSetPaused(hooks.JobStripeSync, true),
+		BeforeTestFunc:  jobsSetPaused(payments.JobStripeSync, true),
 		Delay:           100 * time.Millisecond,
-		AfterTestFunc:   afterAll(nothing, jobsExpectPaused(hooks.JobStripeSync, true)),
+		AfterTestFunc:   afterAll(nothing, jobsExpectPaused(payments.JobStripeSync, true)),
 	})
 	jobsRunScenarios(t, scenarios)
 }
@@ -359,7 +361,7 @@ func jobsOpenSession(t *testing.T, fake *fakestripe.Server) string {
 func TestStaleOrdersJobCancelsPendingOrdersOlderThanADay(t *testing.T) {
 	t.Parallel()
 	fake := fakestripe.New(t)
-	app, jobs := shoptest.NewAppWithJobs(t, shoptest.StripeConfig(fake.URL))
+	app, runner := shoptest.NewAppWithJobs(t, shoptest.StripeConfig(fake.URL))
 	t.Cleanup(app.Cleanup)
 	// The template's pending orders are recent here, so that only the
 	// orders below are stale.
@@ -375,11 +377,11 @@ func TestStaleOrdersJobCancelsPendingOrdersOlderThanADay(t *testing.T) {
 	oldPaid := jobsNewOrder(t, app, c.StatusPaid, 30*24*time.Hour, "")
 	pendingBefore := syncCount(t, app, "SELECT COUNT(*) FROM orders WHERE status = 'pending'", nil)
 
-	run, err := jobs.Run(context.Background(), hooks.JobStaleOrders, hooks.RunOptions{Trigger: "test"})
+	run, err := runner.Run(context.Background(), payments.JobStaleOrders, jobs.RunOptions{Trigger: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := hooks.RunCounts{Fetched: 3, Updated: 2, Skipped: 1}
+	want := jobs.RunCounts{Fetched: 3, Updated: 2, Skipped: 1}
 	if run.Status != c.JobSucceeded || run.RunCounts != want {
 		t.Fatalf("run %s %+v (error %v), want succeeded %+v", run.Status, run.RunCounts, run.Err, want)
 	}
@@ -438,7 +440,7 @@ func TestStaleOrdersJobCancelsPendingOrdersOlderThanADay(t *testing.T) {
 func TestStaleOrdersJobKeepsOrdersStripeCannotVouchFor(t *testing.T) {
 	t.Parallel()
 	fake := fakestripe.New(t)
-	app, jobs := shoptest.NewAppWithJobs(t, shoptest.StripeConfig(fake.URL))
+	app, runner := shoptest.NewAppWithJobs(t, shoptest.StripeConfig(fake.URL))
 	t.Cleanup(app.Cleanup)
 	jobsSetCreated(t, app, dbx.HashExp{c.OrderStatusField: string(c.StatusPending)}, time.Hour)
 	// The customer paid, but the webhook never came: the case this job is
@@ -448,7 +450,7 @@ func TestStaleOrdersJobKeepsOrdersStripeCannotVouchFor(t *testing.T) {
 	paid := jobsNewOrder(t, app, c.StatusPending, 48*time.Hour, session)
 	fake.Fail("GET /v1/checkout/sessions/{id}", http.StatusInternalServerError)
 
-	run, err := jobs.Run(context.Background(), hooks.JobStaleOrders, hooks.RunOptions{Trigger: "test"})
+	run, err := runner.Run(context.Background(), payments.JobStaleOrders, jobs.RunOptions{Trigger: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

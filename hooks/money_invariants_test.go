@@ -16,7 +16,8 @@ import (
 	"github.com/pocketbase/dbx"
 
 	c "shopdash/collections"
-	"shopdash/hooks"
+	"shopdash/hooks/jobs"
+	"shopdash/hooks/payments"
 	"shopdash/internal/fakestripe"
 	"shopdash/internal/shoptest"
 )
@@ -159,7 +160,7 @@ type moneyWalk struct {
 	seed      uint64
 	rng       *rand.Rand
 	rig       *webhookRig
-	jobs      *hooks.Jobs
+	runner    *jobs.Jobs
 	products  []string
 	initial   map[string]int
 	customers []shoptest.Account
@@ -193,13 +194,13 @@ func TestMoneyAndStockInvariantsUnderRandomInterleavings(t *testing.T) {
 // and stock, not the checkout's limit.
 func newMoneyWalk(t *testing.T, seed uint64) *moneyWalk {
 	fake := fakestripe.New(t)
-	app, jobs := shoptest.NewAppWithJobs(t, shoptest.StripeConfig(fake.URL))
+	app, runner := shoptest.NewAppWithJobs(t, shoptest.StripeConfig(fake.URL))
 	// registered after the fake's cleanup, so it runs first.
 	t.Cleanup(app.Cleanup)
 	app.Settings().RateLimits.Enabled = false
 	shop := shoptest.Shop()
 	w := &moneyWalk{
-		t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, 12)), jobs: jobs,
+		t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, 12)), runner: runner,
 		rig:       &webhookRig{app: app, fake: fake, mux: serveShop(t, app)},
 		products:  []string{shop.PhysicalProduct, shop.SecondPhysicalProduct},
 		initial:   map[string]int{},
@@ -560,7 +561,7 @@ func (w *moneyWalk) expireEvent() {
 // leaves those paid at Stripe for their payment event.
 func (w *moneyWalk) staleJob() {
 	var aged []string
-	want := hooks.RunCounts{}
+	want := jobs.RunCounts{}
 	for _, o := range w.orders {
 		if o.status != c.StatusPending {
 			continue
@@ -581,7 +582,7 @@ func (w *moneyWalk) staleJob() {
 		want.Updated++
 		o.status = c.StatusCancelled
 	}
-	run, err := w.jobs.Run(context.Background(), hooks.JobStaleOrders, hooks.RunOptions{Trigger: "test"})
+	run, err := w.runner.Run(context.Background(), payments.JobStaleOrders, jobs.RunOptions{Trigger: "test"})
 	w.logStep("stale-orders job after backdating [%s] → %s %+v", strings.Join(aged, " "), run.Status, run.RunCounts)
 	if err != nil || run.Status != c.JobSucceeded || run.RunCounts != want {
 		w.fail("stale-orders job: %s %+v (%v, %v), want succeeded %+v", run.Status, run.RunCounts, err, run.Err, want)

@@ -14,7 +14,8 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 
 	c "shopdash/collections"
-	"shopdash/hooks"
+	"shopdash/hooks/jobs"
+	"shopdash/hooks/payments"
 	"shopdash/internal/fakestripe"
 	"shopdash/internal/shoptest"
 )
@@ -264,7 +265,7 @@ func TestStaleOrdersJobGivesBackReservedStock(t *testing.T) {
 	t.Parallel()
 	shop := shoptest.Shop()
 	fake := fakestripe.New(t)
-	app, jobs := shoptest.NewAppWithJobs(t, shoptest.StripeConfig(fake.URL))
+	app, runner := shoptest.NewAppWithJobs(t, shoptest.StripeConfig(fake.URL))
 	t.Cleanup(app.Cleanup)
 	rig := &webhookRig{app: app, fake: fake, mux: serveShop(t, app)}
 	stockSet(t, rig, shop.PhysicalProduct, 3)
@@ -272,7 +273,7 @@ func TestStaleOrdersJobGivesBackReservedStock(t *testing.T) {
 	stockExpect(t, rig, shop.PhysicalProduct, 0, 3)
 	jobsSetCreated(t, app, dbx.HashExp{"id": stockOrderID(out)}, 25*time.Hour)
 	for range 2 {
-		if _, err := jobs.Run(context.Background(), hooks.JobStaleOrders, hooks.RunOptions{Trigger: "test"}); err != nil {
+		if _, err := runner.Run(context.Background(), payments.JobStaleOrders, jobs.RunOptions{Trigger: "test"}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -19,7 +19,8 @@ import (
 	"github.com/pocketbase/pocketbase/tests"
 
 	c "shopdash/collections"
-	"shopdash/hooks"
+	"shopdash/hooks/jobs"
+	"shopdash/hooks/payments"
 	"shopdash/internal/fakestripe"
 	"shopdash/internal/shoptest"
 )
@@ -31,9 +32,9 @@ const syncInvoicePage = "GET /v1/invoices"
 // fake records neither query strings nor delays, and the sync's
 // created[gte] filter and a slow Stripe are what some tests are about.
 type syncRig struct {
-	app  *tests.TestApp
-	jobs *hooks.Jobs
-	fake *fakestripe.Server
+	app    *tests.TestApp
+	runner *jobs.Jobs
+	fake   *fakestripe.Server
 
 	delay   atomic.Int64 // nanoseconds each invoice page waits
 	mu      sync.Mutex
@@ -61,7 +62,7 @@ func syncNewRig(t *testing.T) *syncRig {
 	t.Cleanup(proxy.Close)
 	cfg := shoptest.StripeConfig(proxy.URL)
 	cfg.SyncBatch = 100 // a page a transaction: the tests write many batches
-	rig.app, rig.jobs = shoptest.NewAppWithJobs(t, cfg)
+	rig.app, rig.runner = shoptest.NewAppWithJobs(t, cfg)
 	// Registered last so it runs first: the app stops before Stripe does.
 	t.Cleanup(rig.app.Cleanup)
 	return rig
@@ -115,11 +116,11 @@ func syncInvoices(n int) []map[string]any {
 }
 
 // syncRun runs the Stripe sync and fails the test when it did not start.
-func syncRun(t *testing.T, jobs *hooks.Jobs, opts hooks.RunOptions) hooks.JobRun {
+func syncRun(t *testing.T, runner *jobs.Jobs, opts jobs.RunOptions) jobs.JobRun {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	run, err := jobs.Run(ctx, hooks.JobStripeSync, opts)
+	run, err := runner.Run(ctx, payments.JobStripeSync, opts)
 	if err != nil {
 		t.Fatalf("sync did not start: %v", err)
 	}
@@ -128,7 +129,7 @@ func syncRun(t *testing.T, jobs *hooks.Jobs, opts hooks.RunOptions) hooks.JobRun
 
 // syncExpectRun checks a run's status and counts as Run returned them and
 // as job_runs stored them, and returns the stored row.
-func syncExpectRun(t *testing.T, app core.App, run hooks.JobRun, status string, want hooks.RunCounts) *core.Record {
+func syncExpectRun(t *testing.T, app core.App, run jobs.JobRun, status string, want jobs.RunCounts) *core.Record {
 	t.Helper()
 	if run.Status != status || run.RunCounts != want {
 		t.Fatalf("run %s %+v (error %v), want %s %+v", run.Status, run.RunCounts, run.Err, status, want)
@@ -137,14 +138,14 @@ func syncExpectRun(t *testing.T, app core.App, run hooks.JobRun, status string, 
 	if err != nil {
 		t.Fatalf("job_runs row of run %q: %v", run.ID, err)
 	}
-	stored := hooks.RunCounts{
+	stored := jobs.RunCounts{
 		Fetched: row.GetInt(c.JobRunFetched), Created: row.GetInt(c.JobRunCreated), Updated: row.GetInt(c.JobRunUpdated),
 		Skipped: row.GetInt(c.JobRunSkipped), Failed: row.GetInt(c.JobRunFailed),
 	}
 	if got := row.GetString(c.JobRunStatus); got != status || stored != want {
 		t.Fatalf("job_runs row: %s %+v, want %s %+v", got, stored, status, want)
 	}
-	if row.GetString(c.JobRunJob) != hooks.JobStripeSync || row.GetDateTime(c.JobRunFinished).IsZero() {
+	if row.GetString(c.JobRunJob) != payments.JobStripeSync || row.GetDateTime(c.JobRunFinished).IsZero() {
 		t.Fatalf("job_runs row of job %q finished %q, want stripe_sync with a finish time",
 			row.GetString(c.JobRunJob), row.GetString(c.JobRunFinished))
 	}
@@ -206,9 +207,9 @@ func TestSyncCreatesEveryInvoiceOnceThenOnlyUpdatesChanged(t *testing.T) {
 	rig.fake.AddInvoices(invoices...)
 
 	started := time.Now().UTC()
-	first := syncRun(t, rig.jobs, hooks.RunOptions{Trigger: "test"})
+	first := syncRun(t, rig.runner, jobs.RunOptions{Trigger: "test"})
 	finished := time.Now().UTC()
-	row := syncExpectRun(t, rig.app, first, c.JobSucceeded, hooks.RunCounts{Fetched: 2500, Created: 2500})
+	row := syncExpectRun(t, rig.app, first, c.JobSucceeded, jobs.RunCounts{Fetched: 2500, Created: 2500})
 	if pages := rig.fake.Calls(syncInvoicePage); pages != 25 {
 		t.Fatalf("the sync asked for %d invoice pages, want 25", pages)
 	}
@@ -234,8 +235,8 @@ func TestSyncCreatesEveryInvoiceOnceThenOnlyUpdatesChanged(t *testing.T) {
 		}
 	})
 	pagesBefore := rig.invoicePagesServed()
-	second := syncRun(t, rig.jobs, hooks.RunOptions{Trigger: "test"})
-	syncExpectRun(t, rig.app, second, c.JobSucceeded, hooks.RunCounts{Fetched: 2500, Updated: 3, Skipped: 2497})
+	second := syncRun(t, rig.runner, jobs.RunOptions{Trigger: "test"})
+	syncExpectRun(t, rig.app, second, c.JobSucceeded, jobs.RunCounts{Fetched: 2500, Updated: 3, Skipped: 2497})
 	wantSince := strconv.FormatInt(watermark.Add(-time.Hour).Unix(), 10)
 	if got := rig.invoiceQuery(t, pagesBefore).Get("created[gte]"); got != wantSince {
 		t.Fatalf("second run asked for invoices created since %q, want the watermark minus an hour %q", got, wantSince)
@@ -263,8 +264,8 @@ func TestSyncResumesAfterStripeFailsMidway(t *testing.T) {
 	rig.fake.AddInvoices(syncInvoices(2500)...)
 	rig.fake.FailCall(syncInvoicePage, 13, http.StatusInternalServerError)
 
-	failed := syncRun(t, rig.jobs, hooks.RunOptions{Trigger: "test"})
-	row := syncExpectRun(t, rig.app, failed, c.JobFailed, hooks.RunCounts{Fetched: 1200, Created: 1200})
+	failed := syncRun(t, rig.runner, jobs.RunOptions{Trigger: "test"})
+	row := syncExpectRun(t, rig.app, failed, c.JobFailed, jobs.RunCounts{Fetched: 1200, Created: 1200})
 	if failed.Err == nil || !strings.Contains(row.GetString(c.JobRunError), "sync invoices") {
 		t.Fatalf("failed run: error %v, stored error %q; want the invoice listing's failure in both",
 			failed.Err, row.GetString(c.JobRunError))
@@ -278,8 +279,8 @@ func TestSyncResumesAfterStripeFailsMidway(t *testing.T) {
 	syncExpectOrders(t, rig.app, 1200)
 
 	pagesBefore := rig.invoicePagesServed()
-	next := syncRun(t, rig.jobs, hooks.RunOptions{Trigger: "test"})
-	row = syncExpectRun(t, rig.app, next, c.JobSucceeded, hooks.RunCounts{Fetched: 2500, Created: 1300, Skipped: 1200})
+	next := syncRun(t, rig.runner, jobs.RunOptions{Trigger: "test"})
+	row = syncExpectRun(t, rig.app, next, c.JobSucceeded, jobs.RunCounts{Fetched: 2500, Created: 1300, Skipped: 1200})
 	if q := rig.invoiceQuery(t, pagesBefore); q.Has("created[gte]") {
 		t.Fatalf("the run after a failure asked for invoices since %s, want from the beginning: no watermark was set",
 			q.Get("created[gte]"))
@@ -301,8 +302,8 @@ func TestSyncCountsBadInvoicesFailedAndGoesOn(t *testing.T) {
 	invoices[119]["customer_email"] = "not-an-email"
 	rig.fake.AddInvoices(invoices...)
 
-	run := syncRun(t, rig.jobs, hooks.RunOptions{Trigger: "test"})
-	row := syncExpectRun(t, rig.app, run, c.JobSucceeded, hooks.RunCounts{Fetched: 150, Created: 148, Failed: 2})
+	run := syncRun(t, rig.runner, jobs.RunOptions{Trigger: "test"})
+	row := syncExpectRun(t, rig.app, run, c.JobSucceeded, jobs.RunCounts{Fetched: 150, Created: 148, Failed: 2})
 	if run.Err != nil || row.GetString(c.JobRunError) != "" || row.GetDateTime(c.JobRunWatermark).IsZero() {
 		t.Fatalf("run error %v, stored error %q, watermark %q; want none, none and a watermark",
 			run.Err, row.GetString(c.JobRunError), row.GetString(c.JobRunWatermark))
@@ -322,8 +323,8 @@ func TestSyncDryRunWritesNothing(t *testing.T) {
 	ordersBefore := syncCount(t, rig.app, "SELECT COUNT(*) FROM orders", nil)
 	itemsBefore := syncCount(t, rig.app, "SELECT COUNT(*) FROM order_items", nil)
 
-	dry := syncRun(t, rig.jobs, hooks.RunOptions{Trigger: "test", DryRun: true})
-	row := syncExpectRun(t, rig.app, dry, c.JobSucceeded, hooks.RunCounts{Fetched: 150, Created: 150})
+	dry := syncRun(t, rig.runner, jobs.RunOptions{Trigger: "test", DryRun: true})
+	row := syncExpectRun(t, rig.app, dry, c.JobSucceeded, jobs.RunCounts{Fetched: 150, Created: 150})
 	if !row.GetDateTime(c.JobRunWatermark).IsZero() {
 		t.Fatalf("a dry run set the watermark %q", row.GetString(c.JobRunWatermark))
 	}
@@ -335,8 +336,8 @@ func TestSyncDryRunWritesNothing(t *testing.T) {
 
 	// Nothing was written, so the real run still starts from the beginning.
 	pagesBefore := rig.invoicePagesServed()
-	full := syncRun(t, rig.jobs, hooks.RunOptions{Trigger: "test"})
-	syncExpectRun(t, rig.app, full, c.JobSucceeded, hooks.RunCounts{Fetched: 150, Created: 150})
+	full := syncRun(t, rig.runner, jobs.RunOptions{Trigger: "test"})
+	syncExpectRun(t, rig.app, full, c.JobSucceeded, jobs.RunCounts{Fetched: 150, Created: 150})
 	if q := rig.invoiceQuery(t, pagesBefore); q.Has("created[gte]") {
 		t.Fatalf("the run after a dry run asked for invoices since %s, want from the beginning", q.Get("created[gte]"))
 	}
@@ -345,10 +346,10 @@ func TestSyncDryRunWritesNothing(t *testing.T) {
 
 // syncStartRun starts the sync in the background and returns where its
 // outcome arrives.
-func syncStartRun(jobs *hooks.Jobs) <-chan hooks.JobRun {
-	done := make(chan hooks.JobRun, 1)
+func syncStartRun(runner *jobs.Jobs) <-chan jobs.JobRun {
+	done := make(chan jobs.JobRun, 1)
 	go func() {
-		run, err := jobs.Run(context.Background(), hooks.JobStripeSync, hooks.RunOptions{Trigger: "test"})
+		run, err := runner.Run(context.Background(), payments.JobStripeSync, jobs.RunOptions{Trigger: "test"})
 		if err != nil {
 			run.Status, run.Err = "did not start", err
 		}
@@ -370,7 +371,7 @@ func syncAwaitPages(t *testing.T, rig *syncRig, n int) {
 }
 
 // syncAwaitStop waits at most a second for a paused run to end.
-func syncAwaitStop(t *testing.T, done <-chan hooks.JobRun, pausedAt time.Time) hooks.JobRun {
+func syncAwaitStop(t *testing.T, done <-chan jobs.JobRun, pausedAt time.Time) jobs.JobRun {
 	t.Helper()
 	select {
 	case run := <-done:
@@ -386,13 +387,13 @@ func syncAwaitStop(t *testing.T, done <-chan hooks.JobRun, pausedAt time.Time) h
 		case <-time.After(30 * time.Second):
 		}
 		t.FailNow()
-		return hooks.JobRun{}
+		return jobs.JobRun{}
 	}
 }
 
-func syncJobState(t *testing.T, jobs *hooks.Jobs, name string) hooks.JobState {
+func syncJobState(t *testing.T, runner *jobs.Jobs, name string) jobs.JobState {
 	t.Helper()
-	states, err := jobs.States()
+	states, err := runner.States()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,7 +403,7 @@ func syncJobState(t *testing.T, jobs *hooks.Jobs, name string) hooks.JobState {
 		}
 	}
 	t.Fatalf("no job %q in %+v", name, states)
-	return hooks.JobState{}
+	return jobs.JobState{}
 }
 
 func TestPauseStopsARunningSyncWithinASecond(t *testing.T) {
@@ -412,16 +413,16 @@ func TestPauseStopsARunningSyncWithinASecond(t *testing.T) {
 	// Ten slow pages: unpaused, a run takes well over the second allowed.
 	rig.delay.Store(int64(250 * time.Millisecond))
 
-	done := syncStartRun(rig.jobs)
+	done := syncStartRun(rig.runner)
 	syncAwaitPages(t, rig, 2)
-	if !syncJobState(t, rig.jobs, hooks.JobStripeSync).Running {
+	if !syncJobState(t, rig.runner, payments.JobStripeSync).Running {
 		t.Fatal("States does not show the sync running")
 	}
-	if _, err := rig.jobs.Run(context.Background(), hooks.JobStripeSync, hooks.RunOptions{Trigger: "test"}); !errors.Is(err, hooks.ErrJobRunning) {
+	if _, err := rig.runner.Run(context.Background(), payments.JobStripeSync, jobs.RunOptions{Trigger: "test"}); !errors.Is(err, jobs.ErrJobRunning) {
 		t.Fatalf("a second run while one runs: %v, want ErrJobRunning", err)
 	}
 	pausedAt := time.Now()
-	if err := rig.jobs.SetPaused(hooks.JobStripeSync, true, "test"); err != nil {
+	if err := rig.runner.SetPaused(payments.JobStripeSync, true, "test"); err != nil {
 		t.Fatal(err)
 	}
 	cancelled := syncAwaitStop(t, done, pausedAt)
@@ -436,14 +437,14 @@ func TestPauseStopsARunningSyncWithinASecond(t *testing.T) {
 		t.Fatalf("the paused run counted %d failed records", cancelled.Failed)
 	}
 	syncExpectOrders(t, rig.app, cancelled.Created)
-	state := syncJobState(t, rig.jobs, hooks.JobStripeSync)
+	state := syncJobState(t, rig.runner, payments.JobStripeSync)
 	if !state.Paused || state.Running {
 		t.Fatalf("after the pause the sync is paused %t, running %t; want paused and not running", state.Paused, state.Running)
 	}
-	afterAll(expectAuditRows("job.pause", "jobs/"+hooks.JobStripeSync, 1))(t, rig.app, nil)
+	afterAll(expectAuditRows("job.pause", "jobs/"+payments.JobStripeSync, 1))(t, rig.app, nil)
 
 	runsBefore := syncCount(t, rig.app, "SELECT COUNT(*) FROM job_runs", nil)
-	if _, err := rig.jobs.Run(context.Background(), hooks.JobStripeSync, hooks.RunOptions{Trigger: "test"}); !errors.Is(err, hooks.ErrJobPaused) {
+	if _, err := rig.runner.Run(context.Background(), payments.JobStripeSync, jobs.RunOptions{Trigger: "test"}); !errors.Is(err, jobs.ErrJobPaused) {
 		t.Fatalf("running a paused job: %v, want ErrJobPaused", err)
 	}
 	if runs := syncCount(t, rig.app, "SELECT COUNT(*) FROM job_runs", nil); runs != runsBefore {
@@ -452,25 +453,25 @@ func TestPauseStopsARunningSyncWithinASecond(t *testing.T) {
 
 	// Another process (`shopdash jobs pause`) flips only the switch in
 	// the database.
-	if err := rig.jobs.SetPaused(hooks.JobStripeSync, false, "test"); err != nil {
+	if err := rig.runner.SetPaused(payments.JobStripeSync, false, "test"); err != nil {
 		t.Fatal(err)
 	}
 	pagesBefore := rig.fake.Calls(syncInvoicePage)
-	done = syncStartRun(rig.jobs)
+	done = syncStartRun(rig.runner)
 	syncAwaitPages(t, rig, pagesBefore+2)
 	pausedAt = time.Now()
-	if _, err := rig.app.DB().Update(c.Jobs, dbx.Params{c.JobPaused: true}, dbx.HashExp{c.JobName: hooks.JobStripeSync}).Execute(); err != nil {
+	if _, err := rig.app.DB().Update(c.Jobs, dbx.Params{c.JobPaused: true}, dbx.HashExp{c.JobName: payments.JobStripeSync}).Execute(); err != nil {
 		t.Fatal(err)
 	}
 	cancelled = syncAwaitStop(t, done, pausedAt)
 	syncExpectRun(t, rig.app, cancelled, c.JobCancelled, cancelled.RunCounts)
 
 	rig.delay.Store(0)
-	if err := rig.jobs.SetPaused(hooks.JobStripeSync, false, "test"); err != nil {
+	if err := rig.runner.SetPaused(payments.JobStripeSync, false, "test"); err != nil {
 		t.Fatal(err)
 	}
-	afterAll(expectAuditRows("job.resume", "jobs/"+hooks.JobStripeSync, 2))(t, rig.app, nil)
-	resumed := syncRun(t, rig.jobs, hooks.RunOptions{Trigger: "test"})
+	afterAll(expectAuditRows("job.resume", "jobs/"+payments.JobStripeSync, 2))(t, rig.app, nil)
+	resumed := syncRun(t, rig.runner, jobs.RunOptions{Trigger: "test"})
 	if resumed.Status != c.JobSucceeded || resumed.Fetched != 1000 || resumed.Failed != 0 || resumed.Created+resumed.Skipped != 1000 {
 		t.Fatalf("resumed run %s %+v, want succeeded, every invoice fetched and created or skipped", resumed.Status, resumed.RunCounts)
 	}

@@ -5,6 +5,7 @@
 package records
 
 import (
+	"context"
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
@@ -25,4 +26,19 @@ func Register(app core.App) {
 func Stamp(t time.Time) types.DateTime {
 	d, _ := types.ParseDateTime(t)
 	return d
+}
+
+type silentKey struct{}
+
+// WithoutEmails marks saves that must not write to customers: history
+// pulled by the sync, or an invoice paid long ago. Emails follow live
+// events only, so a first sync of a shop's past never mails anyone.
+func WithoutEmails(ctx context.Context) context.Context {
+	return context.WithValue(ctx, silentKey{}, true)
+}
+
+// EmailsWanted tells whether saves under ctx may write to customers.
+func EmailsWanted(ctx context.Context) bool {
+	silent, _ := ctx.Value(silentKey{}).(bool)
+	return !silent
 }

@@ -19,6 +19,7 @@ import (
 
 	c "shopdash/collections"
 	"shopdash/hooks"
+	"shopdash/hooks/jobs"
 	_ "shopdash/pb_migrations"
 	"shopdash/seed"
 )
@@ -98,7 +99,7 @@ func NewAppWith(tb testing.TB, cfg hooks.Config) *tests.TestApp {
 
 // NewAppWithJobs is NewAppWith that also returns the shop's background
 // jobs, to run them directly.
-func NewAppWithJobs(tb testing.TB, cfg hooks.Config) (*tests.TestApp, *hooks.Jobs) {
+func NewAppWithJobs(tb testing.TB, cfg hooks.Config) (*tests.TestApp, *jobs.Jobs) {
 	tb.Helper()
 	app, err := tests.NewTestApp(templateDir)
 	if err != nil {

@@ -1,4 +1,4 @@
-package hooks
+package payments
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/pocketbase/pocketbase/tools/router"
 
 	c "shopdash/collections"
+	"shopdash/hooks/jobs"
 	"shopdash/hooks/records"
 )
 
@@ -18,14 +19,15 @@ import (
 // catches the orders whose webhook never came.
 const staleAfter = 24 * time.Hour
 
-// cancelStaleOrders cancels pending orders older than staleAfter and gives
+// CancelStaleOrders, the stale_orders job, cancels pending orders older than staleAfter and gives
 // their stock back, as a customer's cancel does: under the order's claim,
 // with the session expired at Stripe first. A session that was paid after
 // all is left for its webhook, and so is one Stripe cannot answer for
 // right now, or an order another operation holds.
-func (j *Jobs) cancelStaleOrders(ctx context.Context, counts *RunCounts) error {
+func (p *Payments) CancelStaleOrders(ctx context.Context, run *jobs.Run) error {
+	counts := &run.Counts
 	cutoff := records.Stamp(time.Now().Add(-staleAfter)).String()
-	orders, err := j.app.FindRecordsByFilter(c.Orders, "status = 'pending' && created < {:cutoff}", "created", 1000, 0,
+	orders, err := p.app.FindRecordsByFilter(c.Orders, "status = 'pending' && created < {:cutoff}", "created", 1000, 0,
 		dbx.Params{"cutoff": cutoff})
 	if err != nil {
 		return err
@@ -35,7 +37,7 @@ func (j *Jobs) cancelStaleOrders(ctx context.Context, counts *RunCounts) error {
 			return ctx.Err()
 		}
 		counts.Fetched++
-		_, err := j.payments.cancel(j.app, cancellation{orderID: order.Id, reason: "Not paid within 24 hours.", closeOffline: true})
+		_, err := p.cancel(p.app, cancellation{orderID: order.Id, reason: "Not paid within 24 hours.", closeOffline: true})
 		var apiErr *router.ApiError
 		switch {
 		case err == nil:
@@ -46,7 +48,7 @@ func (j *Jobs) cancelStaleOrders(ctx context.Context, counts *RunCounts) error {
 			// Stripe cannot vouch for it: it may have been paid with its
 			// webhook lost. The next hourly run asks again.
 			counts.Failed++
-			j.app.Logger().Warn("could not cancel a stale order", "job", JobStaleOrders, "order", order.Id, "error", err.Error())
+			p.app.Logger().Warn("could not cancel a stale order", "job", JobStaleOrders, "order", order.Id, "error", err.Error())
 		}
 	}
 	return nil

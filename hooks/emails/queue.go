@@ -1,17 +1,19 @@
-package hooks
+package emails
 
 import (
-	"context"
 	"fmt"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/hook"
 	"github.com/pocketbase/pocketbase/tools/types"
 
 	c "shopdash/collections"
 	"shopdash/hooks/alerts"
+	"shopdash/hooks/records"
 )
 
 // statusEmails is the email each status sends when an order reaches it.
@@ -22,23 +24,30 @@ var statusEmails = map[c.OrderStatus]string{
 	c.StatusRefunded:  c.TemplateOrderRefunded,
 }
 
-type silentKey struct{}
+// JobEmailOutbox is the outbox's job: the worker sends as emails are
+// queued; `shopdash jobs` and the admin routes pause it or run a pass.
+const JobEmailOutbox = "email_outbox"
 
-// withoutEmails marks saves that must not write to customers: history
-// pulled by the sync, or an invoice paid long ago. Emails follow live
-// events only, so a first sync of a shop's past never mails anyone.
-func withoutEmails(ctx context.Context) context.Context {
-	return context.WithValue(ctx, silentKey{}, true)
+// Config is the mail part of the shop's configuration.
+type Config struct {
+	// SMTPURL is SHOPDASH_SMTP_URL; it overrides PocketBase's SMTP settings.
+	SMTPURL string
+	// SMTPTimeout bounds one SMTP message, connecting included; 0 means
+	// smtpMessageTimeout.
+	SMTPTimeout time.Duration
 }
 
-func emailsWanted(ctx context.Context) bool {
-	silent, _ := ctx.Value(silentKey{}).(bool)
-	return !silent
-}
-
-func registerEmails(app core.App, cfg Config, alerter *alerts.Alerter) *outbox {
-	app.OnRecordCreate(c.Orders).BindFunc(queueOrderEmail)
-	app.OnRecordUpdate(c.Orders).BindFunc(queueOrderEmail)
+// Register queues an order's email with each status change that sends
+// one, starts the outbox worker that sends them, and puts every SMTP send
+// of the app (PocketBase's own too) under a deadline. The outbox's job,
+// a pass sending what is due, is Outbox.RunPass.
+func Register(app core.App, cfg Config, alerter *alerts.Alerter) *Outbox {
+	// After the records' own hooks of orders (priority 0: the status
+	// machine, stock, claims), so that it sees the status they let
+	// through, inside the transaction they hold.
+	queue := &hook.Handler[*core.RecordEvent]{Id: "shopdashQueueOrderEmail", Priority: 10, Func: queueOrderEmail}
+	app.OnRecordCreate(c.Orders).Bind(queue)
+	app.OnRecordUpdate(c.Orders).Bind(queue)
 	if cfg.SMTPURL != "" {
 		app.OnSettingsReload().BindFunc(func(e *core.SettingsReloadEvent) error {
 			if err := e.Next(); err != nil {
@@ -47,6 +56,7 @@ func registerEmails(app core.App, cfg Config, alerter *alerts.Alerter) *outbox {
 			return applySMTPURL(e.App, cfg.SMTPURL)
 		})
 	}
+	registerMailDeadlines(app, cfg.SMTPTimeout)
 	return startOutbox(app, alerter)
 }
 
@@ -58,7 +68,7 @@ func registerEmails(app core.App, cfg Config, alerter *alerts.Alerter) *outbox {
 // transaction opened inside a model hook would hold the save while
 // PocketBase's realtime broadcast runs, and subscribers would hear nothing.
 func queueOrderEmail(e *core.RecordEvent) error {
-	if !emailsWanted(e.Context) {
+	if !records.EmailsWanted(e.Context) {
 		return e.Next()
 	}
 	next := c.NewOrder(e.Record).Status()

@@ -1,4 +1,4 @@
-package hooks
+package payments
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 // stripeFields are the product fields Stripe holds a copy of.
 var stripeFields = []string{c.ProductName, c.ProductDescription, c.ProductActive, c.ProductPrice, c.ProductCurrency}
 
-func registerCataloguePush(app core.App, p *payments) {
+func registerCataloguePush(app core.App, p *Payments) {
 	app.OnRecordCreateRequest(c.Products).BindFunc(markForPush)
 	app.OnRecordUpdateRequest(c.Products).BindFunc(markForPush)
 	app.OnRecordAfterCreateSuccess(c.Products).BindFunc(p.queuePush)
@@ -35,7 +35,7 @@ func markForPush(e *core.RecordRequestEvent) error {
 
 // queuePush starts the background push of a pending product after its
 // save has committed; a Stripe outage never blocks the save.
-func (p *payments) queuePush(e *core.RecordEvent) error {
+func (p *Payments) queuePush(e *core.RecordEvent) error {
 	if p.stripe != nil && e.Record.GetString(c.ProductStripeSync) == c.StripeSyncPending {
 		p.startPush(e.Record.Id)
 	}
@@ -44,7 +44,7 @@ func (p *payments) queuePush(e *core.RecordEvent) error {
 
 // startPush runs pushWithRetries for a product unless one is running, in
 // which case that one runs again when it ends.
-func (p *payments) startPush(productID string) {
+func (p *Payments) startPush(productID string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if _, running := p.pushing[productID]; running {
@@ -72,7 +72,7 @@ func (p *payments) startPush(productID string) {
 
 // pushWithRetries pushes a product, waiting between failed attempts, and
 // marks it failed after the last.
-func (p *payments) pushWithRetries(productID string) {
+func (p *Payments) pushWithRetries(productID string) {
 	log := p.app.Logger().With("job", "catalogue_push", "product", productID)
 	for attempt := 0; ; attempt++ {
 		err := p.pushProduct(p.ctx, productID)
@@ -103,7 +103,7 @@ func (p *payments) pushWithRetries(productID string) {
 // push that fails half-way resumes where it stopped instead of creating
 // twice. Idempotency keys carry the product's update time, so a retry
 // repeats the same request and a later change makes a new one.
-func (p *payments) pushProduct(ctx context.Context, productID string) error {
+func (p *Payments) pushProduct(ctx context.Context, productID string) error {
 	record, err := p.app.FindRecordById(c.Products, productID)
 	if err != nil {
 		return nil // deleted meanwhile: nothing to push
@@ -126,11 +126,11 @@ func (p *payments) pushProduct(ctx context.Context, productID string) error {
 			params.Description = nil // Stripe refuses an empty one on create
 		}
 		params.SetIdempotencyKey("product-create-" + productID)
-		created, err := p.stripe.Products.New(params)
+		product, err := p.stripe.Products.New(params)
 		if err != nil {
 			return err
 		}
-		stripeProduct = created.ID
+		stripeProduct = product.ID
 		if err := p.storeStripeID(productID, c.ProductStripeProduct, stripeProduct); err != nil {
 			return err
 		}
@@ -180,7 +180,7 @@ func (p *payments) pushProduct(ctx context.Context, productID string) error {
 }
 
 // deactivateOtherPrices leaves keep as the product's only active price.
-func (p *payments) deactivateOtherPrices(ctx context.Context, stripeProduct, keep string) error {
+func (p *Payments) deactivateOtherPrices(ctx context.Context, stripeProduct, keep string) error {
 	list := &stripe.PriceListParams{Product: stripe.String(stripeProduct), Active: stripe.Bool(true)}
 	list.Context = ctx
 	iter := p.stripe.Prices.List(list)
@@ -201,7 +201,7 @@ func (p *payments) deactivateOtherPrices(ctx context.Context, stripeProduct, kee
 // storeStripeID records a Stripe id the moment Stripe made it, as a plain
 // column write: a record save would change the product's update time (the
 // push's version) and start another push.
-func (p *payments) storeStripeID(productID, field, id string) error {
+func (p *Payments) storeStripeID(productID, field, id string) error {
 	_, err := p.app.DB().Update(c.Products, dbx.Params{field: id}, dbx.HashExp{"id": productID}).Execute()
 	if err != nil {
 		return fmt.Errorf("store %s of product %s: %w", field, productID, err)
@@ -211,7 +211,7 @@ func (p *payments) storeStripeID(productID, field, id string) error {
 
 // setStripeSync records a push's outcome. A product changed since the push
 // read it (another version) keeps its pending mark: its own push follows.
-func (p *payments) setStripeSync(productID, stripeProduct, stripePrice, state, version string) error {
+func (p *Payments) setStripeSync(productID, stripeProduct, stripePrice, state, version string) error {
 	return p.app.RunInTransaction(func(tx core.App) error {
 		record, err := tx.FindRecordById(c.Products, productID)
 		if err != nil {
@@ -249,39 +249,39 @@ func productChanged(app core.App, event stripe.Event) error {
 func upsertStripeProduct(app core.App, sp *stripe.Product, deleted bool) (upsertOutcome, error) {
 	record, err := productByStripe(app, sp.ID)
 	if err != nil {
-		return unchanged, err
+		return outcomeUnchanged, err
 	}
 	if record == nil && sp.Metadata["product_id"] != "" {
 		// Our own push made it, and its event came before the push could
 		// store the Stripe id: link it rather than import a duplicate.
 		if own, err := app.FindRecordById(c.Products, sp.Metadata["product_id"]); err == nil {
 			if unpushed(own) {
-				return unchanged, nil
+				return outcomeUnchanged, nil
 			}
 			own.Set(c.ProductStripeProduct, sp.ID)
 			record = own
 		}
 	}
-	outcome := updated
+	outcome := outcomeUpdated
 	if record == nil {
 		if deleted {
-			return unchanged, nil
+			return outcomeUnchanged, nil
 		}
 		col, err := app.FindCachedCollectionByNameOrId(c.Products)
 		if err != nil {
-			return unchanged, err
+			return outcomeUnchanged, err
 		}
 		record = core.NewRecord(col)
 		record.Set(c.ProductStripeProduct, sp.ID)
 		record.Set(c.ProductCurrency, c.DefaultCurrency)
-		outcome = created
+		outcome = outcomeCreated
 	} else if unpushed(record) {
-		return unchanged, nil
+		return outcomeUnchanged, nil
 	}
 	active := sp.Active && !deleted
-	if outcome == updated && record.GetString(c.ProductName) == sp.Name &&
+	if outcome == outcomeUpdated && record.GetString(c.ProductName) == sp.Name &&
 		record.GetString(c.ProductDescription) == sp.Description && record.GetBool(c.ProductActive) == active {
-		return unchanged, nil
+		return outcomeUnchanged, nil
 	}
 	record.Set(c.ProductName, sp.Name)
 	record.Set(c.ProductDescription, sp.Description)
@@ -306,18 +306,18 @@ func priceChanged(app core.App, event stripe.Event) error {
 // arrives.
 func applyStripePrice(app core.App, pr *stripe.Price, isNew, deleted bool) (upsertOutcome, error) {
 	if pr.Product == nil {
-		return unchanged, nil
+		return outcomeUnchanged, nil
 	}
 	record, err := productByStripe(app, pr.Product.ID)
 	if err != nil || record == nil || unpushed(record) {
-		return unchanged, err
+		return outcomeUnchanged, err
 	}
 	current := record.GetString(c.ProductStripePrice) == pr.ID
 	live := pr.Active && pr.Type == stripe.PriceTypeOneTime && !deleted
 	switch {
 	case live && (isNew || current):
 		if current && record.GetInt(c.ProductPrice) == int(pr.UnitAmount) && record.GetString(c.ProductCurrency) == string(pr.Currency) {
-			return unchanged, nil
+			return outcomeUnchanged, nil
 		}
 		record.Set(c.ProductStripePrice, pr.ID)
 		record.Set(c.ProductPrice, pr.UnitAmount)
@@ -325,9 +325,9 @@ func applyStripePrice(app core.App, pr *stripe.Price, isNew, deleted bool) (upse
 	case !live && current:
 		record.Set(c.ProductStripePrice, "")
 	default:
-		return unchanged, nil
+		return outcomeUnchanged, nil
 	}
-	return updated, app.Save(record)
+	return outcomeUpdated, app.Save(record)
 }
 
 // unpushed reports whether a product holds a change of ours that Stripe

@@ -1,4 +1,4 @@
-package hooks
+package payments
 
 import (
 	"errors"
@@ -187,7 +187,7 @@ func refuseHeldDownloads(tx core.App, userID string, products []*c.Product) erro
 // transaction. A Stripe failure leaves no order behind (502); a checkout
 // that loses the race for the last units gets 400 on the item, and its
 // session is expired (as is any session whose order was never written).
-func (p *payments) checkout(e *core.RequestEvent) error {
+func (p *Payments) checkout(e *core.RequestEvent) error {
 	if p.stripe == nil {
 		return errPaymentsOff()
 	}
@@ -344,7 +344,7 @@ func numberTaken(app core.App, order *core.Record) bool {
 // product's synced Stripe price, or price data), the order id in every
 // place Stripe echoes back, an invoice, and return links built from
 // SHOPDASH_APP_URL only, never from the request.
-func (p *payments) sessionParams(user *c.User, order *core.Record, items []*core.Record, products []*c.Product) *stripe.CheckoutSessionParams {
+func (p *Payments) sessionParams(user *c.User, order *core.Record, items []*core.Record, products []*c.Product) *stripe.CheckoutSessionParams {
 	meta := map[string]string{"order_id": order.Id, "order_number": order.GetString(c.OrderNumber)}
 	params := &stripe.CheckoutSessionParams{
 		Mode:              stripe.String(string(stripe.CheckoutSessionModePayment)),
@@ -391,7 +391,7 @@ func (p *payments) sessionParams(user *c.User, order *core.Record, items []*core
 
 // expireSession ends a Checkout Session whose order will not be paid;
 // failure is logged, as Stripe expires open sessions after 24 hours anyway.
-func (p *payments) expireSession(app core.App, sessionID, orderID string) {
+func (p *Payments) expireSession(app core.App, sessionID, orderID string) {
 	params := &stripe.CheckoutSessionExpireParams{}
 	params.SetIdempotencyKey("expire-" + sessionID)
 	if _, err := p.stripe.CheckoutSessions.Expire(sessionID, params); err != nil {

@@ -1,4 +1,4 @@
-package hooks
+package payments
 
 import (
 	"context"
@@ -24,7 +24,7 @@ type cancelRequest struct {
 // cancelOrder cancels a pending order (its Checkout Session is expired) or
 // a paid one (refunded through Stripe), for the route: customers cancel
 // their own orders, support any, with a reason. See cancel.
-func (p *payments) cancelOrder(e *core.RequestEvent) error {
+func (p *Payments) cancelOrder(e *core.RequestEvent) error {
 	user := c.NewUser(e.Auth)
 	record, err := e.App.FindRecordById(c.Orders, e.Request.PathValue("id"))
 	if err != nil || (user.Role() == c.RoleCustomer && record.GetString(c.OrderUser) != user.Id) {
@@ -70,7 +70,7 @@ type cancellation struct {
 // fails, the claim is released and nothing has changed (502); the
 // idempotency key makes a retried cancel reuse the same refund. Once
 // Stripe has refunded, the refund is never hidden behind a 409.
-func (p *payments) cancel(app core.App, req cancellation) (*core.Record, error) {
+func (p *Payments) cancel(app core.App, req cancellation) (*core.Record, error) {
 	claim, err := records.ClaimOrder(app, req.orderID, c.StatusPending, c.StatusPaid)
 	var conflict records.StatusConflict
 	switch {
@@ -151,7 +151,7 @@ func (p *payments) cancel(app core.App, req cancellation) (*core.Record, error) 
 // closeCheckout expires the Checkout Session of a pending order, so it can
 // no longer be paid. A session that was paid meanwhile makes it a 409:
 // the order is about to become paid, and cancelling it then refunds it.
-func (p *payments) closeCheckout(app core.App, order *c.Order) *router.ApiError {
+func (p *Payments) closeCheckout(app core.App, order *c.Order) *router.ApiError {
 	session := order.StripeSession()
 	if session == "" {
 		return nil // never reached Stripe (e.g. demo data)
@@ -185,7 +185,7 @@ func (p *payments) closeCheckout(app core.App, order *c.Order) *router.ApiError 
 
 // refundOrder refunds the whole payment of a paid order and returns the
 // refund id.
-func (p *payments) refundOrder(app core.App, order *c.Order) (string, *router.ApiError) {
+func (p *Payments) refundOrder(app core.App, order *c.Order) (string, *router.ApiError) {
 	intent := order.StripePaymentIntent()
 	if intent == "" {
 		return "", router.NewApiError(http.StatusConflict,

@@ -1,4 +1,4 @@
-package hooks
+package emails
 
 import (
 	"crypto/tls"

@@ -1,4 +1,4 @@
-package hooks
+package emails
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	c "shopdash/collections"
 	"shopdash/hooks/alerts"
+	"shopdash/hooks/jobs"
 	"shopdash/hooks/records"
 )
 
@@ -33,8 +34,8 @@ const (
 	outboxShutdownWait = 10 * time.Second
 )
 
-// outbox sends queued order emails in the background.
-type outbox struct {
+// Outbox sends queued order emails in the background.
+type Outbox struct {
 	app    core.App
 	alerts *alerts.Alerter
 	wake   chan struct{}
@@ -50,8 +51,8 @@ func nextEmailAttempt(now time.Time, attempts int) (time.Time, bool) {
 	return now.Add(emailRetryDelays[attempts-1]), true
 }
 
-func startOutbox(app core.App, alerter *alerts.Alerter) *outbox {
-	o := &outbox{app: app, alerts: alerter, wake: make(chan struct{}, 1), now: time.Now}
+func startOutbox(app core.App, alerter *alerts.Alerter) *Outbox {
+	o := &Outbox{app: app, alerts: alerter, wake: make(chan struct{}, 1), now: time.Now}
 	// A new job wakes the worker at once instead of at the next poll.
 	app.OnRecordAfterCreateSuccess(c.EmailJobs).BindFunc(func(e *core.RecordEvent) error {
 		o.nudge()
@@ -85,7 +86,7 @@ func startOutbox(app core.App, alerter *alerts.Alerter) *outbox {
 	return o
 }
 
-func (o *outbox) nudge() {
+func (o *Outbox) nudge() {
 	select {
 	case o.wake <- struct{}{}:
 	default:
@@ -94,11 +95,11 @@ func (o *outbox) nudge() {
 
 // run sends due emails until ctx ends, waking on new jobs and polling for
 // retries that come due.
-func (o *outbox) run(ctx context.Context) {
+func (o *Outbox) run(ctx context.Context) {
 	tick := time.NewTicker(emailPollEvery)
 	defer tick.Stop()
 	for {
-		if paused, _ := jobPaused(o.app, JobEmailOutbox); !paused {
+		if paused, _ := jobs.Paused(o.app, JobEmailOutbox); !paused {
 			if _, err := o.drain(ctx); err != nil {
 				o.app.Logger().Error("email outbox pass failed", "job", JobEmailOutbox, "error", err.Error())
 			}
@@ -112,9 +113,17 @@ func (o *outbox) run(ctx context.Context) {
 	}
 }
 
+// RunPass is the email_outbox job: a pass that sends every email due now,
+// as the worker does on its own.
+func (o *Outbox) RunPass(ctx context.Context, run *jobs.Run) error {
+	sent, err := o.drain(ctx)
+	run.Counts.Fetched, run.Counts.Updated = sent, sent
+	return err
+}
+
 // drain sends every job that is due now, emailSenders at a time, and
 // reports how many were sent.
-func (o *outbox) drain(ctx context.Context) (int, error) {
+func (o *Outbox) drain(ctx context.Context) (int, error) {
 	sent := 0
 	for ctx.Err() == nil {
 		jobs, err := o.claim(emailBatch)
@@ -148,7 +157,7 @@ func (o *outbox) drain(ctx context.Context) (int, error) {
 
 // claim takes up to limit due jobs and hides them behind a lease, in one
 // transaction, so no other pass sends them meanwhile.
-func (o *outbox) claim(limit int) ([]*core.Record, error) {
+func (o *Outbox) claim(limit int) ([]*core.Record, error) {
 	var jobs []*core.Record
 	now := o.now().UTC()
 	err := o.app.RunInTransaction(func(tx core.App) error {
@@ -172,7 +181,7 @@ func (o *outbox) claim(limit int) ([]*core.Record, error) {
 
 // deliver sends one job and records the outcome: sent, failed with the
 // next attempt, or dead after the last. It reports whether it sent.
-func (o *outbox) deliver(job *core.Record) bool {
+func (o *Outbox) deliver(job *core.Record) bool {
 	log := o.app.Logger().With("job", JobEmailOutbox, "email", job.Id, "order", job.GetString(c.EmailJobOrder),
 		"template", job.GetString(c.EmailJobTemplate))
 	sendErr := o.send(job)
@@ -187,11 +196,11 @@ func (o *outbox) deliver(job *core.Record) bool {
 	case retry:
 		job.Set(c.EmailJobStatus, c.EmailFailed)
 		job.Set(c.EmailJobNextAttempt, records.Stamp(next))
-		job.Set(c.EmailJobLastError, truncate(sendErr.Error(), 2000))
+		job.Set(c.EmailJobLastError, c.Truncate(sendErr.Error(), 2000))
 		log.Warn("email failed; will retry", "attempts", attempts, "next_attempt", next, "error", alerts.MailError(sendErr))
 	default:
 		job.Set(c.EmailJobStatus, c.EmailDead)
-		job.Set(c.EmailJobLastError, truncate(sendErr.Error(), 2000))
+		job.Set(c.EmailJobLastError, c.Truncate(sendErr.Error(), 2000))
 		o.alerts.Alert("an order email is dead",
 			fmt.Sprintf("Email %s (%s of order %s) failed %d times and will not be retried (%s). Fix the mail settings, then run `shopdash emails retry --dead`.",
 				job.Id, job.GetString(c.EmailJobTemplate), job.GetString(c.EmailJobOrder), attempts, alerts.MailError(sendErr)),
@@ -208,19 +217,12 @@ func (o *outbox) deliver(job *core.Record) bool {
 }
 
 // send renders and sends one job's email.
-func (o *outbox) send(job *core.Record) error {
+func (o *Outbox) send(job *core.Record) error {
 	msg, err := renderOrderEmail(o.app, job)
 	if err != nil {
 		return err
 	}
 	return o.app.NewMailClient().Send(msg)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }
 
 // RetryEmails puts failed jobs, and dead ones when dead is set, back in

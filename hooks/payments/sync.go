@@ -1,4 +1,4 @@
-package hooks
+package payments
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	c "shopdash/collections"
+	"shopdash/hooks/jobs"
+	"shopdash/hooks/records"
 )
 
 // Sync tuning.
@@ -30,23 +32,36 @@ const (
 // errDryRun rolls back the writes of a dry run.
 var errDryRun = errors.New("dry run")
 
+// RunSync is the stripe_sync job: syncStripe, and an alert to the
+// operator when it fails.
+func (p *Payments) RunSync(ctx context.Context, run *jobs.Run) error {
+	err := p.syncStripe(ctx, run)
+	if err != nil && !jobs.Cancelled(ctx, err) {
+		counts := run.Counts
+		p.alerts.Alert("the Stripe sync failed",
+			fmt.Sprintf("Run %s of the Stripe sync failed after %d records (%d created, %d updated): %v. Its watermark stays; rerun it with `shopdash sync stripe` when the cause is fixed.",
+				run.ID, counts.Fetched, counts.Created, counts.Updated, err), "job", JobStripeSync, "run", run.ID)
+	}
+	return err
+}
+
 // syncStripe pulls paid invoices created since the last successful run's
 // watermark (minus an overlap), then products and prices, into the
 // database, and pushes the catalogue changes still pending. Every write is
 // an idempotent upsert shared with the webhooks, and silent (no customer
 // email). A Stripe failure ends the run without moving the watermark, so
 // the next run picks up from the same place; one bad record is counted
-// failed and the run goes on. It returns the new watermark: the run's
-// start, or zero when --since left a gap before it.
-func (j *Jobs) syncStripe(ctx context.Context, log *slog.Logger, opts RunOptions, counts *RunCounts) (time.Time, error) {
-	p := j.payments
+// failed and the run goes on. The new watermark is the run's start, or
+// none when --since left a gap before it.
+func (p *Payments) syncStripe(ctx context.Context, run *jobs.Run) error {
 	if p.stripe == nil {
-		return time.Time{}, errors.New("STRIPE_SECRET_KEY is not set")
+		return errors.New("STRIPE_SECRET_KEY is not set")
 	}
+	opts, log, counts := run.Options, run.Log, &run.Counts
 	started := time.Now().UTC()
-	previous, err := lastWatermark(j.app, JobStripeSync)
+	previous, err := jobs.LastWatermark(p.app, JobStripeSync)
 	if err != nil {
-		return time.Time{}, err
+		return err
 	}
 	since := opts.Since
 	if since.IsZero() && !previous.IsZero() {
@@ -58,14 +73,14 @@ func (j *Jobs) syncStripe(ctx context.Context, log *slog.Logger, opts RunOptions
 	if !opts.Since.IsZero() && !previous.IsZero() && opts.Since.After(previous.Add(-syncOverlap)) {
 		newWatermark = time.Time{}
 	}
-	silent := withoutEmails(ctx)
+	silent := records.WithoutEmails(ctx)
 	batch := p.cfg.SyncBatch
 	if batch <= 0 {
 		batch = defaultSyncBatch
 	}
-	restore, err := checkpointRarely(j.app)
+	restore, err := checkpointRarely(p.app)
 	if err != nil {
-		return time.Time{}, err
+		return err
 	}
 	defer restore()
 
@@ -83,10 +98,10 @@ func (j *Jobs) syncStripe(ctx context.Context, log *slog.Logger, opts RunOptions
 		upsert: func(tx core.App, batch []*stripe.Invoice) ([]upsertOutcome, []string, error) {
 			return importInvoices(silent, tx, batch)
 		},
-		committed: j.answers.Changed,
-	}.run(ctx, j.app, log, counts, opts.DryRun)
+		committed: p.answers.Changed,
+	}.run(ctx, p.app, log, counts, opts.DryRun)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("sync invoices: %w", err)
+		return fmt.Errorf("sync invoices: %w", err)
 	}
 
 	products := &stripe.ProductListParams{}
@@ -100,9 +115,9 @@ func (j *Jobs) syncStripe(ctx context.Context, log *slog.Logger, opts RunOptions
 		upsert: eachItem(func(tx core.App, sp *stripe.Product) (upsertOutcome, error) {
 			return upsertStripeProduct(tx, sp, false)
 		}),
-	}.run(ctx, j.app, log, counts, opts.DryRun)
+	}.run(ctx, p.app, log, counts, opts.DryRun)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("sync products: %w", err)
+		return fmt.Errorf("sync products: %w", err)
 	}
 
 	prices := &stripe.PriceListParams{Active: stripe.Bool(true)}
@@ -116,15 +131,16 @@ func (j *Jobs) syncStripe(ctx context.Context, log *slog.Logger, opts RunOptions
 		upsert: eachItem(func(tx core.App, pr *stripe.Price) (upsertOutcome, error) {
 			return applyStripePrice(tx, pr, false, false)
 		}),
-	}.run(ctx, j.app, log, counts, opts.DryRun)
+	}.run(ctx, p.app, log, counts, opts.DryRun)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("sync prices: %w", err)
+		return fmt.Errorf("sync prices: %w", err)
 	}
 
 	if !opts.DryRun {
-		j.pushPendingProducts(ctx, log, counts)
+		p.pushPendingProducts(ctx, log, counts)
 	}
-	return newWatermark, ctx.Err()
+	run.Watermark = newWatermark
+	return ctx.Err()
 }
 
 // syncCheckpointPages is how much of the write-ahead log the sync lets
@@ -195,7 +211,7 @@ func eachItem[T any](upsert func(core.App, T) (upsertOutcome, error)) func(core.
 // overlap instead of taking turns. Once ctx is done (a pause, shutdown)
 // it writes no more: the watermark stays, so the next run fetches the rest
 // again.
-func (w stripeWalk[T]) run(ctx context.Context, app core.App, log *slog.Logger, counts *RunCounts, dryRun bool) error {
+func (w stripeWalk[T]) run(ctx context.Context, app core.App, log *slog.Logger, counts *jobs.RunCounts, dryRun bool) error {
 	fetched := make(chan T, w.batch)
 	go func() {
 		defer close(fetched)
@@ -227,13 +243,13 @@ func (w stripeWalk[T]) run(ctx context.Context, app core.App, log *slog.Logger, 
 // written again one item per transaction, so a bad item is counted failed
 // and logged without holding back the others; unless ctx is done, which
 // fails every write that takes it and is no fault of the items.
-func (w stripeWalk[T]) write(ctx context.Context, app core.App, log *slog.Logger, batch []T, counts *RunCounts, dryRun bool) {
+func (w stripeWalk[T]) write(ctx context.Context, app core.App, log *slog.Logger, batch []T, counts *jobs.RunCounts, dryRun bool) {
 	if len(batch) == 0 || ctx.Err() != nil {
 		return
 	}
 	if outcomes, err := w.writeTx(app, batch, dryRun); err == nil {
 		for _, o := range outcomes {
-			counts.add(o)
+			countOutcome(counts, o)
 		}
 		return
 	}
@@ -247,7 +263,7 @@ func (w stripeWalk[T]) write(ctx context.Context, app core.App, log *slog.Logger
 			log.Warn("sync skipped a bad record", "kind", w.kind, "stripe_id", w.id(item), "error", err.Error())
 			continue
 		}
-		counts.add(outcomes[0])
+		countOutcome(counts, outcomes[0])
 	}
 }
 
@@ -280,8 +296,8 @@ func (w stripeWalk[T]) writeTx(app core.App, batch []T, dryRun bool) ([]upsertOu
 
 // pushPendingProducts pushes the catalogue changes that the background push
 // could not make (Stripe was down, or the process stopped).
-func (j *Jobs) pushPendingProducts(ctx context.Context, log *slog.Logger, counts *RunCounts) {
-	pending, err := j.app.FindAllRecords(c.Products, dbx.In(c.ProductStripeSync, c.StripeSyncPending, c.StripeSyncFailed))
+func (p *Payments) pushPendingProducts(ctx context.Context, log *slog.Logger, counts *jobs.RunCounts) {
+	pending, err := p.app.FindAllRecords(c.Products, dbx.In(c.ProductStripeSync, c.StripeSyncPending, c.StripeSyncFailed))
 	if err != nil {
 		log.Error("list products to push", "error", err.Error())
 		return
@@ -291,11 +307,23 @@ func (j *Jobs) pushPendingProducts(ctx context.Context, log *slog.Logger, counts
 			return
 		}
 		counts.Fetched++
-		if err := j.payments.pushProduct(ctx, product.Id); err != nil {
+		if err := p.pushProduct(ctx, product.Id); err != nil {
 			counts.Failed++
-			logStripeFailure(j.app, "push product", err, "job", JobStripeSync, "product", product.Id)
+			logStripeFailure(p.app, "push product", err, "job", JobStripeSync, "product", product.Id)
 			continue
 		}
 		counts.Updated++
+	}
+}
+
+// countOutcome counts one record's upsert in a run's counts.
+func countOutcome(counts *jobs.RunCounts, o upsertOutcome) {
+	switch o {
+	case outcomeCreated:
+		counts.Created++
+	case outcomeUpdated:
+		counts.Updated++
+	default:
+		counts.Skipped++
 	}
 }

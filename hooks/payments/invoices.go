@@ -1,4 +1,4 @@
-package hooks
+package payments
 
 import (
 	"context"
@@ -105,9 +105,9 @@ type upsertOutcome int
 
 // The outcomes of an upsert.
 const (
-	unchanged upsertOutcome = iota
-	created
-	updated
+	outcomeUnchanged upsertOutcome = iota
+	outcomeCreated
+	outcomeUpdated
 )
 
 // markOrderPaid applies a payment to an order, if it is the order's
@@ -119,7 +119,7 @@ const (
 // change may email the customer.
 func markOrderPaid(ctx context.Context, app core.App, order *core.Record, pay paymentDetails) (upsertOutcome, error) {
 	if err := checkPayment(order, pay); err != nil {
-		return unchanged, err
+		return outcomeUnchanged, err
 	}
 	changed := false
 	setIfEmpty := func(field, value string) {
@@ -138,22 +138,22 @@ func markOrderPaid(ctx context.Context, app core.App, order *core.Record, pay pa
 		order.Set(c.OrderPaidAt, records.Stamp(pay.paidAt))
 		changed = true
 		if err := records.TakeUnreservedStock(app, order.Id); err != nil {
-			return unchanged, err
+			return outcomeUnchanged, err
 		}
 	case c.StatusCancelled:
 		if order.GetDateTime(c.OrderPaidAt).IsZero() && changed {
 			// Paid after it was cancelled unpaid: the money reached Stripe
 			// and pays nothing here; the operator refunds it.
-			return unchanged, paymentMismatch("order %s was cancelled before this payment; refund it in Stripe", order.Id)
+			return outcomeUnchanged, paymentMismatch("order %s was cancelled before this payment; refund it in Stripe", order.Id)
 		}
 	}
 	if !changed {
-		return unchanged, nil
+		return outcomeUnchanged, nil
 	}
 	if err := app.SaveWithContext(ctx, order); err != nil {
-		return unchanged, fmt.Errorf("mark order %s paid: %w", order.Id, err)
+		return outcomeUnchanged, fmt.Errorf("mark order %s paid: %w", order.Id, err)
 	}
-	return updated, rememberStripeCustomer(app, order.GetString(c.OrderUser), pay.customer)
+	return outcomeUpdated, rememberStripeCustomer(app, order.GetString(c.OrderUser), pay.customer)
 }
 
 // rememberStripeCustomer saves a user's Stripe customer id once.
@@ -183,16 +183,16 @@ func upsertInvoiceOrder(ctx context.Context, app core.App, inv *stripe.Invoice) 
 		order, err = findByStripeID(app, c.Orders, c.OrderStripeInvoice, inv.ID)
 	}
 	if err != nil {
-		return unchanged, err
+		return outcomeUnchanged, err
 	}
 	pay := invoicePayment(inv)
 	if order != nil {
 		return markOrderPaid(ctx, app, order, pay)
 	}
 	if err := createInvoiceOrder(ctx, app, inv, pay); err != nil {
-		return unchanged, err
+		return outcomeUnchanged, err
 	}
-	return created, nil
+	return outcomeCreated, nil
 }
 
 // invoicePayment is what a paid invoice tells about its payment.
@@ -286,7 +286,7 @@ func newInvoiceOrder(app core.App, inv *stripe.Invoice, pay paymentDetails, user
 			item.Id = core.GenerateDefaultRandomId()
 			item.Set(c.ItemOrder, order.Id)
 			item.Set(c.ItemUser, userID)
-			name := truncate(c.SanitiseLine(line.Description), 200)
+			name := c.Truncate(c.SanitiseLine(line.Description), 200)
 			if name == "" {
 				name = "Item"
 			}

@@ -1,4 +1,4 @@
-package hooks
+package payments
 
 import (
 	"bytes"
@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/pocketbase/dbx"
@@ -17,6 +16,9 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	c "shopdash/collections"
+	"shopdash/hooks/alerts"
+	"shopdash/hooks/cache"
+	"shopdash/hooks/emails"
 	"shopdash/hooks/records"
 	_ "shopdash/pb_migrations"
 	"shopdash/seed"
@@ -183,9 +185,12 @@ func newEventsTestApp(f *testing.F) *eventsTestApp {
 	if err := app.Save(product); err != nil {
 		f.Fatal(err)
 	}
-	if _, err := Register(app, fstest.MapFS{}, Config{AppURL: "http://shop.test"}); err != nil {
-		f.Fatal(err)
-	}
+	// The hooks an event runs through: records (status machine, stock),
+	// emails (the queue), the caches; not the routes.
+	records.Register(app)
+	alerter := alerts.New(app, "")
+	emails.Register(app, emails.Config{}, alerter)
+	Register(app, Config{AppURL: "http://shop.test"}, alerter, cache.RegisterAnswers(app, 0))
 	return &eventsTestApp{TestApp: app, pending: ids[c.StatusPending], paid: ids[c.StatusPaid]}
 }
 

@@ -1,4 +1,4 @@
-package hooks
+package payments
 
 import (
 	"context"
@@ -44,7 +44,7 @@ func importInvoices(ctx context.Context, tx core.App, invoices []*stripe.Invoice
 			order = known.byInvoice[inv.ID]
 		}
 		if order == nil {
-			outcomes[i] = created // once inserted below
+			outcomes[i] = outcomeCreated // once inserted below
 			fresh = append(fresh, inv)
 			continue
 		}

@@ -1,4 +1,4 @@
-package hooks
+package payments
 
 import (
 	"context"
@@ -61,7 +61,7 @@ const (
 // An event the shop refuses for good (a payment that is not its order's,
 // content it can never apply) is recorded as such, alerted and answered
 // 200: a run of failures is what makes Stripe disable an endpoint.
-func (p *payments) receiveWebhook(e *core.RequestEvent) error {
+func (p *Payments) receiveWebhook(e *core.RequestEvent) error {
 	if len(p.cfg.StripeWebhookSecrets) == 0 {
 		return router.NewApiError(http.StatusServiceUnavailable, "Webhooks are not configured: set STRIPE_WEBHOOK_SECRET.", nil)
 	}
@@ -112,7 +112,7 @@ func (p *payments) receiveWebhook(e *core.RequestEvent) error {
 
 // verifyEvent accepts an event signed with any configured secret, of any
 // API version (the fields we read are stable across versions).
-func (p *payments) verifyEvent(payload []byte, signature string) (stripe.Event, error) {
+func (p *Payments) verifyEvent(payload []byte, signature string) (stripe.Event, error) {
 	var err error
 	for _, secret := range p.cfg.StripeWebhookSecrets {
 		var event stripe.Event
@@ -155,7 +155,7 @@ func applyEventOnce(app core.App, event stripe.Event) (eventResult, error) {
 		return recordEvent(tx, event, result)
 	})
 	if refusal := permanentFailure(err); refusal != nil {
-		result = eventResult{status: refusal.status, reason: truncate(refusal.reason, 500)}
+		result = eventResult{status: refusal.status, reason: c.Truncate(refusal.reason, 500)}
 		err = app.RunInTransaction(func(tx core.App) error {
 			if eventRecorded(tx, event.ID) {
 				return errEventSeen
@@ -220,7 +220,7 @@ func recordEvent(app core.App, event stripe.Event, result eventResult) error {
 		ID string `json:"id"`
 	}
 	if json.Unmarshal(event.Data.Raw, &object) == nil {
-		row.Set(c.StripeEventObject, truncate(object.ID, 255))
+		row.Set(c.StripeEventObject, c.Truncate(object.ID, 255))
 	}
 	return app.Save(row)
 }
@@ -364,7 +364,7 @@ func invoicePaid(app core.App, event stripe.Event) error {
 	}
 	ctx := context.Background()
 	if time.Since(time.Unix(inv.Created, 0)) > liveInvoiceAge {
-		ctx = withoutEmails(ctx)
+		ctx = records.WithoutEmails(ctx)
 	}
 	_, err := upsertInvoiceOrder(ctx, app, &inv)
 	return err
