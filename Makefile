@@ -53,13 +53,16 @@ unit:
 ## fuzz: each fuzz target for FUZZTIME, one after the other, after replaying its
 ## seeds and its committed corpus (testdata/fuzz/); a crasher is written there
 FUZZTIME ?= 3s
+FUZZ_TARGETS = ./collections/:FuzzAddressNormaliseAndValidate ./collections/:FuzzNormaliseLine \
+	./hooks/access/:FuzzCheckQueryCost ./hooks/customer/:FuzzPurchasesQuery \
+	./hooks/payments/:FuzzCheckoutBody ./hooks/payments/:FuzzStripeEventObjects
+# A target missing from its package fails here: `go test -fuzz` would pass
+# without fuzzing anything.
 fuzz:
-	go test -run '^$$' -fuzz '^FuzzAddressNormaliseAndValidate$$' -fuzztime $(FUZZTIME) ./collections/
-	go test -run '^$$' -fuzz '^FuzzNormaliseLine$$' -fuzztime $(FUZZTIME) ./collections/
-	go test -run '^$$' -fuzz '^FuzzCheckQueryCost$$' -fuzztime $(FUZZTIME) ./hooks/access/
-	go test -run '^$$' -fuzz '^FuzzPurchasesQuery$$' -fuzztime $(FUZZTIME) ./hooks/customer/
-	go test -run '^$$' -fuzz '^FuzzCheckoutBody$$' -fuzztime $(FUZZTIME) ./hooks/
-	go test -run '^$$' -fuzz '^FuzzStripeEventObjects$$' -fuzztime $(FUZZTIME) ./hooks/
+	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t#*:}; \
+		go test -list "^$$name\$$" $$pkg | grep -qx "$$name" || { echo "fuzz target $$name is not in $$pkg"; exit 1; }; \
+		echo "go test -run '^\$$' -fuzz '^$$name\$$' -fuzztime $(FUZZTIME) $$pkg"; \
+		go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; done
 
 ## e2e: the built binary against stripe-mock, Mailpit, the JS SDK and Chromium (installed by `make tools`)
 e2e: build $(STRIPE_MOCK) $(MAILPIT) $(CHROMIUM)
