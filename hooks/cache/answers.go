@@ -71,7 +71,7 @@ func newAnswers(ttl time.Duration) *Answers {
 // and product change, after it is committed.
 func RegisterAnswers(app core.App, ttl time.Duration) *Answers {
 	cache := newAnswers(ttl)
-	forgetCustomer := func(e *core.RecordEvent) error {
+	forgetAnswers := func(e *core.RecordEvent) error {
 		field := c.OrderUser
 		if e.Record.Collection().Name == c.OrderItems {
 			field = c.ItemUser
@@ -87,9 +87,9 @@ func RegisterAnswers(app core.App, ttl time.Duration) *Answers {
 		return e.Next()
 	}
 	for _, collection := range []string{c.Orders, c.OrderItems} {
-		app.OnRecordAfterCreateSuccess(collection).BindFunc(forgetCustomer)
-		app.OnRecordAfterUpdateSuccess(collection).BindFunc(forgetCustomer)
-		app.OnRecordAfterDeleteSuccess(collection).BindFunc(forgetCustomer)
+		app.OnRecordAfterCreateSuccess(collection).BindFunc(forgetAnswers)
+		app.OnRecordAfterUpdateSuccess(collection).BindFunc(forgetAnswers)
+		app.OnRecordAfterDeleteSuccess(collection).BindFunc(forgetAnswers)
 	}
 	app.OnRecordAfterCreateSuccess(c.Products).BindFunc(forgetCatalogue)
 	app.OnRecordAfterUpdateSuccess(c.Products).BindFunc(forgetCatalogue)
