@@ -1,0 +1,52 @@
+package hooks_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"shopdash/hooks"
+)
+
+// TestConfigFromEnv reads CONTRACT §1's variables.
+func TestConfigFromEnv(t *testing.T) {
+	t.Setenv("STRIPE_SECRET_KEY", " sk_test_1 ")
+	t.Setenv("STRIPE_WEBHOOK_SECRET", "whsec_old, whsec_new,")
+	t.Setenv("STRIPE_API_BASE", "http://127.0.0.1:12111/")
+	t.Setenv("SHOPDASH_APP_URL", "")
+	cfg, err := hooks.ConfigFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.StripeSecretKey != "sk_test_1" || cfg.StripeAPIBase != "http://127.0.0.1:12111" ||
+		strings.Join(cfg.StripeWebhookSecrets, " ") != "whsec_old whsec_new" || cfg.AppURL != hooks.DefaultAppURL {
+		t.Fatalf("config %+v", cfg)
+	}
+}
+
+// TestConfigFromEnvCacheTTL reads SHOPDASH_CACHE_TTL: unset is the
+// default, 0 or off turn the caches off, a duration sets the TTL and
+// anything else stops the start.
+func TestConfigFromEnvCacheTTL(t *testing.T) {
+	for _, tc := range []struct {
+		raw     string
+		want    time.Duration
+		wantErr bool
+	}{
+		{"", 0, false},
+		{"off", -1, false},
+		{"0", -1, false},
+		{" 45s ", 45 * time.Second, false},
+		{"soon", 0, true},
+		{"-5s", 0, true},
+	} {
+		t.Setenv("SHOPDASH_CACHE_TTL", tc.raw)
+		cfg, err := hooks.ConfigFromEnv()
+		if (err != nil) != tc.wantErr || (err == nil && cfg.CacheTTL != tc.want) {
+			t.Errorf("SHOPDASH_CACHE_TTL=%q: %v, %v; want %v, error %t", tc.raw, cfg.CacheTTL, err, tc.want, tc.wantErr)
+		}
+		if err != nil && !strings.Contains(err.Error(), "SHOPDASH_CACHE_TTL") {
+			t.Errorf("error %q does not name the variable", err)
+		}
+	}
+}
