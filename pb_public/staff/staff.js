@@ -89,7 +89,7 @@ const texts = {
     // Customers
     customersTitle: "Customers", customersSearch: "Customer email or name (or part of it)",
     customersHint: "Type at least 2 letters of the email or name.", customersNone: "No customer's email or name contains “{q}”.",
-    customersFound: "{count} customers found", open: "Open", customerMissing: "This customer does not exist, or their account was deleted.",
+    customersFound: "{count} customers found", customerMissing: "This customer does not exist, or their account was deleted.",
     name: "Name", languageOf: "Language", address: "Shipping address", since: "Customer since",
     ordersOf: "Orders", noCustomerOrders: "No orders yet.", moreOrders: "The 50 newest of {count} orders.",
     lang_en: "English", lang_es: "Spanish", lang_fr: "French", lang_de: "German",
@@ -204,7 +204,7 @@ const texts = {
     notesFailed: "No se pudieron cargar las notas: {message}", orderChangedLive: "El pedido {number} acaba de cambiar: {status}.",
     customersTitle: "Clientes", customersSearch: "Correo o nombre del cliente (o parte)",
     customersHint: "Escribe al menos 2 letras del correo o del nombre.", customersNone: "Ningún correo ni nombre de cliente contiene «{q}».",
-    customersFound: "{count} clientes encontrados", open: "Abrir", customerMissing: "Este cliente no existe o borró su cuenta.",
+    customersFound: "{count} clientes encontrados", customerMissing: "Este cliente no existe o borró su cuenta.",
     name: "Nombre", languageOf: "Idioma", address: "Dirección de envío", since: "Cliente desde",
     ordersOf: "Pedidos", noCustomerOrders: "Aún no hay pedidos.", moreOrders: "Los 50 más recientes de {count} pedidos.",
     lang_en: "inglés", lang_es: "español", lang_fr: "francés", lang_de: "alemán",
@@ -252,6 +252,9 @@ const state = {
   // Orders created or changed since the page opened: id → "new" | "updated".
   marks: new Map(),
   order: null,
+  // Until then, an update of the open order is this page's own doing and
+  // is not announced as someone else's.
+  ownChangeUntil: 0,
   product: null,
   customers: null,
   customerQuery: "",
@@ -482,6 +485,11 @@ function ask({ title, text, yes, danger = false }) {
   });
 }
 
+// changing marks the open order as being changed from this page.
+function changing() {
+  state.ownChangeUntil = Date.now() + 5000;
+}
+
 // busy disables a button while its request runs.
 async function busy(button, work) {
   if (button) button.disabled = true;
@@ -646,6 +654,9 @@ function onOrderEvent(e) {
   }
   if (state.view === "order" && state.order?.id === order.id && e.action === "update") {
     state.marks.delete(order.id);
+    if (Date.now() > state.ownChangeUntil) {
+      notify(t("orderChangedLive", { number: order.number, status: t("status_" + order.status) }));
+    }
     later("order", () => refreshOrder(order.id));
   }
 }
@@ -920,6 +931,7 @@ function shipForm(order) {
       if (Object.keys(errors).length) return;
       if (!(await ask({ title: t("confirmShipTitle"), text: t("confirmShip", { number: order.number, carrier, tracking }), yes: t("yesShip") }))) return;
       try {
+        changing();
         await busy(button, () => pb.collection("orders").update(order.id, { status: "shipped", carrier, tracking_number: tracking, tracking_url: url }));
       } catch (err) {
         showServerError(form, err);
@@ -933,6 +945,7 @@ function shipForm(order) {
 async function markDelivered(order, button) {
   if (!(await ask({ title: t("confirmDeliverTitle"), text: t("confirmDeliver", { number: order.number }), yes: t("yesDeliver") }))) return;
   try {
+    changing();
     await busy(button, () => pb.collection("orders").update(order.id, { status: "delivered" }));
   } catch (err) {
     fail(err);
@@ -954,6 +967,7 @@ function arrivalForm(order) {
       const stored = `${value} 12:00:00.000Z`;
       if (!(await ask({ title: t("confirmArrivalTitle"), text: t("confirmArrival", { number: order.number, date: day(stored) }), yes: t("yesArrival") }))) return;
       try {
+        changing();
         await busy(button, () => pb.collection("orders").update(order.id, { estimated_arrival: stored }));
       } catch (err) {
         showServerError(form, err);
@@ -979,6 +993,7 @@ function cancelForm(order) {
       const text = paid ? t("confirmCancelPaid", { number: order.number, amount }) : t("confirmCancelPending", { number: order.number });
       if (!(await ask({ title: t("confirmCancelTitle"), text, yes: t("yesCancel"), danger: true }))) return;
       try {
+        changing();
         await busy(button, () => pb.send(`/api/v1/orders/${encodeURIComponent(order.id)}/cancel`, { method: "POST", body: { reason } }));
       } catch (err) {
         showServerError(form, err);
@@ -1015,6 +1030,7 @@ function refundForm(order) {
       const text = amount === left ? t("confirmRefundAll", { amount: shown, number: order.number }) : t("confirmRefund", { amount: shown, number: order.number });
       if (!(await ask({ title: t("confirmRefundTitle"), text, yes: t("yesRefund", { amount: shown }), danger: true }))) return;
       try {
+        changing();
         await busy(button, () => pb.send(`/api/v1/orders/${encodeURIComponent(order.id)}/refund`, { method: "POST", body: { amount, reason } }));
       } catch (err) {
         showServerError(form, err, {
@@ -1063,6 +1079,7 @@ async function addNote(form, button) {
   if (!body) return;
   if (!(await ask({ title: t("confirmNoteTitle"), text: t("confirmNote"), yes: t("yesNote") }))) return;
   try {
+    changing();
     await busy(button, () => pb.collection("order_notes").create({ order: state.order.id, author: state.me.id, body }));
   } catch (err) {
     showServerError(form, err);
