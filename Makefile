@@ -17,7 +17,7 @@ BIN  ?= ./shopdash
 DATA ?= pb_data
 ADDR ?= 127.0.0.1:8090
 
-.PHONY: run build build-cgo sdk test unit fuzz e2e bench-smoke lint vet fmt-check staticcheck tools clean
+.PHONY: run build build-cgo sdk test unit fuzz e2e bench-smoke lint vet fmt-check staticcheck tools clean staff-screenshots
 
 ## run: build, migrate, seed an empty shop with demo data, serve on $(ADDR)
 run: build
@@ -116,3 +116,9 @@ ifeq ($(BENCH_CGO),1)
 	go build -trimpath -tags no_default_driver -o bench/out/shopdash-cgo .
 endif
 	go run ./bench -bin $(BIN) $(if $(BENCH_SMOKE),-smoke -out bench/out/smoke,-out bench/results) $(if $(filter 1,$(BENCH_CGO)),-cgo-bin bench/out/shopdash-cgo)
+
+## staff-screenshots: the staff guide's pictures (docs/staff/*.png), taken by the
+## staff console's browser suite against a fresh shop
+staff-screenshots: build $(STRIPE_MOCK) $(CHROMIUM)
+	STAFF_SCREENSHOTS=$(abspath docs/staff) SHOPDASH_BIN=$(abspath $(BIN)) STRIPE_MOCK_BIN=$(STRIPE_MOCK) \
+		go test -tags e2e -count=1 -v -run '^TestStaffPageInChromium$$' ./e2e/
