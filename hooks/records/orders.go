@@ -98,17 +98,20 @@ func checkOrderDetails(order *core.Record, current c.OrderStatus) validation.Err
 	for _, field := range shippingFields {
 		order.Set(field, strings.TrimSpace(order.GetString(field)))
 	}
-	if next == c.StatusShipped && current != c.StatusShipped {
+	original := order.Original()
+	changed := func(field string) bool { return original == nil || order.GetString(field) != original.GetString(field) }
+	// On the move to shipped, and whenever a shipped order's details are
+	// edited; a save that leaves them alone passes (orders shipped before
+	// the rule have none).
+	if next == c.StatusShipped {
 		for _, field := range []string{c.OrderCarrier, c.OrderTrackingNumber} {
-			if order.GetString(field) == "" {
+			if order.GetString(field) == "" && (current != c.StatusShipped || changed(field)) {
 				errs[field] = validation.NewError("validation_required_to_ship", "An order ships with a carrier and a tracking number.")
 			}
 		}
 	}
-	original := order.Original()
 	for _, field := range shippingFields {
-		changed := original == nil || order.GetString(field) != original.GetString(field)
-		if changed && order.GetString(field) != "" && next != c.StatusShipped && next != c.StatusDelivered {
+		if changed(field) && order.GetString(field) != "" && next != c.StatusShipped && next != c.StatusDelivered {
 			errs[field] = validation.NewError("validation_not_shipped", "Shipping details go with marking the order shipped.")
 		}
 	}
