@@ -12,7 +12,11 @@ const Orders = "orders"
 // the copy taken at purchase, which is what was shipped to; they are blanked
 // when the customer deletes their account. discount is what credit and
 // discount lines of a Stripe invoice took off (total is what was paid).
-// claim and claimed_at (hidden) mark an order that one operation is
+// carrier, tracking_number and tracking_url (https only) are set when the
+// order ships; refunded_amount is what was refunded so far, in minor units,
+// never more than total; receipt_url is Stripe's hosted page of the
+// payment (the invoice's, or the charge's receipt). claim and claimed_at
+// (hidden) mark an order that one operation is
 // changing while it calls Stripe (a cancel, a refund): every other change
 // waits until it is released.
 const (
@@ -34,6 +38,14 @@ const (
 	OrderCancelledAt         = "cancelled_at"
 	OrderCancelReason        = "cancel_reason"
 	OrderDiscount            = "discount"
+	OrderCarrier             = "carrier"
+	OrderTrackingNumber      = "tracking_number"
+	OrderTrackingURL         = "tracking_url"
+	OrderShippedAt           = "shipped_at"
+	OrderDeliveredAt         = "delivered_at"
+	OrderRefundedAt          = "refunded_at"
+	OrderRefundedAmount      = "refunded_amount"
+	OrderReceiptURL          = "receipt_url"
 	OrderClaim               = "claim"
 	OrderClaimedAt           = "claimed_at"
 	OrderCreated             = "created"
@@ -81,6 +93,12 @@ func (s OrderStatus) CanMoveTo(next OrderStatus) bool {
 
 // Cancellable reports whether a customer may still cancel the order.
 func (s OrderStatus) Cancellable() bool { return s == StatusPending || s == StatusPaid }
+
+// Refundable reports whether money paid for an order in status s may be
+// refunded (in part or in whole) by support.
+func (s OrderStatus) Refundable() bool {
+	return s == StatusPaid || s == StatusShipped || s == StatusDelivered
+}
 
 // InTransit reports whether the order is paid and not yet delivered: the
 // statuses in which its arrival date means something.
@@ -163,3 +181,9 @@ func FormatOrderNumber(random uint64) string {
 	}
 	return string(b)
 }
+
+// RefundedAmount is what was refunded so far, in minor units.
+func (o *Order) RefundedAmount() int { return o.GetInt(OrderRefundedAmount) }
+
+// Refundable is what may still be refunded, in minor units.
+func (o *Order) Refundable() int { return max(0, o.Total()-o.RefundedAmount()) }

@@ -22,6 +22,7 @@ const (
 	PermCreateOrders   = "create:orders"
 	PermUpdateOrders   = "update:orders"
 	PermCancelOrders   = "cancel:orders"
+	PermRefundOrders   = "refund:orders"
 	PermGetProducts    = "get:products"
 	PermCreateProducts = "create:products"
 	PermUpdateProducts = "update:products"
@@ -31,7 +32,7 @@ const (
 
 var rolePermissions = map[Role][]string{
 	RoleCustomer: {PermGetOrders, PermCreateOrders, PermCancelOrders, PermGetProducts, PermGetUsers},
-	RoleSupport:  {PermGetOrders, PermUpdateOrders, PermCancelOrders, PermGetProducts, PermGetUsers},
+	RoleSupport:  {PermGetOrders, PermUpdateOrders, PermCancelOrders, PermRefundOrders, PermGetProducts, PermGetUsers},
 	RoleStore:    {PermGetProducts, PermCreateProducts, PermUpdateProducts, PermDeleteProducts},
 }
 

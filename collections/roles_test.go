@@ -5,11 +5,11 @@ import (
 	"testing"
 )
 
-// TestRolePermissions is the roles table of CONTRACT §2.
+// TestRolePermissions is the roles table of CONTRACT §2, with §5's refund:orders.
 func TestRolePermissions(t *testing.T) {
 	want := map[Role][]string{
 		RoleCustomer: {PermGetOrders, PermCreateOrders, PermCancelOrders, PermGetProducts, PermGetUsers},
-		RoleSupport:  {PermGetOrders, PermUpdateOrders, PermCancelOrders, PermGetProducts, PermGetUsers},
+		RoleSupport:  {PermGetOrders, PermUpdateOrders, PermCancelOrders, PermRefundOrders, PermGetProducts, PermGetUsers},
 		RoleStore:    {PermGetProducts, PermCreateProducts, PermUpdateProducts, PermDeleteProducts},
 	}
 	for role, perms := range want {

@@ -10,9 +10,9 @@
 //	hooks/records, jobs   the collections' record hooks and the order
 //	                      operations several entry points share; the job
 //	                      runner
-//	hooks/payments, emails, customer
+//	hooks/payments, emails, customer, staff
 //	                      capabilities: Stripe, the order emails, the
-//	                      customer's routes and page
+//	                      customer's routes and page, support's timeline
 //	hooks                 this wiring
 //
 // A package imports only packages of a lower layer (imports_test.go).
@@ -32,6 +32,7 @@ import (
 	"shopdash/hooks/jobs"
 	"shopdash/hooks/payments"
 	"shopdash/hooks/records"
+	"shopdash/hooks/staff"
 )
 
 // Register binds every capability of the shop to app and returns its
@@ -60,6 +61,7 @@ func Register(app core.App, public fs.FS, cfg Config) (*jobs.Jobs, error) {
 	pay := payments.Register(app, cfg.payments(), alerter, answers)
 	outbox := emails.Register(app, cfg.emails(), alerter)
 	customer.Register(app, public, cfg.AppURL, answers)
+	staff.Register(app)
 
 	// Jobs, in the order `shopdash jobs list` shows them.
 	if err := runner.Add(payments.JobStripeSync, cfg.syncSchedule(), pay.RunSync); err != nil {

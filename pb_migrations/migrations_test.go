@@ -38,7 +38,9 @@ func TestMigratedSchemaHasEveryField(t *testing.T) {
 			c.OrderEstimatedArrival, c.OrderCustomerName, c.OrderCustomerEmail, c.OrderShippingAddress,
 			c.OrderStripeSession, c.OrderStripeInvoice, c.OrderStripePaymentIntent, c.OrderStripeRefund,
 			c.OrderPaidAt, c.OrderCancelledAt, c.OrderCancelReason, c.OrderCreated, c.OrderUpdated,
-			c.OrderDiscount, c.OrderClaim, c.OrderClaimedAt},
+			c.OrderDiscount, c.OrderClaim, c.OrderClaimedAt, c.OrderCarrier, c.OrderTrackingNumber, c.OrderTrackingURL,
+			c.OrderShippedAt, c.OrderDeliveredAt, c.OrderRefundedAt, c.OrderRefundedAmount, c.OrderReceiptURL},
+		c.OrderNotes: {c.NoteOrder, c.NoteAuthor, c.NoteBody, c.NoteCreated},
 		c.OrderItems: {c.ItemOrder, c.ItemUser, c.ItemProduct, c.ItemProductName, c.ItemUnitPrice,
 			c.ItemQuantity, c.ItemEstimatedArrival, c.ItemCreated, c.ItemStockTaken},
 		c.StripeEvents: {c.StripeEventID, c.StripeEventType, c.StripeEventObject, c.StripeEventCreated,
@@ -204,12 +206,13 @@ func TestOptionalStripeIdsAreUniqueOnlyWhenSet(t *testing.T) {
 func TestMigrationsRollBack(t *testing.T) {
 	app := newEmptyShop(t)
 	runner := core.NewMigrationsRunner(app, core.AppMigrations)
-	reverted, err := runner.Down(6)
+	all := len(core.AppMigrations.Items())
+	reverted, err := runner.Down(all)
 	if err != nil {
 		t.Fatalf("down: %v", err)
 	}
-	if len(reverted) != 6 {
-		t.Fatalf("reverted %v, want the six shop migrations", reverted)
+	if len(reverted) != all || all < 7 {
+		t.Fatalf("reverted %v, want all %d shop migrations", reverted, all)
 	}
 	if _, err := app.FindCollectionByNameOrId(c.Orders); err == nil {
 		t.Fatal("orders still exists after down")
@@ -261,7 +264,8 @@ func TestRateLimitsAreOn(t *testing.T) {
 func TestPaidCheckoutItemsHoldTheirStockAfterUpgrade(t *testing.T) {
 	app := newEmptyShop(t)
 	runner := core.NewMigrationsRunner(app, core.AppMigrations)
-	if _, err := runner.Down(3); err != nil { // back to before the stock step
+	// Back to before the stock step, the fourth migration.
+	if _, err := runner.Down(len(core.AppMigrations.Items()) - 3); err != nil {
 		t.Fatalf("down: %v", err)
 	}
 	users, _ := app.FindCollectionByNameOrId(c.Users)
@@ -338,6 +342,49 @@ func TestPaidCheckoutItemsHoldTheirStockAfterUpgrade(t *testing.T) {
 	} {
 		if got := held(tc.order, tc.product); got != tc.want {
 			t.Errorf("%s: item holds %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestRefundedOrdersCountTheirRefundAfterUpgrade: orders refunded before
+// partial refunds existed were refunded in whole; after the upgrade their
+// refunded_amount is their total, and other orders' is 0.
+func TestRefundedOrdersCountTheirRefundAfterUpgrade(t *testing.T) {
+	app := newEmptyShop(t)
+	runner := core.NewMigrationsRunner(app, core.AppMigrations)
+	if _, err := runner.Down(1); err != nil { // back to before the staff console step
+		t.Fatalf("down: %v", err)
+	}
+	orders, _ := app.FindCollectionByNameOrId(c.Orders)
+	order := func(number string, status c.OrderStatus, refund string) string {
+		o := core.NewRecord(orders)
+		o.Set(c.OrderNumber, number)
+		o.Set(c.OrderStatusField, string(status))
+		o.Set(c.OrderCurrency, "usd")
+		o.Set(c.OrderTotal, 4200)
+		o.Set(c.OrderStripeRefund, refund)
+		if err := app.Save(o); err != nil {
+			t.Fatal(err)
+		}
+		return o.Id
+	}
+	refunded := order("SD-UPGR-BBB1", c.StatusRefunded, "re_1")
+	cancelledPaid := order("SD-UPGR-BBB2", c.StatusCancelled, "re_2")
+	cancelledUnpaid := order("SD-UPGR-BBB3", c.StatusCancelled, "")
+	paid := order("SD-UPGR-BBB4", c.StatusPaid, "")
+	if _, err := runner.Up(); err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	for id, want := range map[string]int{refunded: 4200, cancelledPaid: 4200, cancelledUnpaid: 0, paid: 0} {
+		record, err := app.FindRecordById(c.Orders, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := record.GetInt(c.OrderRefundedAmount); got != want {
+			t.Errorf("%s (%s): refunded_amount %d, want %d", record.GetString(c.OrderNumber), record.GetString(c.OrderStatusField), got, want)
+		}
+		if (want > 0) == record.GetDateTime(c.OrderRefundedAt).IsZero() {
+			t.Errorf("%s: refunded_at %q", record.GetString(c.OrderNumber), record.GetString(c.OrderRefundedAt))
 		}
 	}
 }

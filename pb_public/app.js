@@ -33,6 +33,10 @@ const texts = {
     status_cancelled: "cancelled", status_refunded: "refunded",
     unverified: "Please confirm your email address with the link we sent you: you can order once it is confirmed.",
     resendLink: "Send the link again", linkSent: "We sent a new link to {email}.",
+    history: "History", placed: "Placed", at_paid_at: "Paid", at_shipped_at: "Shipped", at_delivered_at: "Delivered",
+    at_cancelled_at: "Cancelled", at_refunded_at: "Refunded", track: "Track the parcel ({carrier} {number})",
+    shippedWith: "Shipped with {carrier}, tracking number {number}", receipt: "Receipt",
+    refundedPart: "Refunded so far: {amount}", buyAgain: "Buy again", nothingToBuy: "None of these products can be bought any more.",
   },
   es: {
     skip: "Saltar al contenido", navDashboard: "Panel", navAccount: "Cuenta", signOut: "Cerrar sesión",
@@ -59,6 +63,10 @@ const texts = {
     status_cancelled: "cancelado", status_refunded: "reembolsado",
     unverified: "Confirma tu correo electrónico con el enlace que te enviamos: podrás hacer pedidos en cuanto esté confirmado.",
     resendLink: "Enviar el enlace de nuevo", linkSent: "Te enviamos un enlace nuevo a {email}.",
+    history: "Historial", placed: "Realizado", at_paid_at: "Pagado", at_shipped_at: "Enviado", at_delivered_at: "Entregado",
+    at_cancelled_at: "Cancelado", at_refunded_at: "Reembolsado", track: "Seguir el paquete ({carrier} {number})",
+    shippedWith: "Enviado con {carrier}, número de seguimiento {number}", receipt: "Recibo",
+    refundedPart: "Reembolsado hasta ahora: {amount}", buyAgain: "Volver a comprar", nothingToBuy: "Ninguno de estos productos se puede comprar ya.",
   },
 };
 
@@ -270,13 +278,63 @@ async function loadAccount() {
     : [el("li", { class: "muted" }, t("noDownloads"))]));
 }
 
+// orderRow is one of the customer's orders: number, date, total, status,
+// and under "History" the date of each status, the tracking link once
+// shipped, Stripe's receipt, what was refunded, and "buy again".
 function orderRow(order) {
   const cancellable = order.status === "pending" || order.status === "paid";
+  const dates = [el("li", {}, `${t("placed")}: ${day(order.created)}`)];
+  for (const field of ["paid_at", "shipped_at", "delivered_at", "cancelled_at", "refunded_at"]) {
+    if (order[field]) dates.push(el("li", {}, `${t("at_" + field)}: ${day(order[field])}`));
+  }
+  const extra = [];
+  if (order.tracking_number) {
+    const words = { carrier: order.carrier, number: order.tracking_number };
+    extra.push(el("p", {}, safeLink(order.tracking_url)
+      ? el("a", { href: order.tracking_url, rel: "noopener noreferrer", target: "_blank" }, t("track", words))
+      : t("shippedWith", words)));
+  }
+  if (order.refunded_amount > 0 && order.refunded_amount < order.total) {
+    extra.push(el("p", {}, t("refundedPart", { amount: money(order.refunded_amount, order.currency) })));
+  }
+  if (safeLink(order.receipt_url)) {
+    extra.push(el("p", {}, el("a", { href: order.receipt_url, rel: "noopener noreferrer", target: "_blank" }, t("receipt"))));
+  }
   return el("li", { "data-order": order.id },
     el("span", {}, el("strong", {}, order.number), " · ", day(order.created), " · ", money(order.total, order.currency), " · ",
       el("span", { class: "status", "data-status": order.status }, t("status_" + order.status))),
-    cancellable ? el("button", { type: "button", class: "danger", onclick: () => cancelOrder(order) }, t("cancel")) : null,
+    el("span", { class: "actions" },
+      order.status !== "pending" ? el("button", { type: "button", onclick: () => buyAgain(order) }, t("buyAgain")) : null,
+      cancellable ? el("button", { type: "button", class: "danger", onclick: () => cancelOrder(order) }, t("cancel")) : null),
+    el("details", { class: "history" }, el("summary", {}, t("history")), el("ul", { class: "dates" }, ...dates), ...extra),
   );
+}
+
+// safeLink accepts only https links for hrefs built from order fields (the
+// server allows nothing else; this keeps a javascript: link out anyway).
+function safeLink(link) {
+  try {
+    return !!link && new URL(link).protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+
+// buyAgain starts a checkout with the order's items at today's prices
+// (the server prices them); products no longer sold are left out.
+async function buyAgain(order) {
+  try {
+    const items = await pb.collection("order_items").getFullList({ filter: pb.filter("order = {:id}", { id: order.id }) });
+    const lines = items.filter((i) => i.product).map((i) => ({ product: i.product, quantity: i.quantity }));
+    if (lines.length === 0) {
+      notify(t("nothingToBuy"), true);
+      return;
+    }
+    const res = await pb.send("/api/v1/checkout", { method: "POST", body: { items: lines } });
+    location.assign(res.checkout_url);
+  } catch (err) {
+    fail(err);
+  }
 }
 
 async function cancelOrder(order) {

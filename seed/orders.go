@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pocketbase/dbx"
@@ -174,9 +175,11 @@ func (g *generator) randomProduct(ok func(seededProduct) bool) seededProduct {
 func insertOrders(app core.App, orders []seededOrder) error {
 	return app.RunInTransaction(func(tx core.App) error {
 		orderQ := tx.DB().NewQuery(`INSERT INTO orders (id, number, user, status, total, currency, item_count,
-			estimated_arrival, customer_name, customer_email, shipping_address, paid_at, cancelled_at, cancel_reason, created, updated)
+			estimated_arrival, customer_name, customer_email, shipping_address, paid_at, cancelled_at, cancel_reason,
+			carrier, tracking_number, shipped_at, delivered_at, refunded_at, refunded_amount, created, updated)
 			VALUES ({:id}, {:number}, {:user}, {:status}, {:total}, {:currency}, {:item_count}, {:estimated_arrival},
-			{:customer_name}, {:customer_email}, {:shipping_address}, {:paid_at}, {:cancelled_at}, {:cancel_reason}, {:created}, {:created})`).Prepare()
+			{:customer_name}, {:customer_email}, {:shipping_address}, {:paid_at}, {:cancelled_at}, {:cancel_reason},
+			{:carrier}, {:tracking_number}, {:shipped_at}, {:delivered_at}, {:refunded_at}, {:refunded_amount}, {:created}, {:created})`).Prepare()
 		defer orderQ.Close()
 		itemQ := tx.DB().NewQuery(`INSERT INTO order_items (id, "order", user, product, product_name, unit_price, quantity, estimated_arrival, created)
 			VALUES ({:id}, {:order}, {:user}, {:product}, {:product_name}, {:unit_price}, {:quantity}, {:estimated_arrival}, {:created})`).Prepare()
@@ -220,8 +223,26 @@ func (o seededOrder) params() dbx.Params {
 		cancelledAt = o.created.Add(3 * time.Hour)
 		reason = "Changed my mind"
 	}
+	// Shipping details and the dates of each status, derived from the order
+	// (not drawn from the generator, so the rest of the data stays as it was).
+	var carrier, tracking string
+	var shippedAt, deliveredAt, refundedAt time.Time
+	refunded := 0
+	if o.status == c.StatusShipped || o.status == c.StatusDelivered {
+		carrier = seedCarriers[int(o.number[len(o.number)-1])%len(seedCarriers)]
+		tracking = "TRK" + strings.ReplaceAll(o.number, "-", "")
+		shippedAt = o.created.Add(20 * time.Hour)
+	}
+	if o.status == c.StatusDelivered {
+		deliveredAt = o.created.Add(4 * 24 * time.Hour)
+	}
+	if o.status == c.StatusRefunded {
+		refundedAt, refunded = o.created.Add(2*24*time.Hour), total
+	}
 	address, _ := json.Marshal(o.customer.address)
 	return dbx.Params{
+		"carrier": carrier, "tracking_number": tracking, "shipped_at": dateString(shippedAt),
+		"delivered_at": dateString(deliveredAt), "refunded_at": dateString(refundedAt), "refunded_amount": refunded,
 		"id": o.id, "number": o.number, "user": o.userID, "status": string(o.status),
 		"total": total, "currency": c.DefaultCurrency, "item_count": count,
 		"estimated_arrival": dateString(arrival),
@@ -231,6 +252,9 @@ func (o seededOrder) params() dbx.Params {
 		"created": dateString(o.created),
 	}
 }
+
+// seedCarriers are the carriers of seeded shipments.
+var seedCarriers = []string{"DHL", "UPS", "Correos", "La Poste"}
 
 // dateString formats a time as PocketBase stores it; the zero time is "".
 func dateString(t time.Time) string {

@@ -121,7 +121,7 @@ func TestRealtimeCarriesSupportChanges(t *testing.T) {
 	customer := subscribe(t, app, shop.Customer.ID, "orders/*")
 	other := subscribe(t, app, shop.Customer2.ID, "orders/*")
 
-	req := httptest.NewRequest(http.MethodPatch, "/api/collections/orders/records/"+shop.CustomerOrder, strings.NewReader(`{"status":"shipped"}`))
+	req := httptest.NewRequest(http.MethodPatch, "/api/collections/orders/records/"+shop.CustomerOrder, strings.NewReader(`{"status":"shipped","carrier":"DHL","tracking_number":"TRK123"}`))
 	req.Header.Set("Authorization", shop.Support.Token)
 	req.Header.Set("Content-Type", "application/json")
 	res := httptest.NewRecorder()

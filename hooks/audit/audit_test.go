@@ -91,7 +91,7 @@ func TestOrderAuditKeepsNoPersonalValues(t *testing.T) {
 	s := tests.ApiScenario{
 		Method: http.MethodPatch,
 		URL:    "/api/collections/orders/records/" + shop.CustomerPaidOrder,
-		Body: strings.NewReader(`{"status":"shipped","customer_email":"moved@example.com",` +
+		Body: strings.NewReader(`{"status":"shipped","carrier":"DHL","tracking_number":"TRK123","customer_email":"moved@example.com",` +
 			`"shipping_address":{"line1":"9 Secret Lane","city":"Berlin","postal_code":"10115","country":"DE"}}`),
 		Headers:         shoptest.Headers(shop.Superuser),
 		ExpectedStatus:  http.StatusOK,

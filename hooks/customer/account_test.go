@@ -93,7 +93,7 @@ func TestMeShowsProfileAndPermissions(t *testing.T) {
 	shop := shoptest.Shop()
 	// the roles table of CONTRACT §2, by row
 	customer := []string{"get:orders", "create:orders", "cancel:orders", "get:products", "get:users"}
-	support := []string{"get:orders", "update:orders", "cancel:orders", "get:products", "get:users"}
+	support := []string{"get:orders", "update:orders", "cancel:orders", "refund:orders", "get:products", "get:users"}
 	store := []string{"get:products", "create:products", "update:products", "delete:products"}
 	cases := []struct {
 		account     shoptest.Account

@@ -32,14 +32,14 @@ type emailCopy struct {
 
 // emailLabels are the words around the order details, per language.
 type emailLabels struct {
-	Greeting, GreetingNoName, Item, Quantity, Price, Total, Order, Arrival string
+	Greeting, GreetingNoName, Item, Quantity, Price, Total, Order, Arrival, Carrier, Tracking string
 }
 
 var labels = map[string]emailLabels{
-	"en": {"Hello %s,", "Hello,", "Item", "Qty", "Price", "Total", "Order", "Estimated arrival"},
-	"es": {"Hola, %s:", "Hola:", "Artículo", "Cant.", "Precio", "Total", "Pedido", "Llegada estimada"},
-	"fr": {"Bonjour %s,", "Bonjour,", "Article", "Qté", "Prix", "Total", "Commande", "Arrivée estimée"},
-	"de": {"Hallo %s,", "Hallo,", "Artikel", "Menge", "Preis", "Summe", "Bestellung", "Voraussichtliche Ankunft"},
+	"en": {"Hello %s,", "Hello,", "Item", "Qty", "Price", "Total", "Order", "Estimated arrival", "Carrier", "Tracking number"},
+	"es": {"Hola, %s:", "Hola:", "Artículo", "Cant.", "Precio", "Total", "Pedido", "Llegada estimada", "Transportista", "Número de seguimiento"},
+	"fr": {"Bonjour %s,", "Bonjour,", "Article", "Qté", "Prix", "Total", "Commande", "Arrivée estimée", "Transporteur", "Numéro de suivi"},
+	"de": {"Hallo %s,", "Hallo,", "Artikel", "Menge", "Preis", "Summe", "Bestellung", "Voraussichtliche Ankunft", "Versanddienst", "Sendungsnummer"},
 }
 
 var copies = map[string]map[string]emailCopy{
@@ -75,7 +75,9 @@ type emailView struct {
 	Labels                                 emailLabels
 	Items                                  []emailItem
 	Total, Number, Arrival                 string
-	ShopName, ShopAddress, SupportEmail    string
+	// Carrier, Tracking and TrackingURL are set in the shipped email.
+	Carrier, Tracking, TrackingURL      string
+	ShopName, ShopAddress, SupportEmail string
 }
 
 type emailItem struct {
@@ -116,6 +118,11 @@ func renderOrderEmail(app core.App, job *core.Record) (*mailer.Message, error) {
 	}
 	if arrival := o.EstimatedArrival(); !arrival.IsZero() && template != c.TemplateOrderCancelled && template != c.TemplateOrderRefunded {
 		view.Arrival = arrival.Time().Format("2006-01-02")
+	}
+	if template == c.TemplateOrderShipped {
+		view.Carrier = order.GetString(c.OrderCarrier)
+		view.Tracking = order.GetString(c.OrderTrackingNumber)
+		view.TrackingURL = order.GetString(c.OrderTrackingURL)
 	}
 	for _, it := range items {
 		item := c.NewOrderItem(it)

@@ -9,6 +9,7 @@ import (
 	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/router"
+	"github.com/pocketbase/pocketbase/tools/types"
 	"github.com/stripe/stripe-go/v76"
 
 	c "shopdash/collections"
@@ -116,7 +117,10 @@ func (p *Payments) cancel(app core.App, req cancellation) (*core.Record, error) 
 		fresh.Set(c.OrderStatusField, string(c.StatusCancelled))
 		fresh.Set(c.OrderCancelReason, req.reason)
 		if refund != "" {
+			// The refund is of all that remained: the order is refunded in whole.
 			fresh.Set(c.OrderStripeRefund, refund)
+			fresh.Set(c.OrderRefundedAmount, fresh.GetInt(c.OrderTotal))
+			fresh.Set(c.OrderRefundedAt, types.NowDateTime())
 		}
 		records.ClearClaim(fresh)
 		if err := tx.SaveWithContext(records.WithClaim(context.Background(), claim), fresh); err != nil {
@@ -183,8 +187,8 @@ func (p *Payments) closeCheckout(app core.App, order *c.Order) *router.ApiError 
 	return errStripeFailed("close the checkout", err)
 }
 
-// refundOrder refunds the whole payment of a paid order and returns the
-// refund id.
+// refundOrder refunds what remains of the payment of a paid order (all of
+// it, or what support's partial refunds left) and returns the refund id.
 func (p *Payments) refundOrder(app core.App, order *c.Order) (string, *router.ApiError) {
 	intent := order.StripePaymentIntent()
 	if intent == "" {

@@ -3,10 +3,12 @@ package payments
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/router"
 	"github.com/stripe/stripe-go/v76"
 
 	c "shopdash/collections"
@@ -340,4 +342,33 @@ func unpushed(product *core.Record) bool {
 
 func productByStripe(app core.App, stripeProduct string) (*core.Record, error) {
 	return findByStripeID(app, c.Products, c.ProductStripeProduct, stripeProduct)
+}
+
+// pushAgain is POST /api/v1/products/{id}/push: store asks for a product
+// whose push failed (or is still pending) to be pushed to Stripe now. It
+// answers 202 with the product marked pending; the push runs in the
+// background as after any catalogue change, and the product's stripe_sync
+// tells how it ended. A product in step with Stripe is a 409.
+func (p *Payments) pushAgain(e *core.RequestEvent) error {
+	if p.stripe == nil {
+		return errPaymentsOff()
+	}
+	record, err := e.App.FindRecordById(c.Products, e.Request.PathValue("id"))
+	if err != nil {
+		return e.NotFoundError("", nil)
+	}
+	if record.GetString(c.ProductStripeSync) == c.StripeSyncSynced {
+		return router.NewApiError(http.StatusConflict, "This product is already up to date in Stripe.", nil)
+	}
+	err = e.App.RunInTransaction(func(tx core.App) error {
+		record.Set(c.ProductStripeSync, c.StripeSyncPending)
+		if err := tx.Save(record); err != nil {
+			return err
+		}
+		return audit.Write(tx, audit.Actor(e.Auth), "product.push", c.AuditRef(c.Products, record.Id), map[string]any{})
+	})
+	if err != nil {
+		return e.InternalServerError("", err)
+	}
+	return e.JSON(http.StatusAccepted, map[string]any{"product": record})
 }

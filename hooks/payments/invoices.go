@@ -20,6 +20,9 @@ import (
 // paymentDetails is what a Stripe payment tells about an order.
 type paymentDetails struct {
 	session, paymentIntent, invoice, customer string
+	// receiptURL is Stripe's hosted page of the payment, shown to the
+	// customer; "" when the event carries none.
+	receiptURL string
 	// amount and currency are what was paid, in minor units.
 	amount   int64
 	currency string
@@ -147,6 +150,9 @@ func markOrderPaid(ctx context.Context, app core.App, order *core.Record, pay pa
 			return outcomeUnchanged, paymentMismatch("order %s was cancelled before this payment; refund it in Stripe", order.Id)
 		}
 	}
+	// After the check of a payment for a cancelled order: a receipt alone
+	// is not a payment.
+	setIfEmpty(c.OrderReceiptURL, pay.receiptURL)
 	if !changed {
 		return outcomeUnchanged, nil
 	}
@@ -207,6 +213,9 @@ func invoicePayment(inv *stripe.Invoice) paymentDetails {
 	if inv.Customer != nil {
 		pay.customer = inv.Customer.ID
 	}
+	if records.CheckHTTPSLink(inv.HostedInvoiceURL) == nil {
+		pay.receiptURL = inv.HostedInvoiceURL
+	}
 	return pay
 }
 
@@ -266,6 +275,7 @@ func newInvoiceOrder(app core.App, inv *stripe.Invoice, pay paymentDetails, user
 	order.Set(c.OrderStripeInvoice, inv.ID)
 	order.Set(c.OrderStripePaymentIntent, pay.paymentIntent)
 	order.Set(c.OrderPaidAt, records.Stamp(pay.paidAt))
+	order.Set(c.OrderReceiptURL, pay.receiptURL)
 	order.SetRaw(c.OrderCreated, records.Stamp(time.Unix(inv.Created, 0)))
 
 	var items []*core.Record

@@ -516,7 +516,7 @@ func (w *moneyWalk) supportMove(to c.OrderStatus) {
 		want = http.StatusOK
 	}
 	status, answer := w.rig.Send(w.t, http.MethodPatch, "/api/collections/orders/records/"+o.id,
-		fmt.Sprintf(`{"status":%q}`, to), shoptest.Headers(w.support))
+		shipBody(to), shoptest.Headers(w.support))
 	w.logStep("%s (%s) marked %s by support → %d", o.name, o.status, to, status)
 	if status != want {
 		w.fail("support marking %s (%s) %s got %d %s, want %d", o.name, o.status, to, status, answer, want)
@@ -603,7 +603,7 @@ func (w *moneyWalk) cancelBy(o *walkOrder, who shoptest.Account) walkRacer {
 
 func (w *moneyWalk) moveBySupport(o *walkOrder, to c.OrderStatus) walkRacer {
 	return walkRacer{"mark " + string(to), func() (int, string) {
-		return w.rig.Send(w.t, http.MethodPatch, "/api/collections/orders/records/"+o.id, fmt.Sprintf(`{"status":%q}`, to),
+		return w.rig.Send(w.t, http.MethodPatch, "/api/collections/orders/records/"+o.id, shipBody(to),
 			shoptest.Headers(w.support))
 	}}
 }
@@ -839,4 +839,13 @@ type walkItemRow struct {
 	Product  string `db:"product"`
 	Quantity int    `db:"quantity"`
 	Taken    int    `db:"stock_taken"`
+}
+
+// shipBody is support's PATCH moving an order to status: a shipment comes
+// with its carrier and tracking number (CONTRACT §5).
+func shipBody(to c.OrderStatus) string {
+	if to == c.StatusShipped {
+		return `{"status":"shipped","carrier":"DHL","tracking_number":"TRK123"}`
+	}
+	return fmt.Sprintf(`{"status":%q}`, to)
 }

@@ -63,7 +63,7 @@ func TestRefundUnderWayHoldsOffOtherChanges(t *testing.T) {
 	})
 	claimAwait(t, rig, order)
 
-	if status, body := rig.Send(t, http.MethodPatch, "/api/collections/orders/records/"+order, `{"status":"shipped"}`,
+	if status, body := rig.Send(t, http.MethodPatch, "/api/collections/orders/records/"+order, `{"status":"shipped","carrier":"DHL","tracking_number":"TRK123"}`,
 		shoptest.Headers(shop.Support)); status != http.StatusConflict {
 		t.Errorf("shipping during the refund answered %d %s, want 409", status, body)
 	}
@@ -111,7 +111,7 @@ func TestFailedRefundReleasesTheOrder(t *testing.T) {
 		shoptest.ExpectStored(c.Orders, order, c.OrderClaim, ""),
 	)
 	stockExpect(t, rig, shop.PhysicalProduct, 3, 2)
-	if status, body := rig.Send(t, http.MethodPatch, "/api/collections/orders/records/"+order, `{"status":"shipped"}`,
+	if status, body := rig.Send(t, http.MethodPatch, "/api/collections/orders/records/"+order, `{"status":"shipped","carrier":"DHL","tracking_number":"TRK123"}`,
 		shoptest.Headers(shop.Support)); status != http.StatusOK {
 		t.Fatalf("shipping after the failed refund answered %d %s, want 200", status, body)
 	}
@@ -128,12 +128,12 @@ func TestClaimLeftByACrashLapses(t *testing.T) {
 		shoptest.WebhookSetFields(t, rig.App, c.Orders, order, dbx.Params{c.OrderClaim: "left-by-a-crash", c.OrderClaimedAt: at.String()})
 	}
 	claimed(time.Minute)
-	if status, _ := rig.Send(t, http.MethodPatch, "/api/collections/orders/records/"+order, `{"status":"shipped"}`,
+	if status, _ := rig.Send(t, http.MethodPatch, "/api/collections/orders/records/"+order, `{"status":"shipped","carrier":"DHL","tracking_number":"TRK123"}`,
 		shoptest.Headers(shop.Support)); status != http.StatusConflict {
 		t.Fatalf("shipping under a live claim answered %d, want 409", status)
 	}
 	claimed(time.Hour)
-	if status, body := rig.Send(t, http.MethodPatch, "/api/collections/orders/records/"+order, `{"status":"shipped"}`,
+	if status, body := rig.Send(t, http.MethodPatch, "/api/collections/orders/records/"+order, `{"status":"shipped","carrier":"DHL","tracking_number":"TRK123"}`,
 		shoptest.Headers(shop.Support)); status != http.StatusOK {
 		t.Fatalf("shipping under a lapsed claim answered %d %s, want 200", status, body)
 	}

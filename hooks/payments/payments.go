@@ -89,6 +89,8 @@ func Register(app core.App, cfg Config, alerter *alerts.Alerter, answers *cache.
 		g := access.V1(se)
 		g.POST("/checkout", p.checkout).Bind(access.SignedIn(), access.RequirePermission(c.PermCreateOrders))
 		g.POST("/orders/{id}/cancel", p.cancelOrder).Bind(access.SignedIn(), access.RequirePermission(c.PermCancelOrders))
+		g.POST("/orders/{id}/refund", p.refundOrderRoute).Bind(access.SignedIn(), access.RequirePermission(c.PermRefundOrders))
+		g.POST("/products/{id}/push", p.pushAgain).Bind(access.SignedIn(), access.RequirePermission(c.PermUpdateProducts))
 		g.POST("/stripe/webhook", p.receiveWebhook)
 		return se.Next()
 	})

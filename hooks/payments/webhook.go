@@ -320,9 +320,12 @@ func sessionNotPaid(reason string) eventEffect {
 	}
 }
 
-// chargeRefunded marks a fully refunded order refunded, and gives back the
-// stock of one that had not shipped. A partial refund changes no status;
-// an order we cancelled with its refund stays cancelled.
+// chargeRefunded records a refund made at Stripe (by the shop, or by hand in
+// Stripe's dashboard): refunded_amount follows the charge's cumulative
+// amount_refunded (never down), and an order with nothing left to refund
+// becomes refunded, giving back the stock of one that had not shipped. A
+// partial refund changes no status; an order we cancelled with its refund
+// stays cancelled.
 func chargeRefunded(app core.App, event stripe.Event) error {
 	var ch stripe.Charge
 	if err := decodeObject(event, &ch); err != nil {
@@ -338,16 +341,25 @@ func chargeRefunded(app core.App, event stripe.Event) error {
 	if ch.Refunds != nil && len(ch.Refunds.Data) > 0 && order.GetString(c.OrderStripeRefund) == "" {
 		order.Set(c.OrderStripeRefund, ch.Refunds.Data[0].ID)
 	}
-	status := c.NewOrder(order).Status()
-	if ch.Refunded && status.CanMoveTo(c.StatusRefunded) {
+	o := c.NewOrder(order)
+	status := o.Status()
+	refunded := o.RefundedAmount()
+	if ch.Refunded {
+		refunded = o.Total()
+	} else if int(ch.AmountRefunded) > refunded {
+		refunded = min(int(ch.AmountRefunded), o.Total())
+	}
+	order.Set(c.OrderRefundedAmount, refunded)
+	whole := refunded >= o.Total()
+	if whole && status.CanMoveTo(c.StatusRefunded) {
 		order.Set(c.OrderStatusField, string(c.StatusRefunded))
-	} else if !ch.Refunded {
+	} else if !whole {
 		app.Logger().Info("partial refund", "order", order.Id, "refunded", ch.AmountRefunded, "of", ch.Amount)
 	}
 	if err := app.Save(order); err != nil {
 		return err
 	}
-	if status == c.StatusPaid && ch.Refunded {
+	if status == c.StatusPaid && whole {
 		return records.ReturnStock(app, order.Id)
 	}
 	return nil

@@ -2,6 +2,7 @@ package records
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -17,7 +18,11 @@ import (
 
 // supportEditableFields are the order fields support may change through the
 // records API; everything else is the customer's, Stripe's or accounting's.
-var supportEditableFields = []string{c.OrderStatusField, c.OrderEstimatedArrival}
+var supportEditableFields = []string{c.OrderStatusField, c.OrderEstimatedArrival,
+	c.OrderCarrier, c.OrderTrackingNumber, c.OrderTrackingURL}
+
+// shippingFields are the details an order gains when it ships.
+var shippingFields = []string{c.OrderCarrier, c.OrderTrackingNumber, c.OrderTrackingURL}
 
 // supportStatuses are the moves support makes through the records API.
 // Cancelling goes through POST /api/v1/orders/{id}/cancel, which also
@@ -25,7 +30,7 @@ var supportEditableFields = []string{c.OrderStatusField, c.OrderEstimatedArrival
 var supportStatuses = []c.OrderStatus{c.StatusShipped, c.StatusDelivered}
 
 func registerOrders(app core.App) {
-	app.OnRecordCreate(c.Orders).BindFunc(stampStatusTimes)
+	app.OnRecordCreate(c.Orders).BindFunc(checkNewOrder)
 	app.OnRecordUpdate(c.Orders).BindFunc(guardOrderWrite)
 	app.OnRecordUpdate(c.Orders).BindFunc(copyArrivalToItems)
 	app.OnRecordUpdateRequest(c.Orders).BindFunc(limitStaffOrderChanges)
@@ -45,27 +50,91 @@ func enforceStatusMachine(e *core.RecordEvent, current c.OrderStatus) error {
 		return validation.Errors{c.OrderStatusField: validation.NewError("validation_invalid_transition",
 			fmt.Sprintf("An order cannot move from %s to %s.", current, next))}
 	}
+	if errs := checkOrderDetails(e.Record, current); len(errs) > 0 {
+		return errs
+	}
 	if current != next {
 		return stampStatusTimes(e)
 	}
 	return e.Next()
 }
 
-// stampStatusTimes sets paid_at and cancelled_at when an order reaches
-// those states and nobody has set them yet.
+// checkNewOrder holds a new order (a checkout's, an invoice's, a
+// superuser's) to checkOrderDetails and stamps its status time.
+func checkNewOrder(e *core.RecordEvent) error {
+	if errs := checkOrderDetails(e.Record, ""); len(errs) > 0 {
+		return errs
+	}
+	return stampStatusTimes(e)
+}
+
+// statusTimes is the field that records when an order reached a status.
+var statusTimes = map[c.OrderStatus]string{
+	c.StatusPaid:      c.OrderPaidAt,
+	c.StatusShipped:   c.OrderShippedAt,
+	c.StatusDelivered: c.OrderDeliveredAt,
+	c.StatusCancelled: c.OrderCancelledAt,
+	c.StatusRefunded:  c.OrderRefundedAt,
+}
+
+// stampStatusTimes sets paid_at, shipped_at, delivered_at, cancelled_at or
+// refunded_at when an order reaches that status and nobody has set it yet:
+// the status history the customer and support see.
 func stampStatusTimes(e *core.RecordEvent) error {
-	now := types.NowDateTime()
-	switch c.NewOrder(e.Record).Status() {
-	case c.StatusPaid:
-		if e.Record.GetDateTime(c.OrderPaidAt).IsZero() {
-			e.Record.Set(c.OrderPaidAt, now)
-		}
-	case c.StatusCancelled:
-		if e.Record.GetDateTime(c.OrderCancelledAt).IsZero() {
-			e.Record.Set(c.OrderCancelledAt, now)
-		}
+	if field, ok := statusTimes[c.NewOrder(e.Record).Status()]; ok && e.Record.GetDateTime(field).IsZero() {
+		e.Record.Set(field, types.NowDateTime())
 	}
 	return e.Next()
+}
+
+// checkOrderDetails holds, on every path, what the status machine does not
+// say: an order ships with a carrier and a tracking number (CONTRACT §5),
+// shipping details belong to an order that has shipped, a tracking link is
+// https, and refunded_amount stays between 0 and the total. current is the
+// stored status, "" for a new order.
+func checkOrderDetails(order *core.Record, current c.OrderStatus) validation.Errors {
+	errs := validation.Errors{}
+	next := c.NewOrder(order).Status()
+	for _, field := range shippingFields {
+		order.Set(field, strings.TrimSpace(order.GetString(field)))
+	}
+	original := order.Original()
+	changed := func(field string) bool { return original == nil || order.GetString(field) != original.GetString(field) }
+	// On the move to shipped, and whenever a shipped order's details are
+	// edited; a save that leaves them alone passes (orders shipped before
+	// the rule have none).
+	if next == c.StatusShipped {
+		for _, field := range []string{c.OrderCarrier, c.OrderTrackingNumber} {
+			if order.GetString(field) == "" && (current != c.StatusShipped || changed(field)) {
+				errs[field] = validation.NewError("validation_required_to_ship", "An order ships with a carrier and a tracking number.")
+			}
+		}
+	}
+	for _, field := range shippingFields {
+		if changed(field) && order.GetString(field) != "" && next != c.StatusShipped && next != c.StatusDelivered {
+			errs[field] = validation.NewError("validation_not_shipped", "Shipping details go with marking the order shipped.")
+		}
+	}
+	if link := order.GetString(c.OrderTrackingURL); link != "" {
+		if err := CheckHTTPSLink(link); err != nil {
+			errs[c.OrderTrackingURL] = err
+		}
+	}
+	if refunded := order.GetInt(c.OrderRefundedAmount); refunded < 0 || refunded > order.GetInt(c.OrderTotal) {
+		errs[c.OrderRefundedAmount] = validation.NewError("validation_refund_out_of_range",
+			"The refunded amount must be between 0 and the order's total.")
+	}
+	return errs
+}
+
+// CheckHTTPSLink accepts an absolute https link to a named host: a tracking
+// or receipt link shown to customers must not run script or leave https.
+func CheckHTTPSLink(link string) error {
+	u, err := url.Parse(link)
+	if err != nil || u.Scheme != "https" || u.Hostname() == "" || u.User != nil || len(link) > 2000 {
+		return validation.NewError("validation_https_link", "Give an https:// link, such as https://tracking.example.com/123.")
+	}
+	return nil
 }
 
 // limitStaffOrderChanges keeps support to shipping work (status shipped or
@@ -94,7 +163,8 @@ func limitStaffOrderChanges(e *core.RecordRequestEvent) error {
 		// Values of the shipping fields; of the rest (a superuser's edits of
 		// the customer's name, email, address) only the names: audit_log is
 		// readable by support and outlives a deleted account.
-		data := audit.ChangedFields(e.Record, c.OrderStatusField, c.OrderEstimatedArrival, c.OrderCancelReason)
+		data := audit.ChangedFields(e.Record, c.OrderStatusField, c.OrderEstimatedArrival, c.OrderCancelReason,
+			c.OrderCarrier, c.OrderTrackingNumber, c.OrderTrackingURL)
 		data["fields"] = names
 		return "order.update", data
 	})

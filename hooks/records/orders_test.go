@@ -40,7 +40,7 @@ func TestOrderStatusMachineOnRecordsAPI(t *testing.T) {
 				Name:           fmt.Sprintf("%s to %s", from, to),
 				Method:         http.MethodPatch,
 				URL:            "/api/collections/orders/records/" + shop.CustomerOrder,
-				Body:           strings.NewReader(fmt.Sprintf(`{"status":%q}`, to)),
+				Body:           strings.NewReader(moveBody(to)),
 				Headers:        shoptest.Headers(shop.Superuser),
 				TestAppFactory: shoptest.Factory,
 				BeforeTestFunc: func(t testing.TB, app *tests.TestApp, e *core.ServeEvent) {
@@ -122,4 +122,13 @@ func TestSupportsArrivalDateReachesTheItems(t *testing.T) {
 		},
 	}
 	s.Test(t)
+}
+
+// moveBody is a PATCH moving an order to status; a shipment comes with its
+// carrier and tracking number (CONTRACT §5).
+func moveBody(to c.OrderStatus) string {
+	if to == c.StatusShipped {
+		return `{"status":"shipped","carrier":"DHL","tracking_number":"TRK123"}`
+	}
+	return fmt.Sprintf(`{"status":%q}`, to)
 }

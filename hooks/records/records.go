@@ -19,6 +19,7 @@ func Register(app core.App) {
 	registerTextFields(app)
 	registerOrders(app)
 	registerOrderItems(app)
+	registerOrderNotes(app)
 	registerShop(app)
 }
 

@@ -25,6 +25,11 @@ func MoveOrder(t *testing.T, app core.App, id string, status c.OrderStatus) {
 			return err
 		}
 		order.Set(c.OrderStatusField, string(status))
+		if status == c.StatusShipped {
+			// An order ships with a carrier and a tracking number (CONTRACT §5).
+			order.Set(c.OrderCarrier, "DHL")
+			order.Set(c.OrderTrackingNumber, "TRK123")
+		}
 		return tx.Save(order)
 	})
 	if err != nil {
