@@ -89,7 +89,7 @@ async function shoot(page, name, forGuide = []) {
     if (guide && forGuide.includes(width)) {
       const height = await page.evaluate(() => document.documentElement.scrollHeight);
       await page.screenshot({ path: `${guide}/${name}-${width}.png`, fullPage: true,
-        clip: { x: 0, y: 0, width, height: Math.min(height, width === 390 ? 1400 : 1000) } });
+        clip: { x: 0, y: 0, width, height: Math.min(height, width === 390 ? 1200 : 860) } });
     }
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `${name}: the page is ${overflow}px wider than ${width}px`);
@@ -257,7 +257,7 @@ test("support sees a new order arrive live, then refunds part of it once paid, a
   assert.equal(refunded.refunded_amount, part, "refunded_amount grew by the part");
   assert.equal(refunded.status, "paid", "a part refund leaves the order paid");
   await page.locator("#order-summary", { hasText: "Refunded so far" }).waitFor();
-  await page.locator('#order-timeline li[data-kind="refund"]').waitFor();
+  await page.locator('#order-timeline li[data-kind="refund"]', { hasText: shown(part, order.currency) }).waitFor();
 
   // An internal note.
   const body = `Customer called: one mug broken, refunded ${shown(part, order.currency)}. ${randomBytes(3).toString("hex")}`;

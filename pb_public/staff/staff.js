@@ -45,11 +45,16 @@ const texts = {
     customerOrders: "All orders of this customer", shipping: "Shipping", notShipped: "Not shipped yet.",
     carrier: "Carrier", trackingNumber: "Tracking number", trackingLink: "Tracking link", openTracking: "Follow the parcel",
     payment: "Payment", paymentIntent: "Payment in Stripe", invoice: "Invoice in Stripe", session: "Checkout in Stripe",
-    receipt: "Customer's receipt", noPayment: "No payment yet.", opensNewTab: "(opens in a new tab)",
+    receipt: "Customer's receipt", noPayment: "No payment yet.", noStripeIds: "No Stripe references are stored on this order.", opensNewTab: "(opens in a new tab)",
     timeline: "History", noTimeline: "Nothing recorded yet.", timelineFailed: "The history could not be loaded: {message}",
     by: "by {actor}", kind_created: "Order placed", kind_paid: "Paid", kind_shipped: "Shipped",
     kind_delivered: "Delivered", kind_cancelled: "Cancelled", kind_refunded: "Refunded in full", kind_refund: "Refund",
-    kind_note: "Note", kind_email: "Email sent", kind_change: "Changed",
+    kind_note: "Note", kind_email: "Email", kind_change: "Changed",
+    email_order_paid: "payment confirmation", email_order_shipped: "shipping notice",
+    email_order_cancelled: "cancellation notice", email_order_refunded: "refund notice",
+    emailStatus_queued: "waiting to be sent", emailStatus_sent: "sent", emailStatus_failed: "not sent yet, trying again",
+    emailStatus_dead: "could not be sent", field_estimated_arrival: "estimated arrival",
+    actorSuperuser: "an administrator", actorDeleted: "a deleted account", trackingShort: "tracking {number}",
     actions: "What you can do", noActions: "An order in this status cannot be changed any more.",
     actShip: "Mark as shipped", actDeliver: "Mark as delivered", actArrival: "Set estimated arrival",
     actCancel: "Cancel order", actRefund: "Refund money",
@@ -89,7 +94,7 @@ const texts = {
     // Customers
     customersTitle: "Customers", customersSearch: "Customer email or name (or part of it)",
     customersHint: "Type at least 2 letters of the email or name.", customersNone: "No customer's email or name contains “{q}”.",
-    customersFound: "{count} customers found", customerMissing: "This customer does not exist, or their account was deleted.",
+    customersFound: "{count} customers found", customersFound1: "1 customer found", customerMissing: "This customer does not exist, or their account was deleted.",
     name: "Name", languageOf: "Language", address: "Shipping address", since: "Customer since",
     ordersOf: "Orders", noCustomerOrders: "No orders yet.", moreOrders: "The 50 newest of {count} orders.",
     lang_en: "English", lang_es: "Spanish", lang_fr: "French", lang_de: "German",
@@ -160,12 +165,17 @@ const texts = {
     customerOrders: "Todos los pedidos de este cliente", shipping: "Envío", notShipped: "Aún no se ha enviado.",
     carrier: "Transportista", trackingNumber: "Número de seguimiento", trackingLink: "Enlace de seguimiento",
     openTracking: "Seguir el paquete", payment: "Pago", paymentIntent: "Pago en Stripe", invoice: "Factura en Stripe",
-    session: "Pago (checkout) en Stripe", receipt: "Recibo del cliente", noPayment: "Aún no hay pago.",
+    session: "Pago (checkout) en Stripe", receipt: "Recibo del cliente", noPayment: "Aún no hay pago.", noStripeIds: "Este pedido no tiene referencias de Stripe guardadas.",
     opensNewTab: "(se abre en otra pestaña)",
     timeline: "Historial", noTimeline: "Aún no hay nada registrado.", timelineFailed: "No se pudo cargar el historial: {message}",
     by: "por {actor}", kind_created: "Pedido realizado", kind_paid: "Pagado", kind_shipped: "Enviado",
     kind_delivered: "Entregado", kind_cancelled: "Cancelado", kind_refunded: "Reembolsado por completo", kind_refund: "Reembolso",
-    kind_note: "Nota", kind_email: "Correo enviado", kind_change: "Cambio",
+    kind_note: "Nota", kind_email: "Correo", kind_change: "Cambio",
+    email_order_paid: "confirmación del pago", email_order_shipped: "aviso de envío",
+    email_order_cancelled: "aviso de cancelación", email_order_refunded: "aviso de reembolso",
+    emailStatus_queued: "pendiente de envío", emailStatus_sent: "enviado", emailStatus_failed: "aún sin enviar, se reintenta",
+    emailStatus_dead: "no se pudo enviar", field_estimated_arrival: "llegada estimada",
+    actorSuperuser: "un administrador", actorDeleted: "una cuenta borrada", trackingShort: "seguimiento {number}",
     actions: "Qué puedes hacer", noActions: "Un pedido en este estado ya no se puede cambiar.",
     actShip: "Marcar como enviado", actDeliver: "Marcar como entregado", actArrival: "Fijar la llegada estimada",
     actCancel: "Cancelar pedido", actRefund: "Reembolsar dinero",
@@ -204,7 +214,7 @@ const texts = {
     notesFailed: "No se pudieron cargar las notas: {message}", orderChangedLive: "El pedido {number} acaba de cambiar: {status}.",
     customersTitle: "Clientes", customersSearch: "Correo o nombre del cliente (o parte)",
     customersHint: "Escribe al menos 2 letras del correo o del nombre.", customersNone: "Ningún correo ni nombre de cliente contiene «{q}».",
-    customersFound: "{count} clientes encontrados", customerMissing: "Este cliente no existe o borró su cuenta.",
+    customersFound: "{count} clientes encontrados", customersFound1: "1 cliente encontrado", customerMissing: "Este cliente no existe o borró su cuenta.",
     name: "Nombre", languageOf: "Idioma", address: "Dirección de envío", since: "Cliente desde",
     ordersOf: "Pedidos", noCustomerOrders: "Aún no hay pedidos.", moreOrders: "Los 50 más recientes de {count} pedidos.",
     lang_en: "inglés", lang_es: "español", lang_fr: "francés", lang_de: "alemán",
@@ -256,6 +266,9 @@ const state = {
   // is not announced as someone else's.
   ownChangeUntil: 0,
   product: null,
+  // The next change of address keeps the message on screen (it is about
+  // the page being opened, such as a product just added).
+  keepNotice: false,
   customers: null,
   customerQuery: "",
 };
@@ -819,7 +832,7 @@ function renderOrderFacts(order, timeline) {
     [t("receipt"), outLink(order.receipt_url, t("receipt"))],
   ];
   fill($("#order-payment"), el("h2", {}, t("payment")),
-    payment.some(([, v]) => v) ? facts(payment) : el("p", { class: "muted" }, t("noPayment")));
+    payment.some(([, v]) => v) ? facts(payment) : el("p", { class: "muted" }, t(order.status === "pending" ? "noPayment" : "noStripeIds")));
 
   const box = $("#order-timeline");
   if (timeline.status === "rejected") {
@@ -827,15 +840,36 @@ function renderOrderFacts(order, timeline) {
     return;
   }
   const entries = timeline.value?.items || [];
-  fill(box, el("h2", {}, t("timeline")), entries.length ? el("ol", { class: "timeline" }, entries.map((entry) => {
-    const actor = typeof entry.actor === "object" && entry.actor ? entry.actor.name || entry.actor.email : entry.actor;
-    return el("li", { "data-kind": entry.kind },
-      el("span", { class: "when" }, moment(entry.at)),
-      el("span", { class: "what" }, texts.en["kind_" + entry.kind] ? t("kind_" + entry.kind) : entry.kind),
-      entry.amount ? ` · ${money(entry.amount, entry.currency || order.currency)}` : null,
-      entry.text ? el("span", {}, ` · ${entry.text}`) : null,
-      actor ? el("span", { class: "muted" }, ` · ${t("by", { actor })}`) : null);
-  })) : el("p", { class: "muted" }, t("noTimeline")));
+  fill(box, el("h2", {}, t("timeline")), entries.length
+    ? el("ol", { class: "timeline" }, entries.map((entry) => timelineEntry(entry, order)))
+    : el("p", { class: "muted" }, t("noTimeline")));
+}
+
+// timelineEntry says one event of the order's life in the page's language,
+// from the details the server sends with it (its own text is English).
+function timelineEntry(entry, order) {
+  const data = entry.data || {};
+  const known = Boolean(texts.en["kind_" + entry.kind]);
+  const amount = entry.amount ?? data.amount;
+  const currency = entry.currency || data.currency || order.currency;
+  const translated = (prefix, value) => (value && texts.en[prefix + value] ? t(prefix + value) : value);
+  const details = {
+    created: [data.total ? money(data.total, currency) : null],
+    shipped: [data.carrier, data.tracking_number ? t("trackingShort", { number: data.tracking_number }) : null],
+    cancelled: [data.reason],
+    refund: [amount ? money(amount, currency) : null, data.reason],
+    note: [data.body],
+    email: [translated("email_", data.template), translated("emailStatus_", data.status)],
+    change: [(data.fields || []).map((f) => translated("field_", f) || f).join(", ")],
+  }[entry.kind] || [amount ? money(amount, currency) : null];
+  if (!known && entry.text) details.unshift(entry.text);
+  const actorName = typeof entry.actor === "object" && entry.actor ? entry.actor.name || entry.actor.email : entry.actor;
+  const actor = { "a superuser": t("actorSuperuser"), "a deleted account": t("actorDeleted") }[actorName] || actorName;
+  return el("li", { "data-kind": entry.kind },
+    el("span", { class: "when" }, moment(entry.at)),
+    el("span", { class: "what" }, known ? t("kind_" + entry.kind) : entry.kind),
+    details.filter(Boolean).map((d) => ` · ${d}`),
+    actor ? el("span", { class: "muted" }, ` · ${t("by", { actor })}`) : null);
 }
 
 function renderItems(order, items) {
@@ -903,11 +937,13 @@ function actionForm(name, { help, fields, submit, danger = false, onsubmit }) {
     el("button", { type: "button", class: "secondary", onclick: () => togglePanel(name, $(`#action-${name}`)) }, t("close"))));
 }
 
-// afterAction shows the result and redraws the order.
+// afterAction shows the result, closes the action's form and redraws the
+// order once, with the realtime event the action causes.
 async function afterAction(message) {
   notify(message, { focus: true });
-  await refreshOrder(state.order.id);
-  renderActions(state.order);
+  document.querySelectorAll("#order-actions form").forEach((f) => { f.hidden = true; });
+  const id = state.order.id;
+  later("order", () => refreshOrder(id));
 }
 
 function shipForm(order) {
@@ -1088,7 +1124,8 @@ async function addNote(form, button) {
   form.reset();
   $("#note-count").textContent = t("noteCount", { count: 0 });
   notify(t("noteAdded"));
-  await refreshOrder(state.order.id);
+  const id = state.order.id;
+  later("order", () => refreshOrder(id));
 }
 
 // Customers -------------------------------------------------------------
@@ -1112,13 +1149,28 @@ async function searchCustomers(event) {
     fill($("#customer-results"), el("p", { class: "muted", role: "status" }, t("customersHint")));
     return;
   }
-  const list = await pb.collection("users").getList(1, 20, { filter: pb.filter("email ~ {:q} || name ~ {:q}", { q }), sort: "email" });
-  state.customers = list.items;
+  state.customers = await findCustomers(q);
   renderCustomerResults();
   if (parseHash().id) {
     history.replaceState(null, "", "#/customers");
     fill($("#customer-detail"));
   }
+}
+
+// findCustomers finds up to 20 customers whose email or name holds q. The
+// email as ordered is searched too, through their orders: PocketBase
+// matches a filter on users' email only for addresses marked public.
+async function findCustomers(q) {
+  const [users, orders] = await Promise.all([
+    pb.collection("users").getList(1, 20, { filter: pb.filter("email ~ {:q} || name ~ {:q}", { q }), sort: "email" }),
+    pb.collection("orders").getList(1, 100, { filter: pb.filter("customer_email ~ {:q}", { q }), sort: "-created", fields: "user" }),
+  ]);
+  const found = new Set(users.items.map((u) => u.id));
+  const more = [...new Set(orders.items.map((o) => o.user).filter((id) => id && !found.has(id)))].slice(0, 20 - users.items.length);
+  if (more.length === 0) return users.items;
+  const filter = more.map((id) => pb.filter("id = {:id}", { id })).join(" || ");
+  const extra = await pb.collection("users").getFullList({ filter, sort: "email" });
+  return [...users.items, ...extra].sort((a, b) => (a.email || "").localeCompare(b.email || ""));
 }
 
 function renderCustomerResults() {
@@ -1128,7 +1180,8 @@ function renderCustomerResults() {
     return;
   }
   fill(box, el("p", { class: "muted", role: "status" }, state.customers.length
-    ? t("customersFound", { count: state.customers.length }) : t("customersNone", { q: state.customerQuery })),
+    ? t(state.customers.length === 1 ? "customersFound1" : "customersFound", { count: state.customers.length })
+    : t("customersNone", { q: state.customerQuery })),
   state.customers.length ? el("ul", { class: "results card" }, state.customers.map((u) => el("li", {},
     el("span", {}, el("a", { href: `#/customers/${encodeURIComponent(u.id)}` }, u.email || u.id), u.name ? ` · ${u.name}` : ""),
     el("span", { class: "muted" }, `${t("since")} ${day(u.created)}`)))) : null);
@@ -1333,6 +1386,7 @@ async function saveProduct(event) {
   if (state.product) {
     await loadProduct(saved.id);
   } else {
+    state.keepNotice = true;
     location.hash = `#/catalogue/${encodeURIComponent(saved.id)}`;
   }
 }
@@ -1361,6 +1415,7 @@ async function deleteProduct() {
     return;
   }
   notify(t("deletedMsg", { name: product.name }));
+  state.keepNotice = true;
   location.hash = "#/catalogue";
 }
 
@@ -1417,6 +1472,10 @@ document.addEventListener("DOMContentLoaded", () => {
     setActive(false).catch(fail);
   });
 
-  window.addEventListener("hashchange", () => { route().catch(fail); });
+  window.addEventListener("hashchange", () => {
+    if (!state.keepNotice) clearNotice();
+    state.keepNotice = false;
+    route().catch(fail);
+  });
   route().catch(fail);
 });
