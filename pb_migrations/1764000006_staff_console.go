@@ -1,6 +1,8 @@
 package pb_migrations
 
 import (
+	"slices"
+
 	"github.com/pocketbase/pocketbase/core"
 	m "github.com/pocketbase/pocketbase/migrations"
 	"github.com/pocketbase/pocketbase/tools/types"
@@ -58,10 +60,50 @@ func addStaffConsole(app core.App) error {
 		&core.AutodateField{Name: c.NoteCreated, OnCreate: true},
 	)
 	notes.AddIndex("idx_order_notes_order", false, c.NoteOrder+", "+c.NoteCreated, "")
-	return app.Save(notes)
+	if err := app.Save(notes); err != nil {
+		return err
+	}
+	return addStaffRateLimits(app)
+}
+
+// staffRateLimits are per client IP, and a shop's support team often works
+// from one office IP: reading order timelines is generous, the actions
+// that call Stripe (cancel, refund, push again) less so.
+var staffRateLimits = []core.RateLimitRule{
+	{Label: "GET /api/v1/orders/", Duration: 60, MaxRequests: 600, Audience: core.RateLimitRuleAudienceAuth},
+	{Label: "POST /api/v1/orders/", Duration: 60, MaxRequests: 120, Audience: core.RateLimitRuleAudienceAuth},
+	{Label: "POST /api/v1/products/", Duration: 60, MaxRequests: 120, Audience: core.RateLimitRuleAudienceAuth},
+}
+
+func addStaffRateLimits(app core.App) error {
+	s, err := app.Settings().Clone()
+	if err != nil {
+		return err
+	}
+	// Before the general rules: the first prefix rule that matches wins.
+	s.RateLimits.Rules = append(slices.Clone(staffRateLimits), withoutStaffRules(s.RateLimits.Rules)...)
+	return app.Save(s)
+}
+
+func withoutStaffRules(rules []core.RateLimitRule) []core.RateLimitRule {
+	return slices.DeleteFunc(slices.Clone(rules), func(r core.RateLimitRule) bool {
+		return slices.ContainsFunc(staffRateLimits, func(staff core.RateLimitRule) bool { return staff.Label == r.Label })
+	})
+}
+
+func dropStaffRateLimits(app core.App) error {
+	s, err := app.Settings().Clone()
+	if err != nil {
+		return err
+	}
+	s.RateLimits.Rules = withoutStaffRules(s.RateLimits.Rules)
+	return app.Save(s)
 }
 
 func dropStaffConsole(app core.App) error {
+	if err := dropStaffRateLimits(app); err != nil {
+		return err
+	}
 	notes, err := app.FindCollectionByNameOrId(c.OrderNotes)
 	if err == nil {
 		if err := app.Delete(notes); err != nil {

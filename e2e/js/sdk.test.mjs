@@ -1,6 +1,8 @@
 // The shop through the official PocketBase JS SDK, as an app would use it:
 // sign-in, the custom /api/v1 routes, the records API under the roles
-// table, realtime, checkout against stripe-mock and a signed Stripe webhook.
+// table, realtime, checkout against stripe-mock and a signed Stripe webhook,
+// and the staff console's routes and collections (refunds, shipping, notes,
+// timeline, push again) for each role.
 // SHOP_URL is a running shop with fresh demo data; STRIPE_WEBHOOK_SECRET
 // is the secret it was started with; SUPERUSER_EMAIL/SUPERUSER_PASSWORD a
 // superuser of it. Run by `make e2e`; the tests run in file order and some
@@ -22,7 +24,7 @@ const demoPassword = "shopdash-demo";
 // The roles table of CONTRACT §2.
 const rolePermissions = {
   customer: ["get:orders", "create:orders", "cancel:orders", "get:products", "get:users"],
-  support: ["get:orders", "update:orders", "cancel:orders", "get:products", "get:users"],
+  support: ["get:orders", "update:orders", "cancel:orders", "refund:orders", "get:products", "get:users"],
   store: ["get:products", "create:products", "update:products", "delete:products"],
 };
 
@@ -175,6 +177,41 @@ function recorder() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// fieldError asserts that a 400 names the field in data, with a code (the
+// given one, when given) and a message, as the JS SDK's users read it.
+function fieldError(err, field, code) {
+  const e = err.response.data?.[field];
+  assert.ok(e, `data.${field} in ${JSON.stringify(err.response.data)}`);
+  assert.equal(typeof e.code, "string", `data.${field}.code`);
+  assert.ok(typeof e.message === "string" && e.message.length > 0, `data.${field}.message`);
+  if (code) assert.equal(e.code, code, `data.${field}.code`);
+  return e;
+}
+
+// paidOrder checks out as the customer and pays the order with a signed
+// checkout.session.completed, so that it carries a Stripe payment intent
+// that stripe-mock refunds. It returns the order as support reads it.
+async function paidOrder(name = "customer", quantity = 1) {
+  const { res } = await checkout(name, quantity);
+  const applied = await sendWebhook(signedEvent(completedEvent(res.order, res.session_id)));
+  assert.equal(applied.applied, true, "the webhook paid the order");
+  const order = await pb.support.collection("orders").getOne(res.order.id);
+  assert.equal(order.status, "paid");
+  assert.match(order.stripe_payment_intent, /^pi_/);
+  return order;
+}
+
+// Every signed-in request under /api/v1/orders/ (cancel, refund, timeline)
+// counts against one limit of 30 a minute per client IP (the shop's rate
+// limit settings), and every client here is 127.0.0.1: the suite makes
+// about 26 of them, so add new ones sparingly.
+const refund = (name, id, body) => pb[name].send(`/api/v1/orders/${id}/refund`, post("", body));
+const timeline = (name, id) => pb[name].send(`/api/v1/orders/${id}/timeline`);
+
+// auditOf lists the audit entries of an action on a record, oldest first.
+const auditOf = (action, id) =>
+  pb.support.collection("audit_log").getFullList({ filter: pb.support.filter("action = {:action} && target ~ {:id}", { action, id }), sort: "created" });
+
 // ---- 1. sign-in and /me -----------------------------------------------
 
 test("each demo role signs in with the SDK and /api/v1/me reports its role and exactly its permissions", async () => {
@@ -206,6 +243,9 @@ test("a guest gets 401 from every signed-in /api/v1 route", async () => {
     ["/api/v1/orders/abc123/cancel", post("", { reason: "x" })],
     ["/api/v1/me", { method: "DELETE", body: { password: demoPassword } }],
     ["/api/v1/admin/jobs", {}],
+    ["/api/v1/orders/abc123/refund", post("", { amount: 100, reason: "x" })],
+    ["/api/v1/orders/abc123/timeline", {}],
+    ["/api/v1/products/abc123/push", post("", {})],
   ];
   for (const [path, options] of routes) {
     await refused(pb.guest.send(path, options), 401, `guest ${options.method || "GET"} ${path}`);
@@ -554,7 +594,7 @@ test("realtime: when support ships a customer's paid order only that customer's 
     const order = await pb.customer.collection("orders").getFirstListItem('status = "paid"', { sort: "created" });
     const control = await pb.customer2.collection("orders").getFirstListItem('status = "paid"', { sort: "created" });
 
-    const shipped = await pb.support.collection("orders").update(order.id, { status: "shipped" });
+    const shipped = await pb.support.collection("orders").update(order.id, { status: "shipped", carrier: "UPS", tracking_number: "1Z999AA10123456784" });
     assert.equal(shipped.status, "shipped");
     const got = await customer.waitFor((e) => e.record?.id === order.id && e.record.status === "shipped", 5000, "the customer's shipped order");
     assert.equal(got.action, "update");
@@ -562,7 +602,7 @@ test("realtime: when support ships a customer's paid order only that customer's 
 
     // customer2's own order, shipped after: its event proves customer2 is
     // listening, and arrives after any leaked event for the first one.
-    await pb.support.collection("orders").update(control.id, { status: "shipped" });
+    await pb.support.collection("orders").update(control.id, { status: "shipped", carrier: "DHL", tracking_number: "JJD000390007" });
     await customer2.waitFor((e) => e.record?.id === control.id && e.record.status === "shipped", 5000, "customer2's own shipped order");
     await sleep(200);
     assert.deepEqual(customer2.events.filter((e) => e.record?.id === order.id), [], "customer2 got nothing about the customer's order");
@@ -601,6 +641,375 @@ test("a checkout paid by a signed webhook shows as paid through the SDK and reac
   } finally {
     await unsubscribe();
   }
+});
+
+// ---- 6. the staff console (CONTRACT §5) ---------------------------------
+
+test("refund:orders is support's alone: /api/v1/me lists it for support, not for customers or store", async () => {
+  const support = await pb.support.send("/api/v1/me");
+  assert.ok(support.permissions.includes("refund:orders"), `support: ${support.permissions}`);
+  for (const name of ["customer", "store"]) {
+    const profile = await pb[name].send("/api/v1/me");
+    assert.ok(!profile.permissions.includes("refund:orders"), `${name}: ${profile.permissions}`);
+  }
+});
+
+test("refund: support refunds part of a paid order (it stays paid), then the rest (refunded, stock back); bad amounts and no reason 400, pending and cancelled 409, customer and store 403, guest 401, unknown 404", async () => {
+  const product = await someProduct();
+  const stockBefore = (await pb.guest.collection("products").getOne(product.id)).stock;
+  const order = await paidOrder("customer", 2);
+  const total = order.total;
+  assert.equal(total, product.price * 2);
+  assert.equal(order.refunded_amount, 0);
+  const reason = "parcel arrived damaged";
+
+  // Refused, and nothing changes.
+  fieldError(await refused(refund("support", order.id, { amount: 0, reason }), 400, "amount 0"), "amount");
+  fieldError(await refused(refund("support", order.id, { amount: -100, reason }), 400, "a negative amount"), "amount");
+  fieldError(await refused(refund("support", order.id, { amount: 100 }), 400, "no reason"), "reason");
+  await refused(refund("customer", order.id, { amount: 100, reason }), 403, "the customer refunds their own order");
+  await refused(refund("store", order.id, { amount: 100, reason }), 403, "store refunds");
+  await refused(refund("guest", order.id, { amount: 100, reason }), 401, "a guest refunds");
+  await refused(refund("support", "nosuchorder0000", { reason }), 404, "support refunds an unknown order");
+  let stored = await pb.customer.collection("orders").getOne(order.id);
+  assert.equal(stored.status, "paid");
+  assert.equal(stored.refunded_amount, 0, "the refused refunds refunded nothing");
+  assert.equal(stored.stripe_refund, "");
+
+  // A part: refunded_amount grows, the order stays paid.
+  const part = Math.floor(total / 4);
+  const partial = await refund("support", order.id, { amount: part, reason });
+  assert.equal(partial.id, order.id, "200 with the order");
+  assert.equal(partial.status, "paid");
+  assert.equal(partial.refunded_amount, part);
+  assert.match(partial.stripe_refund, /^re_/, "refunded through Stripe");
+  stored = await pb.customer.collection("orders").getOne(order.id);
+  assert.equal(stored.status, "paid", "the customer reads it still paid");
+  assert.equal(stored.refunded_amount, part, "the customer reads what was refunded");
+  assert.equal(stored.refunded_at, "", "refunded_at waits for the whole");
+
+  // More than remains.
+  const tooMuch = await refused(refund("support", order.id, { amount: total - part + 1, reason }), 400, "more than remains");
+  fieldError(tooMuch, "amount", "validation_refund_too_large");
+  assert.equal((await pb.support.collection("orders").getOne(order.id)).refunded_amount, part, "nothing more was refunded");
+
+  // The rest, by default: the order becomes refunded and its stock comes back.
+  const rest = await refund("support", order.id, { reason: "customer sent it back" });
+  assert.equal(rest.status, "refunded");
+  assert.equal(rest.refunded_amount, total);
+  assert.ok(rest.refunded_at, "refunded_at is set");
+  stored = await pb.customer.collection("orders").getOne(order.id);
+  assert.equal(stored.status, "refunded");
+  assert.equal(stored.refunded_amount, total);
+  assert.equal((await pb.guest.collection("products").getOne(product.id)).stock, stockBefore, "the stock taken by the order is back");
+
+  const audit = await auditOf("order.refund", order.id);
+  assert.deepEqual(audit.map((a) => a.data.amount), [part, total - part], "each refund is audited with its amount");
+  assert.equal(audit[0].actor, `users/${me("support").id}`);
+
+  // Nothing to refund: a pending order and a cancelled one.
+  const pending = await pb.customer2.collection("orders").getFirstListItem('status = "pending"');
+  await refused(refund("support", pending.id, { reason }), 409, "refunding a pending order");
+  const cancelled = await pb.customer.collection("orders").getFirstListItem('status = "cancelled"');
+  await refused(refund("support", cancelled.id, { reason }), 409, "refunding a cancelled order");
+  assert.equal((await pb.customer2.collection("orders").getOne(pending.id)).status, "pending");
+  const after = await pb.customer.collection("orders").getOne(cancelled.id);
+  assert.equal(after.status, "cancelled");
+  assert.equal(after.refunded_amount, cancelled.refunded_amount);
+});
+
+test("refund: two refunds of the whole order at once give one 200 and one 409 or 400, and never refund more than the total", async () => {
+  const order = await paidOrder("customer", 1);
+  const results = await Promise.allSettled([
+    refund("support", order.id, { amount: order.total, reason: "double click, first" }),
+    refund("support", order.id, { amount: order.total, reason: "double click, second" }),
+  ]);
+  const ok = results.filter((r) => r.status === "fulfilled");
+  const failed = results.filter((r) => r.status === "rejected");
+  assert.equal(ok.length, 1, `exactly one succeeds: ${JSON.stringify(results.map((r) => r.value?.status ?? r.reason?.status))}`);
+  assert.equal(ok[0].value.status, "refunded");
+  assert.ok(failed[0].reason instanceof ClientResponseError, String(failed[0].reason));
+  assert.ok([400, 409].includes(failed[0].reason.status), `the other is 409 or 400, got ${failed[0].reason.status} ${JSON.stringify(failed[0].reason.response)}`);
+
+  const stored = await pb.customer.collection("orders").getOne(order.id);
+  assert.equal(stored.status, "refunded");
+  assert.equal(stored.refunded_amount, order.total, "refunded once: the total, never more");
+  assert.equal((await auditOf("order.refund", order.id)).length, 1, "one refund is audited");
+});
+
+test("realtime: support subscribed to orders sees a customer's new order arrive (create) and get paid (update); store and another customer hear nothing of it", async () => {
+  const support = recorder();
+  const store = recorder();
+  const customer2 = recorder();
+  const unsubscribe = [
+    await pb.support.collection("orders").subscribe("*", support.cb),
+    await pb.store.collection("orders").subscribe("*", store.cb),
+    await pb.customer2.collection("orders").subscribe("*", customer2.cb),
+  ];
+  try {
+    const { res } = await checkout("customer", 1);
+    const created = await support.waitFor((e) => e.record?.id === res.order.id, 5000, "the new order");
+    assert.equal(created.action, "create");
+    assert.equal(created.record.status, "pending");
+    assert.equal(created.record.user, me("customer").id);
+    assert.equal(created.record.total, res.order.total);
+    assert.equal(created.record.number, res.order.number);
+
+    await sendWebhook(signedEvent(completedEvent(res.order, res.session_id)));
+    const paid = await support.waitFor((e) => e.record?.id === res.order.id && e.record.status === "paid", 5000, "the order paid");
+    assert.equal(paid.action, "update");
+
+    await sleep(300);
+    assert.deepEqual(store.events, [], "store receives no order");
+    assert.deepEqual(customer2.events.filter((e) => e.record?.id === res.order.id), [], "customer2 receives nothing of the customer's order");
+  } finally {
+    for (const u of unsubscribe) await u();
+  }
+});
+
+// The order the shipping test ships; the notes and timeline tests use it.
+let shippedOrder;
+
+test("shipping: support ships a paid order only with a carrier, a tracking number and an https tracking link (400 on the field otherwise); the customer reads them back", async () => {
+  const order = await paidOrder("customer", 1);
+  const ship = (details) => pb.support.collection("orders").update(order.id, { status: "shipped", ...details });
+
+  const bare = await refused(ship({}), 400, "shipped with nothing");
+  fieldError(bare, "carrier", "validation_required_to_ship");
+  fieldError(bare, "tracking_number", "validation_required_to_ship");
+  const noCarrier = await refused(ship({ tracking_number: "JJD000390007" }), 400, "no carrier");
+  fieldError(noCarrier, "carrier", "validation_required_to_ship");
+  assert.ok(!noCarrier.response.data.tracking_number, "the tracking number was given");
+  fieldError(await refused(ship({ carrier: "   ", tracking_number: "JJD000390007" }), 400, "a blank carrier"), "carrier");
+  const noNumber = await refused(ship({ carrier: "DHL" }), 400, "no tracking number");
+  fieldError(noNumber, "tracking_number", "validation_required_to_ship");
+  assert.ok(!noNumber.response.data.carrier, "the carrier was given");
+  for (const link of ["javascript:alert(1)", "http://tracking.example.com/JJD000390007", "https://"]) {
+    const bad = await refused(ship({ carrier: "DHL", tracking_number: "JJD000390007", tracking_url: link }), 400, `tracking_url ${link}`);
+    fieldError(bad, "tracking_url");
+  }
+  // Customers and store cannot ship at all.
+  await refused(pb.customer.collection("orders").update(order.id, { status: "shipped", carrier: "DHL", tracking_number: "X1" }), 404, "the customer ships their order");
+  await refused(pb.store.collection("orders").update(order.id, { status: "shipped", carrier: "DHL", tracking_number: "X1" }), 404, "store ships an order");
+  let stored = await pb.customer.collection("orders").getOne(order.id);
+  assert.equal(stored.status, "paid", "the refused moves left the order paid");
+  assert.deepEqual([stored.carrier, stored.tracking_number, stored.tracking_url, stored.shipped_at], ["", "", "", ""]);
+
+  const details = { carrier: "DHL", tracking_number: "JJD000390007", tracking_url: "https://tracking.example.com/JJD000390007" };
+  const before = Date.now();
+  const shipped = await ship(details);
+  assert.equal(shipped.status, "shipped");
+  assert.ok(shipped.shipped_at, "shipped_at is set");
+  const at = toDate(shipped.shipped_at).getTime();
+  assert.ok(at >= before - 5000 && at <= Date.now() + 5000, `shipped_at ${shipped.shipped_at} is now`);
+
+  stored = await pb.customer.collection("orders").getOne(order.id);
+  assert.equal(stored.status, "shipped");
+  assert.equal(stored.carrier, details.carrier);
+  assert.equal(stored.tracking_number, details.tracking_number);
+  assert.equal(stored.tracking_url, details.tracking_url);
+  assert.equal(stored.shipped_at, shipped.shipped_at);
+  assert.equal(stored.paid_at, order.paid_at, "paid_at is kept");
+  await refused(pb.customer2.collection("orders").getOne(order.id), 404, "another customer reads the shipped order");
+  shippedOrder = stored;
+});
+
+// The note support writes in the notes test.
+let firstNote;
+
+test("order_notes: support writes a note in their own name and lists it; another author, a blank or too long body are refused; nobody edits or deletes it; customers, store and guests see none, by list, view, filter or expand", async () => {
+  assert.ok(shippedOrder, "the shipping test shipped an order");
+  const supportId = me("support").id;
+  const notes = pb.support.collection("order_notes");
+  const ofOrder = pb.support.filter("order = {:id}", { id: shippedOrder.id });
+  const body = "Customer asked to leave the parcel with the neighbour at number 12.";
+
+  firstNote = await notes.create({ order: shippedOrder.id, author: supportId, body });
+  assert.equal(firstNote.author, supportId);
+  assert.equal(firstNote.order, shippedOrder.id);
+  assert.equal(firstNote.body, body);
+  assert.ok(firstNote.created);
+  assert.deepEqual((await notes.getFullList({ filter: ofOrder })).map((n) => n.id), [firstNote.id], "support lists it");
+  assert.equal((await notes.getOne(firstNote.id)).body, body, "support views it");
+
+  // In someone else's name, or with no author: the create rule refuses.
+  await refused(notes.create({ order: shippedOrder.id, author: me("customer").id, body: "posing as the customer" }), 400, "support writes as the customer");
+  await refused(notes.create({ order: shippedOrder.id, body: "no author" }), 400, "support writes with no author");
+  fieldError(await refused(notes.create({ order: shippedOrder.id, author: supportId, body: "" }), 400, "a blank note"), "body");
+  fieldError(await refused(notes.create({ order: shippedOrder.id, author: supportId, body: "x".repeat(2001) }), 400, "a note of 2,001 characters"), "body");
+  assert.equal((await notes.getList(1, 1, { filter: ofOrder })).totalItems, 1, "the refused creates left no note");
+
+  // Nobody but a superuser edits or deletes a note.
+  for (const name of ["support", "customer", "store", "guest"]) {
+    await refused(pb[name].collection("order_notes").update(firstNote.id, { body: "rewritten" }), 403, `${name} edits a note`);
+    await refused(pb[name].collection("order_notes").delete(firstNote.id), 403, `${name} deletes a note`);
+  }
+  const kept = await notes.getOne(firstNote.id);
+  assert.equal(kept.body, body, "the note is unchanged");
+  assert.equal(kept.author, supportId);
+
+  // Customers (the order's own customer too), store and guests see none.
+  for (const name of ["customer", "customer2", "store", "guest"]) {
+    const list = await pb[name].collection("order_notes").getList(1, 50);
+    assert.equal(list.totalItems, 0, `${name} lists no notes`);
+    assert.deepEqual(list.items, []);
+    await refused(pb[name].collection("order_notes").getOne(firstNote.id), 404, `${name} views a note`);
+    await refused(pb[name].collection("order_notes").create({ order: shippedOrder.id, author: me(name)?.id ?? "", body: "hello" }), 400, `${name} writes a note`);
+  }
+  const byNote = await pb.customer.collection("orders").getList(1, 50, { filter: 'order_notes_via_order.body ~ "neighbour"' });
+  assert.equal(byNote.totalItems, 0, "a customer cannot find their order by a note's text");
+  const expanded = await pb.customer.collection("orders").getOne(shippedOrder.id, { expand: "order_notes_via_order" });
+  assert.ok(!expanded.expand?.order_notes_via_order, `no notes expanded: ${JSON.stringify(expanded.expand)}`);
+  assert.ok(!JSON.stringify(expanded).includes("neighbour"));
+  const author = await pb.customer.collection("users").getList(1, 50, { filter: 'order_notes_via_author.body ~ "neighbour"' });
+  assert.equal(author.totalItems, 0, "nor find a user by a note's text");
+
+  // The superuser sees it (and is the only one who may change it).
+  assert.equal((await pb.superuser.collection("order_notes").getOne(firstNote.id)).body, body);
+});
+
+test("realtime: a customer subscribed to order_notes and orders receives no note event (nor does store; a guest may not subscribe) while support writes a note on their order and a superuser edits one; support receives both", async () => {
+  assert.ok(firstNote, "the notes test wrote a note");
+  const support = recorder();
+  const customerNotes = recorder();
+  const customerOrders = recorder();
+  const storeNotes = recorder();
+  const guestNotes = recorder();
+
+  // A guest follows products only: the subscription itself is refused.
+  await refused(pb.guest.collection("order_notes").subscribe("*", guestNotes.cb), 403, "a guest subscribes to order_notes");
+  await pb.guest.realtime.unsubscribe().catch(() => {});
+  pb.guest.realtime.disconnect();
+
+  const unsubscribe = [
+    await pb.support.collection("order_notes").subscribe("*", support.cb),
+    await pb.customer.collection("order_notes").subscribe("*", customerNotes.cb),
+    await pb.customer.collection("order_notes").subscribe(firstNote.id, customerNotes.cb),
+    await pb.customer.collection("orders").subscribe("*", customerOrders.cb),
+    await pb.store.collection("order_notes").subscribe("*", storeNotes.cb),
+  ];
+  try {
+    await sleep(200);
+    assert.deepEqual(customerNotes.events, [], "subscribing itself sends the customer nothing");
+    assert.deepEqual(storeNotes.events, [], "nor store");
+
+    const second = await pb.support.collection("order_notes").create({ order: shippedOrder.id, author: me("support").id, body: "Parcel held at the depot, driver informed." });
+    const created = await support.waitFor((e) => e.record?.id === second.id, 5000, "support's new note");
+    assert.equal(created.action, "create");
+    assert.equal(created.record.body, second.body);
+
+    const edited = await pb.superuser.collection("order_notes").update(firstNote.id, { body: firstNote.body + " (confirmed by phone)" });
+    const update = await support.waitFor((e) => e.record?.id === firstNote.id && e.action === "update", 5000, "the superuser's edit");
+    assert.equal(update.record.body, edited.body);
+
+    // A change of the customer's own order, after the notes: it proves their
+    // connection delivers, and comes after any leaked note event.
+    const arrival = new Date(Date.now() + 5 * 86400e3).toISOString().slice(0, 10) + " 12:00:00.000Z";
+    await pb.support.collection("orders").update(shippedOrder.id, { estimated_arrival: arrival });
+    await customerOrders.waitFor((e) => e.record?.id === shippedOrder.id && e.action === "update", 5000, "the customer's own order changed");
+    await sleep(1500);
+    assert.deepEqual(customerNotes.events, [], "the customer received no note event");
+    assert.deepEqual(storeNotes.events, [], "store received no note event");
+    assert.deepEqual(guestNotes.events, [], "the refused guest received nothing");
+    for (const e of customerOrders.events) {
+      assert.equal(e.record?.collectionName, "orders");
+      assert.ok(!/depot|neighbour/.test(JSON.stringify(e)), "no note text in the customer's order events");
+    }
+  } finally {
+    for (const u of unsubscribe) await u();
+  }
+});
+
+test("timeline: support reads a shipped, partly refunded order's life oldest first (created, paid by Stripe, shipped with its carrier, the refund, the notes); customer and store 403, guest 401, unknown 404", async () => {
+  assert.ok(shippedOrder, "the shipping test shipped an order");
+  const refunded = await refund("support", shippedOrder.id, { amount: 500, reason: "late delivery" });
+  assert.equal(refunded.status, "shipped", "a part refunded from shipped stays shipped");
+  assert.equal(refunded.refunded_amount, 500);
+
+  const { items } = await timeline("support", shippedOrder.id);
+  assert.ok(Array.isArray(items) && items.length >= 6, JSON.stringify(items));
+  for (const item of items) {
+    assert.ok(!Number.isNaN(toDate(item.at).getTime()), `at of ${item.kind}: ${item.at}`);
+    assert.equal(typeof item.kind, "string");
+    assert.equal(typeof item.actor, "string");
+    assert.equal(typeof item.text, "string");
+    assert.equal(typeof item.data, "object");
+  }
+  const times = items.map((i) => toDate(i.at).getTime());
+  assert.deepEqual(times, [...times].sort((a, b) => a - b), "oldest first");
+  const one = (kind) => {
+    const found = items.filter((i) => i.kind === kind);
+    assert.equal(found.length, 1, `one ${kind} entry in ${JSON.stringify(items.map((i) => i.kind))}`);
+    return found[0];
+  };
+  const supportName = new RegExp(logins.support.replace(".", "\\."));
+
+  const created = one("created");
+  assert.match(created.actor, new RegExp(logins.customer.replace(".", "\\.")));
+  assert.equal(created.data.total, shippedOrder.total);
+  assert.equal(one("paid").actor, "Stripe");
+  const shipped = one("shipped");
+  assert.match(shipped.actor, supportName, "support shipped it");
+  assert.equal(shipped.data.carrier, "DHL");
+  assert.equal(shipped.data.tracking_number, "JJD000390007");
+  const refund500 = one("refund");
+  assert.match(refund500.actor, supportName);
+  assert.equal(refund500.data.amount, 500);
+  assert.equal(refund500.data.reason, "late delivery");
+  const notes = items.filter((i) => i.kind === "note");
+  assert.equal(notes.length, 2, "both notes");
+  assert.ok(notes.some((n) => n.data.body.includes("confirmed by phone")), "the edited note as it is now");
+  assert.ok(notes.some((n) => n.data.body.includes("depot")));
+  for (const n of notes) assert.match(n.actor, supportName);
+  assert.ok(!items.some((i) => i.kind === "refunded"), "a part refund does not make it refunded");
+  // paid_at is the Stripe event's time, in whole seconds: within the second
+  // of the checkout it may read before created.
+  assert.ok(toDate(one("paid").at) <= toDate(shipped.at) && toDate(created.at) <= toDate(shipped.at), "shipped after placed and paid");
+
+  await refused(timeline("customer", shippedOrder.id), 403, "the customer reads their own order's timeline");
+  await refused(timeline("store", shippedOrder.id), 403, "store reads a timeline");
+  await refused(timeline("guest", shippedOrder.id), 401, "a guest reads a timeline");
+  await refused(timeline("support", "nosuchorder0000"), 404, "the timeline of an unknown order");
+});
+
+test("push: store pushes a product whose Stripe push failed (202, pending, then synced by stripe-mock) and gets 409 once it is in step; customer and support 403, guest 401, unknown 404", async () => {
+  const product = await pb.store.collection("products").getFirstListItem("active = false", { sort: "name" });
+  // A failed push, as the background push leaves it after its last retry.
+  await pb.superuser.collection("products").update(product.id, { stripe_sync: "failed" });
+  assert.equal((await pb.store.collection("products").getOne(product.id)).stripe_sync, "failed");
+  const push = (name, id) => pb[name].send(`/api/v1/products/${id}/push`, post("", {}));
+
+  await refused(push("customer", product.id), 403, "a customer pushes");
+  await refused(push("support", product.id), 403, "support pushes");
+  await refused(push("guest", product.id), 401, "a guest pushes");
+  await refused(push("store", "nosuchproduct0"), 404, "store pushes an unknown product");
+  assert.equal((await pb.store.collection("products").getOne(product.id)).stripe_sync, "failed", "the refused pushes changed nothing");
+
+  // The SDK's send hides the status: fetch, with the store's token.
+  const res = await fetch(new URL(`/api/v1/products/${product.id}/push`, shop), {
+    method: "POST",
+    headers: { Authorization: pb.store.authStore.token, "Content-Type": "application/json" },
+    body: "{}",
+  });
+  assert.equal(res.status, 202);
+  const accepted = await res.json();
+  assert.equal(accepted.product.id, product.id);
+  assert.equal(accepted.product.stripe_sync, "pending");
+
+  let synced;
+  for (let i = 0; i < 50; i++) {
+    synced = await pb.store.collection("products").getOne(product.id);
+    if (synced.stripe_sync !== "pending") break;
+    await sleep(100);
+  }
+  assert.equal(synced.stripe_sync, "synced", "stripe-mock took the push");
+  assert.match(synced.stripe_product, /^prod_/);
+  assert.match(synced.stripe_price, /^price_/);
+  assert.equal(synced.active, false, "still inactive");
+
+  const conflict = await refused(push("store", product.id), 409, "pushing a product in step with Stripe");
+  assert.ok(conflict.response.message);
+  assert.equal((await auditOf("product.push", product.id)).length, 1, "the push is audited once");
 });
 
 // ---- last: account deletion ---------------------------------------------

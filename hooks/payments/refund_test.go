@@ -295,3 +295,60 @@ func heldUnits(tb testing.TB, app core.App, order string) int {
 	}
 	return n
 }
+
+// TestRefundAndCancelAtOnceRefundOnce: one support person refunds the whole
+// order while another cancels it (which refunds too): one goes through,
+// Stripe is asked once, and the order never counts more than its total.
+func TestRefundAndCancelAtOnceRefundOnce(t *testing.T) {
+	shop := shoptest.Shop()
+	order := shop.CustomerPaidOrder
+	for round := range 5 {
+		fake := fakestripe.New(t)
+		fake.Delay("POST /v1/refunds", 100*time.Millisecond)
+		app := refundShop(fake, c.StatusPaid)(t)
+		total := orderTotal(t, app, order)
+		handler := shoptest.ServeShop(t, app)
+		requests := []struct{ url, body string }{
+			{"/api/v1/orders/" + order + "/refund", `{"reason":"Refund it all"}`},
+			{"/api/v1/orders/" + order + "/cancel", `{"reason":"Cancel it"}`},
+		}
+		codes := make([]int, len(requests))
+		var wg sync.WaitGroup
+		for i, r := range requests {
+			wg.Go(func() {
+				req := httptest.NewRequest(http.MethodPost, r.url, strings.NewReader(r.body))
+				req.Header.Set("Authorization", shop.Support.Token)
+				req.Header.Set("Content-Type", "application/json")
+				res := httptest.NewRecorder()
+				handler.ServeHTTP(res, req)
+				codes[i] = res.Code
+			})
+		}
+		wg.Wait()
+		record, err := app.FindRecordById(c.Orders, order)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := c.NewOrder(record)
+		ok := 0
+		for _, code := range codes {
+			if code == http.StatusOK {
+				ok++
+			} else if code != http.StatusConflict {
+				t.Fatalf("round %d: answers %v", round, codes)
+			}
+		}
+		if ok != 1 || fake.Calls("POST /v1/refunds") != 1 || o.RefundedAmount() != total {
+			t.Fatalf("round %d: answers %v, %d Stripe refunds, %d of %d refunded (%s)",
+				round, codes, fake.Calls("POST /v1/refunds"), o.RefundedAmount(), total, o.Status())
+		}
+		want := c.StatusRefunded
+		if codes[1] == http.StatusOK {
+			want = c.StatusCancelled
+		}
+		if o.Status() != want {
+			t.Fatalf("round %d: answers %v, order %s, want %s", round, codes, o.Status(), want)
+		}
+		app.Cleanup()
+	}
+}
