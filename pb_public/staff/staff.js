@@ -105,11 +105,12 @@ const texts = {
     colActions: "Actions", noProducts: "No products match.",
     sync_pending: "Sending", sync_synced: "Up to date", sync_failed: "Failed", sync_: "Not sent",
     pushAgain: "Push to Stripe again", pushAgainFor: "Push {name} to Stripe again",
-    pushedMsg: "{name} is being sent to Stripe again.",
+    pushNow: "Send to Stripe now", pushNowFor: "Send {name} to Stripe now",
+    pushedMsg: "{name} is being sent to Stripe.",
     stripeHelp_pending: "The product is being sent to Stripe; this takes a few seconds.",
     stripeHelp_synced: "Stripe has this product and its price: customers can pay for it.",
     stripeHelp_failed: "Sending this product to Stripe failed, so customers may not be able to pay for it. Push it again; if it fails again, tell the shop owner.",
-    stripeHelp_: "Not sent to Stripe yet.",
+    stripeHelp_: "Not sent to Stripe yet: customers may not be able to pay for it. Send it now.",
     // One product
     backToCatalogue: "← Catalogue", newProduct: "New product", editProduct: "Edit: {name}",
     pName: "Name", pDescription: "Description", pPrice: "Price", pPriceHint: "For example 19.99",
@@ -224,11 +225,12 @@ const texts = {
     colActions: "Acciones", noProducts: "Ningún producto coincide.",
     sync_pending: "Enviando", sync_synced: "Al día", sync_failed: "Falló", sync_: "Sin enviar",
     pushAgain: "Enviar a Stripe de nuevo", pushAgainFor: "Enviar {name} a Stripe de nuevo",
-    pushedMsg: "{name} se está enviando a Stripe de nuevo.",
+    pushNow: "Enviar a Stripe ahora", pushNowFor: "Enviar {name} a Stripe ahora",
+    pushedMsg: "{name} se está enviando a Stripe.",
     stripeHelp_pending: "El producto se está enviando a Stripe; tarda unos segundos.",
     stripeHelp_synced: "Stripe tiene este producto y su precio: los clientes pueden pagarlo.",
     stripeHelp_failed: "El envío de este producto a Stripe falló, así que puede que los clientes no puedan pagarlo. Envíalo de nuevo; si vuelve a fallar, avisa a quien lleva la tienda.",
-    stripeHelp_: "Aún no se ha enviado a Stripe.",
+    stripeHelp_: "Aún no se ha enviado a Stripe: puede que los clientes no puedan pagarlo. Envíalo ahora.",
     backToCatalogue: "← Catálogo", newProduct: "Producto nuevo", editProduct: "Editar: {name}",
     pName: "Nombre", pDescription: "Descripción", pPrice: "Precio", pPriceHint: "Por ejemplo 19.99",
     pCurrency: "Moneda (3 letras)", pCurrencyHint: "usd, eur, gbp…", pStock: "Unidades en existencia", pOptions: "Opciones",
@@ -257,8 +259,9 @@ const state = {
   lang: "en",
   me: null,
   view: "",
-  orders: { page: 1, perPage: 20, q: "", status: "", sort: "-created", totalPages: 1 },
-  products: { page: 1, perPage: 20, q: "", show: "", sort: "name", totalPages: 1 },
+  // asked counts a list's loads, so that only the latest one is shown.
+  orders: { page: 1, perPage: 20, q: "", status: "", sort: "-created", totalPages: 1, asked: 0 },
+  products: { page: 1, perPage: 20, q: "", show: "", sort: "name", totalPages: 1, asked: 0 },
   // Orders created or changed since the page opened: id → "new" | "updated".
   marks: new Map(),
   order: null,
@@ -367,6 +370,18 @@ function el(tag, attrs = {}, ...children) {
 
 // present drops the children a condition left out, at any depth.
 const present = (children) => children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false);
+
+// keepingFocus redraws a table's rows and puts the focus back on the same
+// row's link or button, so that a live update does not lose a keyboard
+// user's place.
+function keepingFocus(tbody, redraw) {
+  const active = document.activeElement;
+  const row = tbody.contains(active) ? active.closest("tr") : null;
+  redraw();
+  if (!row) return;
+  const key = row.dataset.order ? `[data-order="${CSS.escape(row.dataset.order)}"]` : `[data-product="${CSS.escape(row.dataset.product || "")}"]`;
+  tbody.querySelector(`tr${key} ${active.tagName.toLowerCase()}`)?.focus();
+}
 
 // fill replaces a node's children, as el() appends them.
 function fill(node, ...children) {
@@ -691,11 +706,13 @@ async function loadOrders() {
   if (o.q) filters.push(pb.filter("(number ~ {:q} || customer_email ~ {:q})", { q: o.q }));
   if (o.status) filters.push(pb.filter("status = {:status}", { status: o.status }));
   const sort = o.sort.endsWith("created") ? o.sort : `${o.sort},-created`;
+  const asked = ++o.asked;
   const list = await pb.collection("orders").getList(o.page, o.perPage, { filter: filters.join(" && "), sort });
+  if (asked !== o.asked) return; // a newer search is on its way
   o.totalPages = Math.max(list.totalPages, 1);
   const rows = list.items.map(orderRow);
   if (rows.length === 0) rows.push(el("tr", {}, el("td", { colspan: "5", class: "empty" }, t("noOrders"))));
-  fill($("#orders-table tbody"), ...rows);
+  keepingFocus($("#orders-table tbody"), () => fill($("#orders-table tbody"), ...rows));
   $("#orders-page").textContent = t("pageOf", { page: o.page, pages: o.totalPages, count: list.totalItems });
   $("#orders-prev").disabled = o.page <= 1;
   $("#orders-next").disabled = o.page >= o.totalPages;
@@ -1229,13 +1246,15 @@ async function loadProducts() {
   if (p.q) filters.push(pb.filter("name ~ {:q}", { q: p.q }));
   if (p.show === "active") filters.push("active = true");
   if (p.show === "inactive") filters.push("active = false");
-  if (p.show === "failed") filters.push('stripe_sync = "failed"');
+  if (p.show === "failed") filters.push('(stripe_sync = "failed" || stripe_sync = "")');
   const sort = p.sort === "name" ? "name,id" : `${p.sort},name`;
+  const asked = ++p.asked;
   const list = await pb.collection("products").getList(p.page, p.perPage, { filter: filters.join(" && "), sort });
+  if (asked !== p.asked) return; // a newer search is on its way
   p.totalPages = Math.max(list.totalPages, 1);
   const rows = list.items.map(productRow);
   if (rows.length === 0) rows.push(el("tr", {}, el("td", { colspan: "8", class: "empty" }, t("noProducts"))));
-  fill($("#products-table tbody"), ...rows);
+  keepingFocus($("#products-table tbody"), () => fill($("#products-table tbody"), ...rows));
   $("#products-page").textContent = t("pageOf", { page: p.page, pages: p.totalPages, count: list.totalItems });
   $("#products-prev").disabled = p.page <= 1;
   $("#products-next").disabled = p.page >= p.totalPages;
@@ -1254,10 +1273,19 @@ function productRow(product) {
     cell(t("colFeatured"), yesNo(product.featured)),
     cell(t("colDigital"), yesNo(product.digital)),
     cell(t("colStripe"), syncBadge(product.stripe_sync)),
-    product.stripe_sync === "failed"
-      ? cell(t("colActions"), el("button", { type: "button", class: "secondary", "aria-label": t("pushAgainFor", { name: product.name }),
-        onclick: (e) => pushAgain(product, e.currentTarget) }, t("pushAgain")), "wide")
+    pushable(product)
+      ? cell(t("colActions"), pushButton(product), "wide")
       : el("td", {}));
+}
+
+// A product Stripe failed to take, or never got, can be pushed now.
+const pushable = (product) => product.stripe_sync === "failed" || !product.stripe_sync;
+
+function pushButton(product, id) {
+  const again = product.stripe_sync === "failed";
+  return el("button", { type: "button", class: "secondary", id,
+    "aria-label": t(again ? "pushAgainFor" : "pushNowFor", { name: product.name }),
+    onclick: (e) => pushAgain(product, e.currentTarget) }, t(again ? "pushAgain" : "pushNow"));
 }
 
 async function pushAgain(product, button) {
@@ -1321,7 +1349,7 @@ function renderProductState(product) {
   const box = $("#product-stripe");
   const sync = product.stripe_sync || "";
   fill(box, el("h2", {}, t("colStripe"), " ", syncBadge(sync)), el("p", { class: "muted" }, t("stripeHelp_" + sync)),
-    sync === "failed" ? el("button", { type: "button", id: "push-again", onclick: (e) => pushAgain(product, e.currentTarget) }, t("pushAgain")) : null);
+    pushable(product) ? pushButton(product, "push-again") : null);
   $("#product-toggle").textContent = t(product.active ? "deactivate" : "activate");
 }
 
@@ -1421,13 +1449,16 @@ async function deleteProduct() {
 
 // Wiring ----------------------------------------------------------------
 
-// debounce calls fn ms after the last call.
+// debounce calls fn ms after the last call; cancel() drops a pending call
+// (a search sent with the button needs no second one as typed).
 function debounce(fn, ms) {
   let timer;
-  return (...args) => {
+  const call = (...args) => {
     clearTimeout(timer);
     timer = setTimeout(() => fn(...args), ms);
   };
+  call.cancel = () => clearTimeout(timer);
+  return call;
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -1445,8 +1476,13 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#signout").addEventListener("click", () => { signOut().catch(fail); });
   $("#refused-signout").addEventListener("click", () => { signOut().catch(fail); });
 
-  $("#orders-filter").addEventListener("submit", (e) => { e.preventDefault(); readOrderFilters(); });
-  $("#orders-q").addEventListener("input", debounce(readOrderFilters, 400));
+  const typedOrderSearch = debounce(readOrderFilters, 400);
+  $("#orders-filter").addEventListener("submit", (e) => {
+    e.preventDefault();
+    typedOrderSearch.cancel();
+    readOrderFilters();
+  });
+  $("#orders-q").addEventListener("input", typedOrderSearch);
   $("#orders-status").addEventListener("change", readOrderFilters);
   $("#orders-sort").addEventListener("change", readOrderFilters);
   $("#orders-prev").addEventListener("click", () => { state.orders.page--; loadOrders().catch(fail); });
@@ -1454,8 +1490,13 @@ document.addEventListener("DOMContentLoaded", () => {
 
   $("#customers-filter").addEventListener("submit", (e) => { searchCustomers(e).catch(fail); });
 
-  $("#products-filter").addEventListener("submit", (e) => { e.preventDefault(); readProductFilters(); });
-  $("#products-q").addEventListener("input", debounce(readProductFilters, 400));
+  const typedProductSearch = debounce(readProductFilters, 400);
+  $("#products-filter").addEventListener("submit", (e) => {
+    e.preventDefault();
+    typedProductSearch.cancel();
+    readProductFilters();
+  });
+  $("#products-q").addEventListener("input", typedProductSearch);
   $("#products-show").addEventListener("change", readProductFilters);
   $("#products-sort").addEventListener("change", readProductFilters);
   $("#products-prev").addEventListener("click", () => { state.products.page--; loadProducts().catch(fail); });
