@@ -288,6 +288,12 @@ test("support looks up a customer by email and opens one of their orders", async
   await shoot(page, "customer", [1280]);
   await card.getByRole("link", { name: number }).click();
   await page.getByRole("heading", { name: `Order ${number}` }).waitFor();
+
+  // The language switch redraws the open page, its history included.
+  await page.getByLabel("Language").selectOption("es");
+  await page.getByRole("heading", { name: `Pedido ${number}` }).waitFor();
+  await page.getByRole("heading", { name: "Historial" }).waitFor();
+  await page.locator('#order-timeline li[data-kind="created"]', { hasText: "Pedido realizado" }).waitFor();
   await page.context().close();
 });
 
