@@ -58,6 +58,7 @@ func main() {
 	app.RootCmd.AddCommand(
 		cli.NewSeedCommand(app),
 		cli.NewSyncCommand(app, jobs),
+		cli.NewStripeCommand(app, jobs),
 		cli.NewJobsCommand(app, jobs),
 		cli.NewEmailsCommand(app),
 	)

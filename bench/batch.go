@@ -104,7 +104,7 @@ func runSyncCase(bin, dir, fakeURL string, fi *fakeInvoices, n int, timeout time
 	br := &batchResult{Name: "stripe-sync", What: fmt.Sprintf("shopdash sync stripe: %d paid invoices from the fake Stripe, pages of 100", n),
 		Count: n, Unit: "invoices/s"}
 	cmd := exec.Command(bin, "sync", "stripe", "--dir", dir)
-	cmd.Env = append(os.Environ(), "STRIPE_SECRET_KEY=sk_test_bench", "STRIPE_API_BASE="+fakeURL, "SHOPDASH_SYNC_SCHEDULE=off")
+	cmd.Env = append(os.Environ(), "STRIPE_SECRET_KEY=sk_test_bench", "STRIPE_API_BASE="+fakeURL, "SHOPDASH_SYNC_SCHEDULE=off", "SHOPDASH_REPLAY_SCHEDULE=off")
 	var buf strings.Builder
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	start := time.Now()

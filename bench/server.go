@@ -65,7 +65,7 @@ func startServer(bin, dir string, env []string) (*server, error) {
 		return nil, err
 	}
 	cmd := exec.Command(bin, "serve", "--dir", dir, "--http", addr)
-	cmd.Env = append(append(os.Environ(), "SHOPDASH_SYNC_SCHEDULE=off"), env...)
+	cmd.Env = append(append(os.Environ(), "SHOPDASH_SYNC_SCHEDULE=off", "SHOPDASH_REPLAY_SCHEDULE=off"), env...)
 	cmd.Stdout, cmd.Stderr = lf, lf
 	s := &server{cmd: cmd, base: "http://" + addr, log: lf}
 	client := &http.Client{Timeout: time.Second}

@@ -29,6 +29,9 @@ type Config struct {
 	// SyncSchedule is SHOPDASH_SYNC_SCHEDULE: a cron expression, "off", or
 	// "" for DefaultSyncSchedule.
 	SyncSchedule string
+	// ReplaySchedule is SHOPDASH_REPLAY_SCHEDULE: a cron expression of the
+	// stripe_replay job, "off", or "" for DefaultReplaySchedule.
+	ReplaySchedule string
 	// AlertEmail is SHOPDASH_ALERT_EMAIL, where operator alerts go.
 	AlertEmail string
 	// CacheTTL is SHOPDASH_CACHE_TTL: how long a verified sign-in and the
@@ -57,6 +60,11 @@ const DefaultAppURL = "http://127.0.0.1:8090"
 // SHOPDASH_SYNC_SCHEDULE: five past midnight UTC.
 const DefaultSyncSchedule = "5 0 * * *"
 
+// DefaultReplaySchedule is when the Stripe event replay runs without
+// SHOPDASH_REPLAY_SCHEDULE: hourly, over the last 3 hours
+// (payments.ReplayWindow).
+const DefaultReplaySchedule = "25 * * * *"
+
 // DefaultCacheTTL is the CacheTTL when SHOPDASH_CACHE_TTL is unset.
 const DefaultCacheTTL = 30 * time.Second
 
@@ -70,6 +78,7 @@ func ConfigFromEnv() (Config, error) {
 		SMTPURL:          strings.TrimSpace(os.Getenv("SHOPDASH_SMTP_URL")),
 		AlertEmail:       strings.TrimSpace(os.Getenv("SHOPDASH_ALERT_EMAIL")),
 		SyncSchedule:     strings.TrimSpace(os.Getenv("SHOPDASH_SYNC_SCHEDULE")),
+		ReplaySchedule:   strings.TrimSpace(os.Getenv("SHOPDASH_REPLAY_SCHEDULE")),
 	}
 	for _, s := range strings.Split(os.Getenv("STRIPE_WEBHOOK_SECRET"), ",") {
 		if s = strings.TrimSpace(s); s != "" {
@@ -149,4 +158,16 @@ func (cfg Config) syncSchedule() string {
 		return ""
 	}
 	return cfg.SyncSchedule
+}
+
+// replaySchedule is the cron expression of the Stripe event replay; ""
+// when off.
+func (cfg Config) replaySchedule() string {
+	switch cfg.ReplaySchedule {
+	case "":
+		return DefaultReplaySchedule
+	case "off":
+		return ""
+	}
+	return cfg.ReplaySchedule
 }

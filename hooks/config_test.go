@@ -1,11 +1,17 @@
 package hooks_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
+	"github.com/pocketbase/pocketbase/tests"
+	"github.com/pocketbase/pocketbase/tools/cron"
+
 	"shopdash/hooks"
+	"shopdash/internal/shoptest"
 )
 
 // TestConfigFromEnv reads CONTRACT §1's variables.
@@ -48,5 +54,53 @@ func TestConfigFromEnvCacheTTL(t *testing.T) {
 		if err != nil && !strings.Contains(err.Error(), "SHOPDASH_CACHE_TTL") {
 			t.Errorf("error %q does not name the variable", err)
 		}
+	}
+}
+
+// TestJobSchedules: the replay's and the sync's schedules come from the
+// environment; "off" leaves a job to be run by hand; a bad one stops the
+// start naming its variable.
+func TestJobSchedules(t *testing.T) {
+	t.Setenv("SHOPDASH_REPLAY_SCHEDULE", " off ")
+	t.Setenv("SHOPDASH_SYNC_SCHEDULE", "*/5 * * * *")
+	cfg, err := hooks.ConfigFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ReplaySchedule != "off" || cfg.SyncSchedule != "*/5 * * * *" {
+		t.Fatalf("config %+v", cfg)
+	}
+	for _, tc := range []struct {
+		cfg      hooks.Config
+		variable string
+	}{
+		{hooks.Config{AppURL: shoptest.AppURL, ReplaySchedule: "every hour"}, "SHOPDASH_REPLAY_SCHEDULE"},
+		{hooks.Config{AppURL: shoptest.AppURL, SyncSchedule: "61 * * * *"}, "SHOPDASH_SYNC_SCHEDULE"},
+	} {
+		app, err := tests.NewTestApp(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = hooks.Register(app, fstest.MapFS{}, tc.cfg)
+		app.Cleanup()
+		if err == nil || !strings.Contains(err.Error(), tc.variable) {
+			t.Fatalf("%+v: %v, want an error naming %s", tc.cfg, err, tc.variable)
+		}
+	}
+	app, err := tests.NewTestApp(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Cleanup()
+	if _, err := hooks.Register(app, fstest.MapFS{}, hooks.Config{AppURL: shoptest.AppURL, ReplaySchedule: "off", SyncSchedule: "off"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, job := range app.Cron().Jobs() {
+		if strings.Contains(job.Id(), "stripe_replay") || strings.Contains(job.Id(), "stripe_sync") {
+			t.Fatalf("job %s is scheduled although off", job.Id())
+		}
+	}
+	if !slices.ContainsFunc(app.Cron().Jobs(), func(j *cron.Job) bool { return j.Id() == "shopdash_stale_orders" }) {
+		t.Fatal("the stale-orders job is not scheduled")
 	}
 }

@@ -73,6 +73,9 @@ func Register(app core.App, public fs.FS, cfg Config) (*jobs.Jobs, error) {
 	if err := runner.Add(payments.JobStaleOrders, payments.StaleOrdersSchedule, pay.CancelStaleOrders); err != nil {
 		return nil, err
 	}
+	if err := runner.Add(payments.JobStripeReplay, cfg.replaySchedule(), pay.RunReplay); err != nil {
+		return nil, fmt.Errorf("SHOPDASH_REPLAY_SCHEDULE %q: %w", cfg.ReplaySchedule, err)
+	}
 	return runner, nil
 }
 

@@ -211,7 +211,7 @@ func TestMigrationsRollBack(t *testing.T) {
 	if err != nil {
 		t.Fatalf("down: %v", err)
 	}
-	if len(reverted) != all || all < 7 {
+	if len(reverted) != all || all < 8 {
 		t.Fatalf("reverted %v, want all %d shop migrations", reverted, all)
 	}
 	if _, err := app.FindCollectionByNameOrId(c.Orders); err == nil {
@@ -267,8 +267,7 @@ func TestRateLimitsAreOn(t *testing.T) {
 func TestPaidCheckoutItemsHoldTheirStockAfterUpgrade(t *testing.T) {
 	app := newEmptyShop(t)
 	runner := core.NewMigrationsRunner(app, core.AppMigrations)
-	// Back to before the stock step, the fourth migration.
-	if _, err := runner.Down(len(core.AppMigrations.Items()) - 3); err != nil {
+	if _, err := runner.Down(migrationsSince(t, "1764000003_stock_and_claims.go")); err != nil {
 		t.Fatalf("down: %v", err)
 	}
 	users, _ := app.FindCollectionByNameOrId(c.Users)
@@ -355,7 +354,7 @@ func TestPaidCheckoutItemsHoldTheirStockAfterUpgrade(t *testing.T) {
 func TestRefundedOrdersCountTheirRefundAfterUpgrade(t *testing.T) {
 	app := newEmptyShop(t)
 	runner := core.NewMigrationsRunner(app, core.AppMigrations)
-	if _, err := runner.Down(1); err != nil { // back to before the staff console step
+	if _, err := runner.Down(migrationsSince(t, "1764000006_staff_console.go")); err != nil {
 		t.Fatalf("down: %v", err)
 	}
 	orders, _ := app.FindCollectionByNameOrId(c.Orders)
@@ -390,4 +389,24 @@ func TestRefundedOrdersCountTheirRefundAfterUpgrade(t *testing.T) {
 			t.Errorf("%s: refunded_at %q", record.GetString(c.OrderNumber), record.GetString(c.OrderRefundedAt))
 		}
 	}
+}
+
+// migrationsSince is how many of the shop's migrations, from the named one
+// on, a Down must revert to stand just before it.
+func migrationsSince(t *testing.T, name string) int {
+	t.Helper()
+	n := 0
+	found := false
+	for _, m := range core.AppMigrations.Items() {
+		if m.File == name {
+			found = true
+		}
+		if found {
+			n++
+		}
+	}
+	if !found {
+		t.Fatalf("no migration %s", name)
+	}
+	return n
 }

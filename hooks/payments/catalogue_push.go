@@ -234,7 +234,7 @@ func (p *Payments) setStripeSync(productID, stripeProduct, stripePrice, state, v
 }
 
 // productChanged copies a Stripe product event into the catalogue.
-func productChanged(app core.App, event stripe.Event) error {
+func productChanged(_ context.Context, app core.App, event stripe.Event) error {
 	var sp stripe.Product
 	if err := decodeObject(event, &sp); err != nil {
 		return err
@@ -293,7 +293,7 @@ func upsertStripeProduct(app core.App, sp *stripe.Product, deleted bool) (upsert
 }
 
 // priceChanged copies a Stripe price event into the catalogue.
-func priceChanged(app core.App, event stripe.Event) error {
+func priceChanged(_ context.Context, app core.App, event stripe.Event) error {
 	var pr stripe.Price
 	if err := decodeObject(event, &pr); err != nil {
 		return err

@@ -25,7 +25,9 @@ import (
 const maxWebhookBytes = 1 << 20
 
 // eventEffect applies one event inside the transaction that records it.
-type eventEffect func(app core.App, event stripe.Event) error
+// ctx carries whether its changes may email customers
+// (records.WithoutEmails).
+type eventEffect func(ctx context.Context, app core.App, event stripe.Event) error
 
 // eventEffects are the events the shop acts on; any other is answered 200
 // and ignored.
@@ -79,14 +81,14 @@ func (p *Payments) receiveWebhook(e *core.RequestEvent) error {
 		e.App.Logger().Warn("stripe event of another API version; set the endpoint to "+stripe.APIVersion,
 			"event", event.ID, "api_version", event.APIVersion)
 	}
-	result, err := applyEventOnce(e.App, event)
+	result, err := applyEventOnce(context.Background(), e.App, event)
 	for try := 0; errors.Is(err, records.ErrOrderBusy) && try < busyOrderTries; try++ {
 		select {
 		case <-time.After(busyOrderWait):
 		case <-e.Request.Context().Done():
 			return e.Request.Context().Err()
 		}
-		result, err = applyEventOnce(e.App, event)
+		result, err = applyEventOnce(context.Background(), e.App, event)
 	}
 	if errors.Is(err, records.ErrOrderBusy) {
 		e.App.Logger().Warn("stripe event meets an order being changed; Stripe will retry", "event", event.ID, "type", string(event.Type))
@@ -96,18 +98,23 @@ func (p *Payments) receiveWebhook(e *core.RequestEvent) error {
 		e.App.Logger().Error("stripe event failed; Stripe will retry", "event", event.ID, "type", string(event.Type), "error", err.Error())
 		return e.InternalServerError("The event could not be applied; Stripe will retry it.", nil)
 	}
-	if result.rejected() {
-		p.alerts.Alert("Stripe event "+result.status,
-			fmt.Sprintf("Stripe event %s (%s) was recorded as %s and not applied: %s. docs/stripe.md says what to do next.",
-				event.ID, event.Type, result.status, result.reason),
-			"event", event.ID, "type", string(event.Type), "status", result.status)
-	}
+	p.alertRefusal(event, result)
 	e.App.Logger().Info("stripe event", "event", event.ID, "type", string(event.Type), "applied", result.status == c.EventApplied, "status", result.status)
 	answer := map[string]any{"received": true, "applied": result.status == c.EventApplied}
 	if result.status != "" {
 		answer["status"] = result.status // what the ledger recorded now
 	}
 	return e.JSON(http.StatusOK, answer)
+}
+
+// alertRefusal tells the operator of an event recorded as refused.
+func (p *Payments) alertRefusal(event stripe.Event, result eventResult) {
+	if result.rejected() {
+		p.alerts.Alert("Stripe event "+result.status,
+			fmt.Sprintf("Stripe event %s (%s) was recorded as %s and not applied: %s. docs/stripe.md says what to do next.",
+				event.ID, event.Type, result.status, result.reason),
+			"event", event.ID, "type", string(event.Type), "status", result.status)
+	}
 }
 
 // verifyEvent accepts an event signed with any configured secret, of any
@@ -137,9 +144,10 @@ func (r eventResult) rejected() bool {
 }
 
 // applyEventOnce applies a handled event and records it, in one
-// transaction. An event refused for good is recorded with its reason, and
-// its effect rolled back.
-func applyEventOnce(app core.App, event stripe.Event) (eventResult, error) {
+// transaction: the webhook's path and the replay's (replay.go). An event
+// refused for good is recorded with its reason, and its effect rolled
+// back.
+func applyEventOnce(ctx context.Context, app core.App, event stripe.Event) (eventResult, error) {
 	effect, handled := eventEffects[event.Type]
 	if !handled {
 		return eventResult{}, nil
@@ -149,7 +157,7 @@ func applyEventOnce(app core.App, event stripe.Event) (eventResult, error) {
 		if eventRecorded(tx, event.ID) {
 			return errEventSeen
 		}
-		if err := effect(tx, event); err != nil {
+		if err := effect(ctx, tx, event); err != nil {
 			return fmt.Errorf("%s %s: %w", event.Type, event.ID, err)
 		}
 		return recordEvent(tx, event, result)
@@ -264,7 +272,7 @@ func unmatchedPayment(app core.App, s *stripe.CheckoutSession) error {
 	return nil
 }
 
-func sessionPaid(app core.App, event stripe.Event) error {
+func sessionPaid(ctx context.Context, app core.App, event stripe.Event) error {
 	var s stripe.CheckoutSession
 	if err := decodeObject(event, &s); err != nil {
 		return err
@@ -293,7 +301,7 @@ func sessionPaid(app core.App, event stripe.Event) error {
 	if s.Customer != nil {
 		pay.customer = s.Customer.ID
 	}
-	_, err = markOrderPaid(context.Background(), app, order, pay)
+	_, err = markOrderPaid(ctx, app, order, pay)
 	return err
 }
 
@@ -302,7 +310,7 @@ func sessionPaid(app core.App, event stripe.Event) error {
 // as it is. A session that names an order without being its session
 // changes nothing, and alerts nobody: anyone can open and abandon one.
 func sessionNotPaid(reason string) eventEffect {
-	return func(app core.App, event stripe.Event) error {
+	return func(ctx context.Context, app core.App, event stripe.Event) error {
 		var s stripe.CheckoutSession
 		if err := decodeObject(event, &s); err != nil {
 			return err
@@ -313,7 +321,7 @@ func sessionNotPaid(reason string) eventEffect {
 		}
 		order.Set(c.OrderStatusField, string(c.StatusCancelled))
 		order.Set(c.OrderCancelReason, reason)
-		if err := app.Save(order); err != nil {
+		if err := app.SaveWithContext(ctx, order); err != nil {
 			return err
 		}
 		return records.ReturnStock(app, order.Id)
@@ -326,7 +334,7 @@ func sessionNotPaid(reason string) eventEffect {
 // becomes refunded, giving back the stock of one that had not shipped. A
 // partial refund changes no status; an order we cancelled with its refund
 // stays cancelled.
-func chargeRefunded(app core.App, event stripe.Event) error {
+func chargeRefunded(ctx context.Context, app core.App, event stripe.Event) error {
 	var ch stripe.Charge
 	if err := decodeObject(event, &ch); err != nil {
 		return err
@@ -356,7 +364,7 @@ func chargeRefunded(app core.App, event stripe.Event) error {
 	} else if !whole {
 		app.Logger().Info("partial refund", "order", order.Id, "refunded", ch.AmountRefunded, "of", ch.Amount)
 	}
-	if err := app.Save(order); err != nil {
+	if err := app.SaveWithContext(ctx, order); err != nil {
 		return err
 	}
 	if status == c.StatusPaid && whole {
@@ -369,12 +377,11 @@ func chargeRefunded(app core.App, event stripe.Event) error {
 // to email the customer; an older one is history (a backfill, a replay).
 const liveInvoiceAge = 24 * time.Hour
 
-func invoicePaid(app core.App, event stripe.Event) error {
+func invoicePaid(ctx context.Context, app core.App, event stripe.Event) error {
 	var inv stripe.Invoice
 	if err := decodeObject(event, &inv); err != nil {
 		return err
 	}
-	ctx := context.Background()
 	if time.Since(time.Unix(inv.Created, 0)) > liveInvoiceAge {
 		ctx = records.WithoutEmails(ctx)
 	}

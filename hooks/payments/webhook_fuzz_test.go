@@ -2,6 +2,7 @@ package payments
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -107,7 +108,7 @@ func FuzzStripeEventObjects(f *testing.F) {
 			Data: &stripe.EventData{Raw: object}}
 
 		before := shopDigest(t, app)
-		result, err := applyEventOnce(app, event)
+		result, err := applyEventOnce(context.Background(), app, event)
 		ledger := ledgerStatuses(t, app, event.ID)
 		unchanged := shopDigest(t, app) == before
 		switch {

@@ -43,6 +43,7 @@ type Server struct {
 	prices   map[string]map[string]any
 	invoices []map[string]any
 	refunds  []map[string]any
+	events   []map[string]any
 }
 
 type reply struct {
@@ -73,6 +74,7 @@ func New(tb testing.TB) *Server {
 	mux.HandleFunc("GET /v1/prices/{id}", s.getObject(s.prices))
 	mux.HandleFunc("POST /v1/prices/{id}", s.updateObject(s.prices))
 	mux.HandleFunc("GET /v1/invoices", s.listInvoices)
+	mux.HandleFunc("GET /v1/events", s.listEvents)
 	mux.HandleFunc("GET /v1/products", s.listObjects(s.products))
 	mux.HandleFunc("GET /v1/prices", s.listObjects(s.prices))
 	s.Server = httptest.NewServer(s.record(mux))
@@ -458,4 +460,57 @@ func (s *Server) listInvoices(w http.ResponseWriter, r *http.Request) {
 		page = page[:limit]
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "url": "/v1/invoices", "has_more": more, "data": page})
+}
+
+// AddEvents adds events the Events API serves, oldest first; each needs
+// an id, a type, created (unix seconds) and data.object.
+func (s *Server) AddEvents(events ...map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range events {
+		e["object"] = "event"
+		s.events = append(s.events, e)
+	}
+}
+
+// listEvents serves the events newest first, created at or after
+// created[gte], paged by limit and starting_after, as Stripe lists.
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := r.URL.Query()
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	if limit <= 0 || limit > 100 {
+		limit = 10
+	}
+	since, _ := strconv.ParseInt(q.Get("created[gte]"), 10, 64)
+	after := q.Get("starting_after")
+	var page []map[string]any
+	started := after == ""
+	for i := len(s.events) - 1; i >= 0 && len(page) <= limit; i-- {
+		e := s.events[i]
+		switch {
+		case !started:
+			started = e["id"] == after
+		case toInt64(e["created"]) >= since:
+			page = append(page, e)
+		}
+	}
+	more := len(page) > limit
+	if more {
+		page = page[:limit]
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "url": "/v1/events", "has_more": more, "data": page})
+}
+
+func toInt64(v any) int64 {
+	switch n := v.(type) {
+	case int64:
+		return n
+	case int:
+		return int64(n)
+	case float64:
+		return int64(n)
+	}
+	return 0
 }
