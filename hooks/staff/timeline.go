@@ -1,7 +1,9 @@
 // Package staff serves what support needs beyond the records API: an
 // order's timeline, gathered from the order, the audit log, the notes and
 // the outbox, so the staff page (pb_public/staff/) asks once instead of
-// reading four collections, two of which support may not list.
+// reading four collections, two of which support may not list; and the
+// customer lookup by email, which PocketBase's records API keeps to
+// superusers.
 package staff
 
 import (
@@ -17,11 +19,13 @@ import (
 	"shopdash/hooks/access"
 )
 
-// Register binds GET /api/v1/orders/{id}/timeline for support.
+// Register binds support's routes: GET /api/v1/orders/{id}/timeline and
+// GET /api/v1/customers.
 func Register(app core.App) {
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
-		access.V1(se).GET("/orders/{id}/timeline", timeline).
-			Bind(access.SignedIn(), access.RequirePermission(c.PermUpdateOrders))
+		v1 := access.V1(se)
+		v1.GET("/orders/{id}/timeline", timeline).Bind(access.SignedIn(), access.RequirePermission(c.PermUpdateOrders))
+		v1.GET("/customers", searchCustomers).Bind(access.SignedIn(), access.RequirePermission(c.PermUpdateOrders))
 		return se.Next()
 	})
 }
@@ -145,6 +149,15 @@ func orderTimeline(app core.App, order *core.Record) ([]Entry, error) {
 				"attempts": m.GetInt(c.EmailJobAttempts)}})
 	}
 
+	// The order was placed first, whatever the clocks say: paid_at is
+	// Stripe's event time, in whole seconds, and may read a little earlier
+	// than the order's creation in milliseconds.
+	placed := entries[0].At
+	for i := range entries {
+		if entries[i].At.Time().Before(placed.Time()) {
+			entries[i].At = placed
+		}
+	}
 	sort.SliceStable(entries, func(i, j int) bool { return entries[i].At.Time().Before(entries[j].At.Time()) })
 	return entries, nil
 }
