@@ -24,21 +24,24 @@ run: build
 	$(BIN) seed --dir $(DATA)
 	@echo
 	@echo "Customer page:   http://$(ADDR)/"
+	@echo "Staff page:      http://$(ADDR)/staff/"
 	@echo "Admin dashboard: http://$(ADDR)/_/   (first superuser: $(BIN) superuser upsert admin@example.com 'a-long-password' --dir $(DATA))"
 	@echo
 	$(BIN) serve --dir $(DATA) --http $(ADDR)
 
-## build: the single binary, with the customer page and its SDK embedded
-build: sdk
+## build: the single binary, with the customer and staff pages and their SDK
+## embedded (a plain `go build` or `go install` gives the same)
+build:
 	go build -trimpath -o $(BIN) .
 
-## sdk: the PocketBase JS SDK for the page, from npm at the version package-lock.json pins
+## sdk: refresh the page's committed JS SDK from npm after changing the version
+## package-lock.json pins; `make unit` checks the two are the same bytes
 SDK := pb_public/vendor/pocketbase.umd.js
-sdk: $(SDK)
-$(SDK): package-lock.json
-	npm ci --no-audit --no-fund
-	mkdir -p $(dir $(SDK))
+NODE_MODULES := node_modules/.package-lock.json
+sdk: $(NODE_MODULES)
 	cp node_modules/pocketbase/dist/pocketbase.umd.js $(SDK)
+$(NODE_MODULES): package-lock.json
+	npm ci --no-audit --no-fund
 
 ## test: everything CI runs: checks, unit and API tests, the binary end to end,
 ## and a seconds-long smoke run of the benchmark harness so it keeps working
@@ -47,8 +50,8 @@ test: lint unit fuzz e2e bench-smoke
 bench-smoke:
 	$(MAKE) bench BENCH_SMOKE=1
 
-unit:
-	go test -count=1 ./...
+unit: $(NODE_MODULES)
+	SHOPDASH_SDK_CHECK=1 go test -count=1 ./...
 
 ## fuzz: each fuzz target for FUZZTIME, one after the other, after replaying its
 ## seeds and its committed corpus (testdata/fuzz/); a crasher is written there
@@ -65,7 +68,7 @@ fuzz:
 		go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; done
 
 ## e2e: the built binary against stripe-mock, Mailpit, the JS SDK and Chromium (installed by `make tools`)
-e2e: build $(STRIPE_MOCK) $(MAILPIT) $(CHROMIUM)
+e2e: build $(NODE_MODULES) $(STRIPE_MOCK) $(MAILPIT) $(CHROMIUM)
 	SHOPDASH_BIN=$(abspath $(BIN)) STRIPE_MOCK_BIN=$(STRIPE_MOCK) MAILPIT_BIN=$(MAILPIT) go test -tags e2e -count=1 -v ./e2e/
 
 lint: fmt-check vet staticcheck
@@ -88,7 +91,7 @@ $(MAILPIT):
 	GOBIN=$(TOOLS) go install github.com/axllent/mailpit@$(MAILPIT_VERSION)
 
 ## tools: what the checks and end-to-end tests need, installed idempotently
-tools: $(STATICCHECK) $(STRIPE_MOCK) $(MAILPIT) $(CHROMIUM) $(SDK)
+tools: $(STATICCHECK) $(STRIPE_MOCK) $(MAILPIT) $(CHROMIUM) $(NODE_MODULES)
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -103,7 +106,7 @@ clean:
 	rm -rf $(BIN) $(DATA)
 
 ## build-cgo: the binary with the cgo SQLite driver (needs gcc; see docs/decisions/0004-sqlite-driver.md)
-build-cgo: sdk
+build-cgo:
 	go build -trimpath -tags no_default_driver -o $(BIN) .
 
 ## bench: load benchmark of the built binary (bench/README.md): both SQLite drivers,

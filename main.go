@@ -35,6 +35,9 @@ func main() {
 		DataMaxIdleConns: hooks.ReadConnections(),
 	})
 	app.OnBootstrap().BindFunc(tuneWriter)
+	app.RootCmd.Use = "shopdash"
+	app.RootCmd.Version = version()
+	app.RootCmd.SetVersionTemplate("shopdash {{.Version}}\n")
 
 	// Schema: Go migrations in pb_migrations/; under `go run`, changes made
 	// in the dashboard are written there as new migrations.
