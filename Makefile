@@ -32,7 +32,7 @@ run: build
 ## build: the single binary, with the customer and staff pages and their SDK
 ## embedded (a plain `go build` or `go install` gives the same)
 build:
-	go build -trimpath -o $(BIN) .
+	go build -trimpath -buildvcs=auto -o $(BIN) .
 
 ## sdk: refresh the page's committed JS SDK from npm after changing the version
 ## package-lock.json pins; `make unit` checks the two are the same bytes
@@ -107,7 +107,7 @@ clean:
 
 ## build-cgo: the binary with the cgo SQLite driver (needs gcc; see docs/decisions/0004-sqlite-driver.md)
 build-cgo:
-	go build -trimpath -tags no_default_driver -o $(BIN) .
+	go build -trimpath -buildvcs=auto -tags no_default_driver -o $(BIN) .
 
 ## bench: load benchmark of the built binary (bench/README.md): both SQLite drivers,
 ## results in bench/results/. BENCH_SMOKE=1: seconds-long smoke run (tiny shop,
@@ -116,7 +116,7 @@ build-cgo:
 BENCH_CGO ?= $(if $(BENCH_SMOKE),0,1)
 bench: build
 ifeq ($(BENCH_CGO),1)
-	go build -trimpath -tags no_default_driver -o bench/out/shopdash-cgo .
+	go build -trimpath -buildvcs=auto -tags no_default_driver -o bench/out/shopdash-cgo .
 endif
 	go run ./bench -bin $(BIN) $(if $(BENCH_SMOKE),-smoke -out bench/out/smoke,-out bench/results) $(if $(filter 1,$(BENCH_CGO)),-cgo-bin bench/out/shopdash-cgo)
 
