@@ -46,8 +46,9 @@ func BackupConfigFromEnv() (BackupConfig, error) {
 var litestreamMetaDirs = []string{".data.db-litestream", ".auxiliary.db-litestream"}
 
 // RegisterBackups applies cfg to PocketBase's backup settings at start and
-// after every settings save, leaves Litestream's state out of backups, and
-// makes every start that would apply a migration back the data dir up
+// after every settings save, leaves Litestream's state out of backups and
+// keeps their checkpoint from stalling writes under it (checkpoints.go),
+// and makes every start that would apply a migration back the data dir up
 // first (backupBeforeMigrations). connect opens a database as the app
 // does.
 func RegisterBackups(app core.App, cfg BackupConfig, connect core.DBConnectFunc) {
@@ -72,6 +73,7 @@ func RegisterBackups(app core.App, cfg BackupConfig, connect core.DBConnectFunc)
 		e.Exclude = append(e.Exclude, litestreamMetaDirs...)
 		return e.Next()
 	})
+	registerBriefCheckpoints(app)
 	app.OnBootstrap().BindFunc(func(e *core.BootstrapEvent) error {
 		if err := backupBeforeMigrations(e.App.DataDir(), connect); err != nil {
 			return err
