@@ -108,14 +108,18 @@ func (p payment) paidEvent(created time.Time) map[string]any {
 	}
 }
 
-// deliver posts a Stripe event to the webhook, signed; safe in goroutines.
+// deliver posts a Stripe event to the webhook, signed; an answer other
+// than 200 is an error. Safe in goroutines.
 func (s *shop) deliver(event map[string]any) (int, error) {
 	payload, err := json.Marshal(event)
 	if err != nil {
 		return 0, err
 	}
 	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: webhookSecret})
-	status, _, err := s.post("/api/v1/stripe/webhook", signed.Payload, "Stripe-Signature", signed.Header)
+	status, out, err := s.post("/api/v1/stripe/webhook", signed.Payload, "Stripe-Signature", signed.Header)
+	if err == nil && status != http.StatusOK {
+		err = fmt.Errorf("webhook: %d %v", status, out)
+	}
 	return status, err
 }
 
