@@ -10,6 +10,10 @@ STRIPE_MOCK := $(TOOLS)/stripe-mock
 STRIPE_MOCK_VERSION := v0.203.0
 MAILPIT := $(TOOLS)/mailpit
 MAILPIT_VERSION := v1.27.11
+# Litestream replicates the shop's database (deploy/litestream.yml); the
+# failover drill runs it.
+LITESTREAM := $(TOOLS)/litestream
+LITESTREAM_VERSION := v0.5.18
 # Debian's Chromium for the browser suite; playwright-core drives it.
 CHROMIUM := /usr/bin/chromium
 
@@ -17,7 +21,7 @@ BIN  ?= ./shopdash
 DATA ?= pb_data
 ADDR ?= 127.0.0.1:8090
 
-.PHONY: run build build-cgo sdk test unit fuzz e2e bench-smoke lint vet fmt-check staticcheck tools clean staff-screenshots
+.PHONY: run build build-cgo sdk test unit fuzz e2e bench-smoke lint vet fmt-check staticcheck tools clean staff-screenshots drill
 
 ## run: build, migrate, seed an empty shop with demo data, serve on $(ADDR)
 run: build
@@ -90,8 +94,11 @@ $(CHROMIUM):
 $(MAILPIT):
 	GOBIN=$(TOOLS) go install github.com/axllent/mailpit@$(MAILPIT_VERSION)
 
-## tools: what the checks and end-to-end tests need, installed idempotently
-tools: $(STATICCHECK) $(STRIPE_MOCK) $(MAILPIT) $(CHROMIUM) $(NODE_MODULES)
+$(LITESTREAM):
+	GOBIN=$(TOOLS) go install github.com/benbjohnson/litestream/cmd/litestream@$(LITESTREAM_VERSION)
+
+## tools: what the checks, end-to-end tests and the drill need, installed idempotently
+tools: $(STATICCHECK) $(STRIPE_MOCK) $(MAILPIT) $(LITESTREAM) $(CHROMIUM) $(NODE_MODULES)
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -119,6 +126,17 @@ ifeq ($(BENCH_CGO),1)
 	go build -trimpath -buildvcs=auto -tags no_default_driver -o bench/out/shopdash-cgo .
 endif
 	go run ./bench -bin $(BIN) $(if $(BENCH_SMOKE),-smoke -out bench/out/smoke,-out bench/results) $(if $(filter 1,$(BENCH_CGO)),-cgo-bin bench/out/shopdash-cgo)
+
+## drill: the failover drill (docs/deployment.md): the binary under Litestream takes a
+## burst of payments, is killed with Litestream mid-burst, and is restored from the
+## replica on a new data dir; prints the restore time and the payments the restore lost.
+## DRILL_PAYMENTS sets the burst (default 200); DRILL_USERS=0 skips the 1,000-customer shop.
+DRILL_PAYMENTS ?= 200
+DRILL_USERS ?= 1000
+drill: build $(LITESTREAM)
+	SHOPDASH_DRILL=1 DRILL_PAYMENTS=$(DRILL_PAYMENTS) DRILL_USERS=$(DRILL_USERS) \
+		SHOPDASH_BIN=$(abspath $(BIN)) LITESTREAM_BIN=$(LITESTREAM) \
+		go test -tags e2e -count=1 -v -timeout 20m -run '^TestFailoverDrill$$' ./e2e/
 
 ## staff-screenshots: the staff guide's pictures (docs/staff/*.png), taken by the
 ## staff console's browser suite against a fresh shop

@@ -46,6 +46,14 @@ func main() {
 		Automigrate: osutils.IsProbablyGoRun(),
 	})
 
+	// Backups: PocketBase's schedule from the environment, and a backup of
+	// the data dir before any start that would apply a migration.
+	backups, err := hooks.BackupConfigFromEnv()
+	if err != nil {
+		log.Fatal(err)
+	}
+	hooks.RegisterBackups(app, backups, dbConnect)
+
 	// Business logic: record rules live in the migrations, the rest here,
 	// with the background jobs (Stripe sync, email outbox, stale orders).
 	cfg, err := hooks.ConfigFromEnv()
