@@ -23,6 +23,17 @@ var sqlitePragmas = [][2]string{
 	{"cache_size", "-2000"}, // KiB per connection
 }
 
+// Both drivers begin transactions IMMEDIATE: a transaction takes the write
+// lock when it starts, not at its first write. The shop has one writing
+// connection, but Litestream writes to data.db too (its position table)
+// while it replicates: a transaction begun as a read that then wrote after
+// Litestream's write failed with SQLITE_BUSY_SNAPSHOT (517) after holding
+// the writer for seconds, and every write queued behind it (1,000 webhooks
+// under Litestream: 32-41 s with a 500 at each stall; immediate: 3.4 s, no
+// failure; helper's drill, docs/deployment.md). An immediate transaction
+// instead waits its turn under busy_timeout. Reads run outside
+// transactions on the reading pool and are not affected.
+
 // writerCacheKiB is the page cache of the one connection that writes
 // data.db: unlike the readers', it is not duplicated, and a bulk write (the
 // Stripe sync, seeding) re-reads the index pages it changes. 32 MB instead

@@ -12,7 +12,8 @@ import (
 )
 
 // With -tags no_default_driver the binary uses the cgo SQLite driver
-// (docs/decisions/0004-sqlite-driver.md) with the shop's pragmas.
+// (docs/decisions/0004-sqlite-driver.md) with the shop's pragmas and
+// immediate transactions (sqlite.go).
 func init() {
 	sql.Register("pb_sqlite3", &sqlite3.SQLiteDriver{
 		ConnectHook: func(conn *sqlite3.SQLiteConn) error {
@@ -22,7 +23,7 @@ func init() {
 	})
 	dbx.BuilderFuncMap["pb_sqlite3"] = dbx.NewSqliteBuilder
 	dbConnect = func(dbPath string) (*dbx.DB, error) {
-		return dbx.Open("pb_sqlite3", dbPath)
+		return dbx.Open("pb_sqlite3", dbPath+"?_txlock=immediate")
 	}
 }
 

@@ -10,10 +10,10 @@ import (
 )
 
 // The default build uses PocketBase's pure-Go driver, modernc.org/sqlite,
-// with the shop's pragmas.
+// with the shop's pragmas and immediate transactions (sqlite.go).
 func init() {
 	dbConnect = func(dbPath string) (*dbx.DB, error) {
-		return dbx.Open("sqlite", dbPath+"?"+sqlitePragmaQuery()+"&_defensive=1")
+		return dbx.Open("sqlite", dbPath+"?"+sqlitePragmaQuery()+"&_defensive=1&_txlock=immediate")
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
@@ -65,5 +66,57 @@ func TestWriterIsTuned(t *testing.T) {
 		if got := pragma(tc.db, tc.name); got != tc.want {
 			t.Errorf("%s: PRAGMA %s = %s, want %s", tc.role, tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestTransactionsTakeTheWriteLockFirst: a transaction of the shop that
+// reads, then writes after another process wrote meanwhile (Litestream
+// does, while it replicates), commits; begun deferred it failed with
+// SQLITE_BUSY_SNAPSHOT. The other writer waits for it instead.
+func TestTransactionsTakeTheWriteLockFirst(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data.db")
+	shop, err := dbConnect(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shop.Close()
+	other, err := dbConnect(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := shop.NewQuery("CREATE TABLE seq (n INTEGER)").Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := shop.NewQuery("INSERT INTO seq VALUES (1)").Execute(); err != nil {
+		t.Fatal(err)
+	}
+
+	tx, err := shop.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := tx.NewQuery("SELECT MAX(n) FROM seq").Row(&n); err != nil {
+		t.Fatal(err)
+	}
+	otherDone := make(chan error, 1)
+	go func() {
+		_, err := other.NewQuery("INSERT INTO seq VALUES (100)").Execute() // outside any transaction: autocommit
+		otherDone <- err
+	}()
+	select {
+	case err := <-otherDone:
+		t.Fatalf("the other writer wrote while the shop's transaction was open (%v): the transaction is not immediate", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if _, err := tx.NewQuery(fmt.Sprintf("INSERT INTO seq VALUES (%d)", n+1)).Execute(); err != nil {
+		t.Fatalf("the shop's write: %v", err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatalf("commit: %v", err)
+	}
+	if err := <-otherDone; err != nil {
+		t.Fatalf("the other writer, after the commit: %v", err)
 	}
 }
