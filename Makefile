@@ -48,8 +48,9 @@ $(NODE_MODULES): package-lock.json
 	npm ci --no-audit --no-fund
 
 ## test: everything CI runs: checks, unit and API tests, the binary end to end,
-## and a seconds-long smoke run of the benchmark harness so it keeps working
-test: lint unit fuzz e2e bench-smoke
+## the failover drill, and a seconds-long smoke run of the benchmark harness so
+## it keeps working
+test: lint unit fuzz e2e drill bench-smoke
 
 bench-smoke:
 	$(MAKE) bench BENCH_SMOKE=1
@@ -130,8 +131,8 @@ endif
 ## drill: the failover drill (docs/deployment.md): the binary under Litestream takes a
 ## burst of payments, is killed with Litestream mid-burst, and is restored from the
 ## replica on a new data dir; prints the restore time and the payments the restore lost.
-## DRILL_PAYMENTS sets the burst (default 200); DRILL_USERS=0 skips the 1,000-customer shop.
-DRILL_PAYMENTS ?= 200
+## DRILL_PAYMENTS sets the burst (default 1000); DRILL_USERS=0 skips the 1,000-customer shop.
+DRILL_PAYMENTS ?= 1000
 DRILL_USERS ?= 1000
 drill: build $(LITESTREAM)
 	SHOPDASH_DRILL=1 DRILL_PAYMENTS=$(DRILL_PAYMENTS) DRILL_USERS=$(DRILL_USERS) \
