@@ -321,11 +321,16 @@ function safeLink(link) {
 }
 
 // buyAgain starts a checkout with the order's items at today's prices
-// (the server prices them); products no longer sold are left out.
+// (the server prices them). Left out: products no longer sold (the
+// customer sees active products only, so their expand is empty), those
+// out of stock, and downloads, which the customer owns already.
 async function buyAgain(order) {
   try {
-    const items = await pb.collection("order_items").getFullList({ filter: pb.filter("order = {:id}", { id: order.id }) });
-    const lines = items.filter((i) => i.product).map((i) => ({ product: i.product, quantity: i.quantity }));
+    const items = await pb.collection("order_items").getFullList({ filter: pb.filter("order = {:id}", { id: order.id }), expand: "product" });
+    const lines = items.filter((i) => {
+      const p = i.expand?.product;
+      return p && p.active && !p.digital && p.stock > 0;
+    }).map((i) => ({ product: i.product, quantity: Math.min(i.quantity, i.expand.product.stock) }));
     if (lines.length === 0) {
       notify(t("nothingToBuy"), true);
       return;

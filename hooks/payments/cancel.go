@@ -42,6 +42,14 @@ func (p *Payments) cancelOrder(e *core.RequestEvent) error {
 	if err := validation.ValidateStruct(&body, validation.Field(&body.Reason, rules...)); err != nil {
 		return e.BadRequestError("Check the reason.", err)
 	}
+	if body.Reason != "" {
+		// It goes into the order, the audit log and the customer's view.
+		reason, err := c.NormaliseMultiline(body.Reason)
+		if err != nil {
+			return e.BadRequestError("Check the reason.", validation.Errors{"reason": err})
+		}
+		body.Reason = reason
+	}
 	order, err := p.cancel(e.App, cancellation{orderID: record.Id, reason: body.Reason, actor: audit.Actor(e.Auth)})
 	if err != nil {
 		var apiErr *router.ApiError

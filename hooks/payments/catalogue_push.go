@@ -9,6 +9,7 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/router"
+	"github.com/pocketbase/pocketbase/tools/types"
 	"github.com/stripe/stripe-go/v76"
 
 	c "shopdash/collections"
@@ -345,10 +346,16 @@ func productByStripe(app core.App, stripeProduct string) (*core.Record, error) {
 }
 
 // pushAgain is POST /api/v1/products/{id}/push: store asks for a product
-// whose push failed (or is still pending) to be pushed to Stripe now. It
+// whose push failed, or that was never sent, to be pushed to Stripe now. It
 // answers 202 with the product marked pending; the push runs in the
 // background as after any catalogue change, and the product's stripe_sync
-// tells how it ended. A product in step with Stripe is a 409.
+// tells how it ended. A product in step with Stripe, or whose push is
+// under way, is a 409.
+//
+// The product is marked with one conditional UPDATE of stripe_sync and
+// updated alone (a fresh update time gives the push fresh idempotency
+// keys), not by saving the record read before: a store edit committed in
+// between would be written back over.
 func (p *Payments) pushAgain(e *core.RequestEvent) error {
 	if p.stripe == nil {
 		return errPaymentsOff()
@@ -357,18 +364,45 @@ func (p *Payments) pushAgain(e *core.RequestEvent) error {
 	if err != nil {
 		return e.NotFoundError("", nil)
 	}
-	if record.GetString(c.ProductStripeSync) == c.StripeSyncSynced {
+	state := record.GetString(c.ProductStripeSync)
+	switch {
+	case state == c.StripeSyncSynced:
 		return router.NewApiError(http.StatusConflict, "This product is already up to date in Stripe.", nil)
+	case state == c.StripeSyncPending && p.isPushing(record.Id):
+		return router.NewApiError(http.StatusConflict, "This product is being sent to Stripe now.", nil)
 	}
+	marked := false
 	err = e.App.RunInTransaction(func(tx core.App) error {
-		record.Set(c.ProductStripeSync, c.StripeSyncPending)
-		if err := tx.Save(record); err != nil {
+		res, err := tx.DB().Update(c.Products,
+			dbx.Params{c.ProductStripeSync: c.StripeSyncPending, c.ProductUpdated: types.NowDateTime().String()},
+			dbx.HashExp{"id": record.Id, c.ProductStripeSync: state}).Execute()
+		if err != nil {
 			return err
 		}
-		return audit.Write(tx, audit.Actor(e.Auth), "product.push", c.AuditRef(c.Products, record.Id), map[string]any{})
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil // another request or push changed it meanwhile
+		}
+		marked = true
+		return audit.Write(tx, audit.Actor(e.Auth), "product.push", c.AuditRef(c.Products, record.Id), map[string]any{"from": state})
 	})
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
-	return e.JSON(http.StatusAccepted, map[string]any{"product": record})
+	if !marked {
+		return router.NewApiError(http.StatusConflict, "This product changed meanwhile: reload it and try again.", nil)
+	}
+	fresh, err := e.App.FindRecordById(c.Products, record.Id)
+	if err != nil {
+		return e.InternalServerError("", err)
+	}
+	p.startPush(record.Id)
+	return e.JSON(http.StatusAccepted, map[string]any{"product": fresh})
+}
+
+// isPushing tells whether a push of the product is running.
+func (p *Payments) isPushing(productID string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, running := p.pushing[productID]
+	return running
 }

@@ -36,6 +36,11 @@ func (p *Payments) refundOrderRoute(e *core.RequestEvent) error {
 		return e.BadRequestError(`The body must be JSON: {"amount": 1500, "reason": "..."}.`, err)
 	}
 	body.Reason = strings.TrimSpace(body.Reason)
+	if reason, err := c.NormaliseLine(body.Reason); err == nil {
+		body.Reason = reason
+	} else if body.Reason != "" {
+		return e.BadRequestError("Check the refund.", validation.Errors{"reason": err})
+	}
 	err = validation.ValidateStruct(&body,
 		validation.Field(&body.Reason, validation.Required.Error("Give the reason for the refund."), validation.RuneLength(1, 500)),
 		validation.Field(&body.Amount, validation.NilOrNotEmpty.Error("Refund more than nothing."),

@@ -88,6 +88,7 @@ func TestRefundRefusals(t *testing.T) {
 		{"no reason", shoptest.Headers(shop.Support), url, `{"amount":100}`, c.StatusPaid, http.StatusBadRequest, `"reason":{"code":"validation_required"`},
 		{"a blank reason", shoptest.Headers(shop.Support), url, `{"amount":100,"reason":"   "}`, c.StatusPaid, http.StatusBadRequest, `"reason":{"code":"validation_required"`},
 		{"a reason over 500 characters", shoptest.Headers(shop.Support), url, `{"reason":"` + strings.Repeat("x", 501) + `"}`, c.StatusPaid, http.StatusBadRequest, `"reason":{"code":"validation_length_out_of_range"`},
+		{"a reason with control characters", shoptest.Headers(shop.Support), url, `{"amount":100,"reason":"ok\u0000\u202e"}`, c.StatusPaid, http.StatusBadRequest, `"reason":{"code":"validation_control_character"`},
 		{"amount 0", shoptest.Headers(shop.Support), url, `{"amount":0,"reason":"x"}`, c.StatusPaid, http.StatusBadRequest, `"amount":{"code":`},
 		{"a negative amount", shoptest.Headers(shop.Support), url, `{"amount":-5,"reason":"x"}`, c.StatusPaid, http.StatusBadRequest, `"amount":{"code":"validation_min_greater_equal_than_required"`},
 		{"a fractional amount", shoptest.Headers(shop.Support), url, `{"amount":1.5,"reason":"x"}`, c.StatusPaid, http.StatusBadRequest, `"status":400`},

@@ -1,7 +1,11 @@
 package payments_test
 
 import (
+	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -141,4 +145,63 @@ func TestPushAgain(t *testing.T) {
 		TestAppFactory: shoptest.Factory,
 	}
 	s.Test(t)
+}
+
+// TestPushAgainKeepsAnEditMadeMeanwhile: the push route marks the product
+// with a conditional update of its Stripe state alone: a store edit of the
+// price committed between its read and its write stays (it was written
+// back over by a save of the record read before); pushes at once mark it
+// once.
+func TestPushAgainKeepsAnEditMadeMeanwhile(t *testing.T) {
+	shop := shoptest.Shop()
+	product := shop.PhysicalProduct
+	for round := range 6 {
+		fake := fakestripe.New(t)
+		fake.Delay("POST /v1/products", 50*time.Millisecond)
+		app := checkoutShop(fake)(t)
+		if _, err := app.DB().Update(c.Products, dbx.Params{c.ProductStripeSync: c.StripeSyncFailed}, dbx.HashExp{"id": product}).Execute(); err != nil {
+			t.Fatal(err)
+		}
+		handler := shoptest.ServeShop(t, app)
+		send := func(method, url, body string) int {
+			req := httptest.NewRequest(method, url, strings.NewReader(body))
+			req.Header.Set("Authorization", shop.Store.Token)
+			req.Header.Set("Content-Type", "application/json")
+			res := httptest.NewRecorder()
+			handler.ServeHTTP(res, req)
+			return res.Code
+		}
+		price := 1000 + round
+		var wg sync.WaitGroup
+		codes := make([]int, 6)
+		for i := range codes {
+			wg.Go(func() { codes[i] = send(http.MethodPost, "/api/v1/products/"+product+"/push", "") })
+		}
+		var edit int
+		wg.Go(func() {
+			edit = send(http.MethodPatch, "/api/collections/products/records/"+product, fmt.Sprintf(`{"price":%d}`, price))
+		})
+		wg.Wait()
+		accepted := 0
+		for _, code := range codes {
+			switch code {
+			case http.StatusAccepted:
+				accepted++
+			case http.StatusConflict:
+			default:
+				t.Fatalf("round %d: push answers %v", round, codes)
+			}
+		}
+		record, err := app.FindRecordById(c.Products, product)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if edit != http.StatusOK || record.GetInt(c.ProductPrice) != price {
+			t.Fatalf("round %d: the edit answered %d and the price is %d, want %d", round, edit, record.GetInt(c.ProductPrice), price)
+		}
+		if accepted > 2 {
+			t.Fatalf("round %d: %d pushes accepted at once (%v)", round, accepted, codes)
+		}
+		app.Cleanup()
+	}
 }

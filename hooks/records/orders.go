@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/pocketbase/dbx"
 	validation "github.com/pocketbase/ozzo-validation/v4"
@@ -95,11 +96,22 @@ func stampStatusTimes(e *core.RecordEvent) error {
 func checkOrderDetails(order *core.Record, current c.OrderStatus) validation.Errors {
 	errs := validation.Errors{}
 	next := c.NewOrder(order).Status()
-	for _, field := range shippingFields {
-		order.Set(field, strings.TrimSpace(order.GetString(field)))
-	}
 	original := order.Original()
 	changed := func(field string) bool { return original == nil || order.GetString(field) != original.GetString(field) }
+	// Carrier and tracking number go into the customer's email: one line
+	// of visible text each, as names are (no control or bidi characters).
+	for _, field := range shippingFields {
+		value := strings.TrimSpace(order.GetString(field))
+		if changed(field) && value != "" && field != c.OrderTrackingURL {
+			normalised, err := c.NormaliseLine(value)
+			if err != nil {
+				errs[field] = err
+				continue
+			}
+			value = normalised
+		}
+		order.Set(field, value)
+	}
 	// On the move to shipped, and whenever a shipped order's details are
 	// edited; a save that leaves them alone passes (orders shipped before
 	// the rule have none).
@@ -131,7 +143,8 @@ func checkOrderDetails(order *core.Record, current c.OrderStatus) validation.Err
 // or receipt link shown to customers must not run script or leave https.
 func CheckHTTPSLink(link string) error {
 	u, err := url.Parse(link)
-	if err != nil || u.Scheme != "https" || u.Hostname() == "" || u.User != nil || len(link) > 2000 {
+	if err != nil || u.Scheme != "https" || u.Hostname() == "" || u.User != nil || len(link) > 2000 ||
+		strings.ContainsFunc(link, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.IsSpace(r) }) {
 		return validation.NewError("validation_https_link", "Give an https:// link, such as https://tracking.example.com/123.")
 	}
 	return nil

@@ -5,8 +5,10 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
 
+	c "shopdash/collections"
 	"shopdash/internal/shoptest"
 )
 
@@ -26,6 +28,21 @@ func TestCustomerLookup(t *testing.T) {
 			NotExpectedContent: []string{shop.Support.Email, shop.Store.Email}},
 		{Name: "wildcards are text", Method: http.MethodGet, URL: search("%_%"), Headers: support,
 			ExpectedStatus: http.StatusOK, ExpectedContent: []string{`"items":[]`}},
+		{Name: "an underscore is text too", Method: http.MethodGet, URL: search("john_doe@"), Headers: support,
+			BeforeTestFunc: func(t testing.TB, app *tests.TestApp, e *core.ServeEvent) {
+				users, err := app.FindCollectionByNameOrId(c.Users)
+				if err != nil {
+					t.Fatal(err)
+				}
+				u := core.NewRecord(users)
+				u.SetEmail("john_doe@test.invalid")
+				u.SetPassword("a-long-password")
+				u.Set(c.UserName, "John Doe")
+				if err := app.Save(u); err != nil {
+					t.Fatal(err)
+				}
+			},
+			ExpectedStatus: http.StatusOK, ExpectedContent: []string{`"email":"john_doe@test.invalid"`, `"more":false`}},
 		{Name: "too short", Method: http.MethodGet, URL: search("ab"), Headers: support,
 			ExpectedStatus: http.StatusBadRequest, ExpectedContent: []string{`"q":{"code":"validation_length_out_of_range"`}},
 		{Name: "a customer may not", Method: http.MethodGet, URL: search("example.com"), Headers: shoptest.Headers(shop.Customer),

@@ -45,6 +45,10 @@ type Entry struct {
 	Data  map[string]any `json:"data"`
 }
 
+// timelineDepth is how many of the newest audit entries, notes and emails
+// an order's timeline reads of each.
+const timelineDepth = 500
+
 // statusDates are the order's date of each status, in the order of an
 // order's life.
 var statusDates = []struct {
@@ -77,7 +81,7 @@ func orderTimeline(app core.App, order *core.Record) ([]Entry, error) {
 
 	// Who moved the order to each status, from the audit log; a status
 	// with no entry was Stripe's (paid, refunded) or the shop's own.
-	audits, err := app.FindRecordsByFilter(c.AuditLog, "target = {:target}", "created", 500, 0,
+	audits, err := app.FindRecordsByFilter(c.AuditLog, "target = {:target}", "-created", timelineDepth, 0,
 		dbx.Params{"target": c.AuditRef(c.Orders, order.Id)})
 	if err != nil {
 		return nil, err
@@ -112,8 +116,12 @@ func orderTimeline(app core.App, order *core.Record) ([]Entry, error) {
 		if at.IsZero() {
 			continue
 		}
-		actor := names.of(movedBy[s.kind])
-		if movedBy[s.kind] == "" && (s.kind == "paid" || s.kind == "refunded") {
+		mover := movedBy[s.kind]
+		if s.kind == "refunded" && mover == "" && c.NewOrder(order).Status() == c.StatusCancelled {
+			mover = movedBy["cancelled"] // a paid order's cancel refunds it
+		}
+		actor := names.of(mover)
+		if mover == "" && (s.kind == "paid" || s.kind == "refunded") {
 			actor = "Stripe"
 		}
 		data := map[string]any{}
@@ -126,7 +134,7 @@ func orderTimeline(app core.App, order *core.Record) ([]Entry, error) {
 		entries = append(entries, Entry{At: at, Kind: s.kind, Actor: actor, Text: s.text, Data: data})
 	}
 
-	notes, err := app.FindRecordsByFilter(c.OrderNotes, "order = {:order}", "created", 500, 0, dbx.Params{"order": order.Id})
+	notes, err := app.FindRecordsByFilter(c.OrderNotes, "order = {:order}", "-created", timelineDepth, 0, dbx.Params{"order": order.Id})
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +143,7 @@ func orderTimeline(app core.App, order *core.Record) ([]Entry, error) {
 			Actor: names.of(c.AuditRef(c.Users, n.GetString(c.NoteAuthor))), Text: "Note", Data: map[string]any{"body": n.GetString(c.NoteBody)}})
 	}
 
-	emails, err := app.FindRecordsByFilter(c.EmailJobs, "order = {:order}", "created", 100, 0, dbx.Params{"order": order.Id})
+	emails, err := app.FindRecordsByFilter(c.EmailJobs, "order = {:order}", "-created", timelineDepth, 0, dbx.Params{"order": order.Id})
 	if err != nil {
 		return nil, err
 	}
