@@ -1,9 +1,11 @@
 package metrics
 
 import (
+	"maps"
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pocketbase/pocketbase/apis"
@@ -27,9 +29,11 @@ type requests struct {
 
 	// series keeps the counter and histogram of each route, method and
 	// status once looked up: the client's own lookup by label values
-	// hashes them and formats the status on every request.
-	mu     sync.RWMutex
-	series map[requestKey]requestSeries
+	// hashes them and formats the status on every request. The map is
+	// copied to add a series (a few hundred at most, nearly all in the
+	// first minutes), so that a request reads it without a lock.
+	mu     sync.Mutex // held while adding a series
+	series atomic.Pointer[map[requestKey]requestSeries]
 }
 
 type requestKey struct {
@@ -43,7 +47,7 @@ type requestSeries struct {
 }
 
 func newRequests() *requests {
-	return &requests{
+	r := &requests{
 		total: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shopdash_http_requests_total",
 			Help: "HTTP requests by route pattern, method and status code.",
@@ -53,8 +57,9 @@ func newRequests() *requests {
 			Help:    "Time from the request reaching the router to the handler's return, by route pattern and method.",
 			Buckets: requestBuckets,
 		}, []string{"route", "method"}),
-		series: map[requestKey]requestSeries{},
 	}
+	r.series.Store(&map[requestKey]requestSeries{})
+	return r
 }
 
 // handler is the middleware, bound first of all (before PocketBase's
@@ -88,9 +93,7 @@ func responseStatus(e *core.RequestEvent, err error) int {
 
 func (r *requests) observe(route, method string, code int, took time.Duration) {
 	key := requestKey{route: route, method: methodLabel(method), code: code}
-	r.mu.RLock()
-	s, ok := r.series[key]
-	r.mu.RUnlock()
+	s, ok := (*r.series.Load())[key]
 	if !ok {
 		s = r.newSeries(key)
 	}
@@ -101,7 +104,8 @@ func (r *requests) observe(route, method string, code int, took time.Duration) {
 func (r *requests) newSeries(key requestKey) requestSeries {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if s, ok := r.series[key]; ok {
+	known := *r.series.Load()
+	if s, ok := known[key]; ok {
 		return s
 	}
 	route := key.route
@@ -112,7 +116,9 @@ func (r *requests) newSeries(key requestKey) requestSeries {
 		count:   r.total.WithLabelValues(route, key.method, strconv.Itoa(key.code)),
 		seconds: r.duration.WithLabelValues(route, key.method),
 	}
-	r.series[key] = s
+	next := maps.Clone(known)
+	next[key] = s
+	r.series.Store(&next)
 	return s
 }
 
