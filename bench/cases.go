@@ -214,7 +214,9 @@ func runCase(cfg config, bin, dir string, env []string, suToken string, bc bench
 				filepath.Join(cfg.profileDir, profileName+".cpu.pprof"))
 		}()
 	}
+	cpuBefore := srv.cpuTime()
 	m, errs := atk(cfg.duration)
+	cpu := srv.cpuTime() - cpuBefore
 	if cpuProfile != nil {
 		if err := <-cpuProfile; err != nil {
 			return nil, fmt.Errorf("cpu profile: %w", err)
@@ -231,6 +233,9 @@ func runCase(cfg config, bin, dir string, env []string, suToken string, bc bench
 		RateSent: m.Rate,
 		P50MS:    ms(m.Latencies.P50), P90MS: ms(m.Latencies.P90), P99MS: ms(m.Latencies.P99), MaxMS: ms(m.Latencies.Max),
 		Success: m.Success, StatusCodes: m.StatusCodes, PeakRSSMB: srv.peakMB(),
+	}
+	if m.Requests > 0 {
+		cr.CPUPerRequestUS = float64(cpu.Microseconds()) / float64(m.Requests)
 	}
 	if len(m.Errors) > 0 {
 		cr.ErrorSamples = m.Errors[:min(3, len(m.Errors))]
