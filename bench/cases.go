@@ -34,6 +34,10 @@ type benchCase struct {
 // request pays for its token lookup and its queries.
 var uncached = []string{"SHOPDASH_CACHE_TTL=off"}
 
+// noMetrics is the server environment without /metrics and its request
+// middleware: the difference from the same case with them is their cost.
+var noMetrics = []string{"SHOPDASH_METRICS=off"}
+
 // runBinary seeds a shop with bin, then measures every case, restarting the
 // server for each.
 func runBinary(cfg config, bin, label, dir string) (*driverRun, error) {
@@ -87,6 +91,10 @@ func runBinary(cfg config, bin, label, dir string) (*driverRun, error) {
 		srv.stop()
 		return nil, err
 	}
+	if dr.ScrapeMS, err = timeScrapes(su, 5); err != nil {
+		srv.stop()
+		return nil, err
+	}
 	var product string
 	var pending []pendingOrder
 	if cfg.stripe {
@@ -104,6 +112,7 @@ func runBinary(cfg config, bin, label, dir string) (*driverRun, error) {
 		cases = append(cases,
 			benchCase{"purchases", "GET /api/v1/purchases?sort=-created", c, authGET("/api/v1/purchases?sort=-created", tokens), nil},
 			benchCase{"purchases-uncached", "the same with SHOPDASH_CACHE_TTL=off", c, authGET("/api/v1/purchases?sort=-created", tokens), uncached},
+			benchCase{"purchases-no-metrics", "the same with SHOPDASH_METRICS=off", c, authGET("/api/v1/purchases?sort=-created", tokens), noMetrics},
 			benchCase{"records-api", "GET /api/collections/order_items/records?perPage=20&sort=-created&filter=created>=<12 months ago>", c,
 				authGET("/api/collections/order_items/records?"+recordsQ.Encode(), tokens), nil},
 			benchCase{"dashboard", "GET /api/v1/dashboard", c, authGET("/api/v1/dashboard", tokens), nil},
@@ -205,7 +214,9 @@ func runCase(cfg config, bin, dir string, env []string, suToken string, bc bench
 				filepath.Join(cfg.profileDir, profileName+".cpu.pprof"))
 		}()
 	}
+	cpuBefore := srv.cpuTime()
 	m, errs := atk(cfg.duration)
+	cpu := srv.cpuTime() - cpuBefore
 	if cpuProfile != nil {
 		if err := <-cpuProfile; err != nil {
 			return nil, fmt.Errorf("cpu profile: %w", err)
@@ -223,12 +234,30 @@ func runCase(cfg config, bin, dir string, env []string, suToken string, bc bench
 		P50MS:    ms(m.Latencies.P50), P90MS: ms(m.Latencies.P90), P99MS: ms(m.Latencies.P99), MaxMS: ms(m.Latencies.Max),
 		Success: m.Success, StatusCodes: m.StatusCodes, PeakRSSMB: srv.peakMB(),
 	}
+	if m.Requests > 0 {
+		cr.CPUPerRequestUS = float64(cpu.Microseconds()) / float64(m.Requests)
+	}
 	if len(m.Errors) > 0 {
 		cr.ErrorSamples = m.Errors[:min(3, len(m.Errors))]
 	}
 	log.Printf("%-11s c=%-3d %8.0f req/s  p50 %6.2f ms  p99 %7.2f ms  errors %d/%d  peak RSS %.0f MB",
 		bc.Name, bc.Concurrency, cr.RPS, cr.P50MS, cr.P99MS, cr.Errors, cr.Requests, cr.PeakRSSMB)
 	return cr, nil
+}
+
+// timeScrapes reads GET /metrics n times, as a superuser, and returns the
+// median time: what one Prometheus scrape costs the seeded shop.
+func timeScrapes(su api, n int) (float64, error) {
+	var took []float64
+	for range n {
+		start := time.Now()
+		if err := su.do("GET", "/metrics", nil, nil); err != nil {
+			return 0, err
+		}
+		took = append(took, ms(time.Since(start)))
+	}
+	sort.Float64s(took)
+	return took[len(took)/2], nil
 }
 
 // authGET targets base+path, each request as a random customer (tokens nil:

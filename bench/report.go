@@ -26,6 +26,10 @@ type caseResult struct {
 	ErrorSamples []string       `json:"error_samples,omitempty"`
 	PeakRSSMB    float64        `json:"peak_rss_mb"`
 	StartupMS    float64        `json:"startup_ms"`
+	// CPUPerRequestUS is the server's CPU time (user and system) during the
+	// measured attack, per request: less swayed than req/s by whatever
+	// else the machine runs.
+	CPUPerRequestUS float64 `json:"cpu_us_per_request"`
 }
 
 type driverRun struct {
@@ -38,6 +42,7 @@ type driverRun struct {
 	StartupMedianMS float64            `json:"startup_median_ms"`
 	StartupMinMS    float64            `json:"startup_min_ms"`
 	StartupMaxMS    float64            `json:"startup_max_ms"`
+	ScrapeMS        float64            `json:"metrics_scrape_ms"` // median GET /metrics on the seeded shop
 	Cases           []*caseResult      `json:"cases"`
 	Batch           []*batchResult     `json:"batch_cases,omitempty"`
 	Abuse           *abuseResult       `json:"abuse,omitempty"`
@@ -87,6 +92,11 @@ func (d *driverRun) evaluate() {
 	}
 	if u := d.find("purchases-uncached", 64); u != nil && r != nil && r.RPS > 0 {
 		d.Ratios["purchases_uncached_over_records_api_c64"] = u.RPS / r.RPS
+	}
+	for _, c := range []int{1, 64} {
+		if p, off := d.find("purchases", c), d.find("purchases-no-metrics", c); p != nil && off != nil && off.RPS > 0 {
+			d.Ratios[fmt.Sprintf("purchases_over_no_metrics_c%d", c)] = p.RPS / off.RPS
+		}
 	}
 	add := func(g, actual string, met bool) { d.Goals = append(d.Goals, goal{g, actual, met}) }
 	if p != nil {
@@ -167,8 +177,8 @@ func (r *report) markdown() string {
 		r.Users, r.OrdersPerUser, r.Warmup, r.Duration)
 	for _, d := range r.Runs {
 		fmt.Fprintf(&s, "## %s\n\n", d.Driver)
-		fmt.Fprintf(&s, "Binary %.1f MB; seed %.1f s; start-up to first 200 from /api/health: median %.0f ms (min %.0f, max %.0f, %d starts); idle RSS %.1f MB.\n\n",
-			d.BinaryMB, d.SeedSeconds, d.StartupMedianMS, d.StartupMinMS, d.StartupMaxMS, len(d.StartupsMS), d.IdleRSSMB)
+		fmt.Fprintf(&s, "Binary %.1f MB; seed %.1f s; start-up to first 200 from /api/health: median %.0f ms (min %.0f, max %.0f, %d starts); idle RSS %.1f MB; GET /metrics: median %.1f ms of 5 scrapes.\n\n",
+			d.BinaryMB, d.SeedSeconds, d.StartupMedianMS, d.StartupMinMS, d.StartupMaxMS, len(d.StartupsMS), d.IdleRSSMB, d.ScrapeMS)
 		s.WriteString("| case | c | req/s | p50 ms | p99 ms | errors / requests | peak RSS MB |\n|---|---|---|---|---|---|---|\n")
 		for _, c := range d.Cases {
 			fmt.Fprintf(&s, "| %s | %d | %.0f | %.2f | %.2f | %d / %d | %.1f |\n", c.Name, c.Concurrency, c.RPS, c.P50MS, c.P99MS, c.Errors, c.Requests, c.PeakRSSMB)
@@ -195,7 +205,13 @@ func (r *report) markdown() string {
 			fmt.Fprintf(&s, "purchases ÷ purchases with the caches off at c=64: **%.2f×**. ", x)
 		}
 		if x, ok := d.Ratios["purchases_uncached_over_records_api_c64"]; ok {
-			fmt.Fprintf(&s, "purchases with the caches off ÷ records API at c=64: **%.2f×**.", x)
+			fmt.Fprintf(&s, "purchases with the caches off ÷ records API at c=64: **%.2f×**. ", x)
+		}
+		for _, c := range []int{1, 64} {
+			if x, ok := d.Ratios[fmt.Sprintf("purchases_over_no_metrics_c%d", c)]; ok {
+				fmt.Fprintf(&s, "purchases ÷ purchases with SHOPDASH_METRICS=off at c=%d: **%.3f×** (server CPU %.0f µs a request with the metrics, %.0f µs without). ",
+					c, x, d.find("purchases", c).CPUPerRequestUS, d.find("purchases-no-metrics", c).CPUPerRequestUS)
+			}
 		}
 		s.WriteString("\n\n| goal | actual | |\n|---|---|---|\n")
 		for _, g := range d.Goals {

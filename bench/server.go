@@ -129,6 +129,27 @@ func procStatusKB(pid int, field string) int64 {
 func (s *server) rssMB() float64  { return float64(procStatusKB(s.cmd.Process.Pid, "VmRSS")) / 1024 }
 func (s *server) peakMB() float64 { return float64(procStatusKB(s.cmd.Process.Pid, "VmHWM")) / 1024 }
 
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat's CPU times: 100 on
+// Linux's supported architectures.
+const clockTicks = 100
+
+// cpuTime is the CPU time the server process has used so far, user and
+// system (/proc/<pid>/stat fields 14 and 15), or 0 when unreadable.
+func (s *server) cpuTime() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses and may hold spaces.
+	fs := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(fs) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(fs[11], 10, 64)
+	stime, _ := strconv.ParseInt(fs[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / clockTicks
+}
+
 // api is a tiny JSON client for set-up calls (not measured).
 type api struct {
 	base  string

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"shopdash/hooks/emails"
+	"shopdash/hooks/metrics"
 	"shopdash/hooks/payments"
 )
 
@@ -51,6 +52,12 @@ type Config struct {
 	// RecordsReadTimeout bounds one records-API read of a non-superuser,
 	// waiting for a read slot included; 0 means 2 s (access/records_guard.go).
 	RecordsReadTimeout time.Duration
+	// MetricsToken is SHOPDASH_METRICS_TOKEN: the bearer token that reads
+	// GET /metrics besides superusers; empty leaves it to superusers.
+	MetricsToken string
+	// MetricsOff is SHOPDASH_METRICS=off: no /metrics and no request
+	// timing (docs/metrics.md).
+	MetricsOff bool
 }
 
 // DefaultAppURL is the base of return links when SHOPDASH_APP_URL is unset.
@@ -79,6 +86,7 @@ func ConfigFromEnv() (Config, error) {
 		AlertEmail:       strings.TrimSpace(os.Getenv("SHOPDASH_ALERT_EMAIL")),
 		SyncSchedule:     strings.TrimSpace(os.Getenv("SHOPDASH_SYNC_SCHEDULE")),
 		ReplaySchedule:   strings.TrimSpace(os.Getenv("SHOPDASH_REPLAY_SCHEDULE")),
+		MetricsToken:     strings.TrimSpace(os.Getenv("SHOPDASH_METRICS_TOKEN")),
 	}
 	for _, s := range strings.Split(os.Getenv("STRIPE_WEBHOOK_SECRET"), ",") {
 		if s = strings.TrimSpace(s); s != "" {
@@ -98,6 +106,13 @@ func ConfigFromEnv() (Config, error) {
 			return cfg, fmt.Errorf("SHOPDASH_CACHE_TTL=%q: want a duration such as 30s, or off", raw)
 		}
 		cfg.CacheTTL = ttl
+	}
+	switch raw := strings.TrimSpace(os.Getenv("SHOPDASH_METRICS")); raw {
+	case "", "on":
+	case "off":
+		cfg.MetricsOff = true
+	default:
+		return cfg, fmt.Errorf("SHOPDASH_METRICS=%q: want on or off", raw)
 	}
 	return cfg, nil
 }
@@ -147,6 +162,11 @@ func (cfg Config) payments() payments.Config {
 // emails is the mail part of the configuration.
 func (cfg Config) emails() emails.Config {
 	return emails.Config{SMTPURL: cfg.SMTPURL, SMTPTimeout: cfg.SMTPTimeout}
+}
+
+// metrics is the /metrics part of the configuration.
+func (cfg Config) metrics() metrics.Config {
+	return metrics.Config{Token: cfg.MetricsToken, Off: cfg.MetricsOff}
 }
 
 // syncSchedule is the cron expression of the Stripe sync; "" when off.

@@ -104,3 +104,37 @@ func TestJobSchedules(t *testing.T) {
 		t.Fatal("the stale-orders job is not scheduled")
 	}
 }
+
+// TestConfigFromEnvMetrics reads SHOPDASH_METRICS_TOKEN and
+// SHOPDASH_METRICS: metrics are on unless off, and anything else stops the
+// start.
+func TestConfigFromEnvMetrics(t *testing.T) {
+	for _, tc := range []struct {
+		token, metrics string
+		wantToken      string
+		wantOff        bool
+		wantErr        bool
+	}{
+		{"", "", "", false, false},
+		{" s3cret-token ", "on", "s3cret-token", false, false},
+		{"s3cret-token", "off", "s3cret-token", true, false},
+		{"", "no", "", false, true},
+	} {
+		t.Setenv("SHOPDASH_METRICS_TOKEN", tc.token)
+		t.Setenv("SHOPDASH_METRICS", tc.metrics)
+		cfg, err := hooks.ConfigFromEnv()
+		if (err != nil) != tc.wantErr {
+			t.Fatalf("SHOPDASH_METRICS=%q: error %v, want one: %t", tc.metrics, err, tc.wantErr)
+		}
+		if err != nil {
+			if !strings.Contains(err.Error(), "SHOPDASH_METRICS") {
+				t.Errorf("error %q does not name the variable", err)
+			}
+			continue
+		}
+		if cfg.MetricsToken != tc.wantToken || cfg.MetricsOff != tc.wantOff {
+			t.Errorf("SHOPDASH_METRICS_TOKEN=%q SHOPDASH_METRICS=%q: token %q off %t, want %q %t",
+				tc.token, tc.metrics, cfg.MetricsToken, cfg.MetricsOff, tc.wantToken, tc.wantOff)
+		}
+	}
+}

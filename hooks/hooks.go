@@ -3,10 +3,10 @@
 // order of the layers below (docs/architecture.md):
 //
 //	collections/          names and typed views of the schema
-//	hooks/access, alerts, audit, cache
+//	hooks/access, alerts, audit, cache, metrics
 //	                      cross-cutting parts: permissions and the records
 //	                      API's guards, operator alerts, the audit log, the
-//	                      caches
+//	                      caches, the Prometheus metrics
 //	hooks/records, jobs   the collections' record hooks and the order
 //	                      operations several entry points share; the job
 //	                      runner
@@ -30,6 +30,7 @@ import (
 	"shopdash/hooks/customer"
 	"shopdash/hooks/emails"
 	"shopdash/hooks/jobs"
+	"shopdash/hooks/metrics"
 	"shopdash/hooks/payments"
 	"shopdash/hooks/records"
 	"shopdash/hooks/staff"
@@ -48,17 +49,20 @@ func Register(app core.App, public fs.FS, cfg Config) (*jobs.Jobs, error) {
 	registerProfiling(app)
 
 	// Shared parts.
-	cache.RegisterAuth(app, cfg.cacheTTL())
+	m := metrics.Register(app, cfg.metrics())
+	signIns := cache.RegisterAuth(app, cfg.cacheTTL())
 	answers := cache.RegisterAnswers(app, cfg.cacheTTL())
+	m.CacheLookups("auth", signIns.Counts)
+	m.CacheLookups("answers", answers.Lookups().Counts)
 	access.RegisterRecordsGuard(app, recordsAPIReadSlots(), cfg.RecordsReadTimeout)
 	access.RegisterRealtimeGuard(app)
 	access.RegisterListScoping(app)
 	alerter := alerts.New(app, cfg.AlertEmail)
 	records.Register(app)
-	runner := jobs.Register(app)
+	runner := jobs.Register(app, m)
 
 	// Capabilities.
-	pay := payments.Register(app, cfg.payments(), alerter, answers)
+	pay := payments.Register(app, cfg.payments(), alerter, answers, m)
 	outbox := emails.Register(app, cfg.emails(), alerter)
 	customer.Register(app, public, cfg.AppURL, answers)
 	staff.Register(app)

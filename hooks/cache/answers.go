@@ -9,6 +9,7 @@ import (
 	"encoding/json/v2"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
@@ -40,7 +41,8 @@ const CatalogueOwner = "\x00catalogue"
 // writing to the same data directory, and the 12-month windows sliding
 // with the clock, shows within the TTL.
 type Answers struct {
-	ttl time.Duration // 0: the cache is off
+	ttl     time.Duration // 0: the cache is off
+	lookups Lookups
 
 	mu     sync.Mutex
 	clock  uint64 // counts changes
@@ -97,6 +99,10 @@ func RegisterAnswers(app core.App, ttl time.Duration) *Answers {
 	return cache
 }
 
+// Lookups counts the answers served from the cache (hits) and those built
+// (misses); none while the cache is off.
+func (a *Answers) Lookups() *Lookups { return &a.lookups }
+
 // answer is the cached answer of owner under key, or what build makes of
 // it, stored for the next read when no change of owner came in between.
 func (a *Answers) answer(owner, key string, build func() ([]byte, error)) ([]byte, error) {
@@ -108,11 +114,13 @@ func (a *Answers) answer(owner, key string, build func() ([]byte, error)) ([]byt
 	if o := a.owners[owner]; o != nil {
 		if hit, ok := o.answers[key]; ok && now.Before(hit.expires) {
 			a.mu.Unlock()
+			a.lookups.hits.Add(1)
 			return hit.body, nil
 		}
 	}
 	began := a.clock
 	a.mu.Unlock()
+	a.lookups.misses.Add(1)
 
 	body, err := build()
 	if err != nil {
@@ -186,6 +194,17 @@ func (a *Answers) Changed(owner string) {
 	}
 	o.changed = a.clock
 	clear(o.answers)
+}
+
+// Lookups counts what a cache answered from memory (hits) and what it had
+// to read from the database (misses), for /metrics (docs/metrics.md).
+type Lookups struct {
+	hits, misses atomic.Uint64
+}
+
+// Counts returns the hits and misses so far.
+func (l *Lookups) Counts() (hits, misses uint64) {
+	return l.hits.Load(), l.misses.Load()
 }
 
 // Marshal encodes an answer as PocketBase's e.JSON does.

@@ -26,6 +26,8 @@ const authCacheMax = 10_000
 type authCache struct {
 	ttl time.Duration
 
+	lookups Lookups
+
 	mu      sync.RWMutex
 	entries map[string]authCacheEntry // by token
 	// generation moves on at every forget, so that a lookup that read the
@@ -39,10 +41,11 @@ type authCacheEntry struct {
 }
 
 // RegisterAuth remembers verified tokens for at most ttl; 0 leaves
-// every request to PocketBase's own lookup.
-func RegisterAuth(app core.App, ttl time.Duration) {
+// every request to PocketBase's own lookup. It returns the count of its
+// lookups (none when off).
+func RegisterAuth(app core.App, ttl time.Duration) *Lookups {
 	if ttl <= 0 {
-		return
+		return &Lookups{}
 	}
 	cache := &authCache{ttl: ttl, entries: map[string]authCacheEntry{}}
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
@@ -71,6 +74,7 @@ func RegisterAuth(app core.App, ttl time.Duration) {
 	}
 	app.OnCollectionAfterUpdateSuccess().BindFunc(forgetAll)
 	app.OnCollectionAfterDeleteSuccess().BindFunc(forgetAll)
+	return &cache.lookups
 }
 
 // loadAuth sets e.Auth from the cache, or from PocketBase's verification
@@ -82,9 +86,11 @@ func (a *authCache) loadAuth(e *core.RequestEvent) error {
 	}
 	now := time.Now()
 	if record := a.get(token, now); record != nil {
+		a.lookups.hits.Add(1)
 		e.Auth = record
 		return e.Next()
 	}
+	a.lookups.misses.Add(1)
 	generation := a.currentGeneration()
 	record, err := e.App.FindAuthRecordByToken(token, core.TokenTypeAuth)
 	if err != nil {

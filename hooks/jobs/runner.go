@@ -21,6 +21,7 @@ import (
 
 	c "shopdash/collections"
 	"shopdash/hooks/audit"
+	"shopdash/hooks/metrics"
 )
 
 // Errors of job control.
@@ -80,7 +81,8 @@ type JobRun struct {
 
 // Jobs runs the jobs added to it.
 type Jobs struct {
-	app core.App
+	app     core.App
+	metrics *metrics.Metrics
 	// ctx ends with the app, cancelling scheduled and admin-started runs.
 	ctx   context.Context
 	names []string
@@ -91,14 +93,14 @@ type Jobs struct {
 }
 
 // Register returns an empty runner for app and binds its superuser routes
-// under /api/v1/admin/jobs.
-func Register(app core.App) *Jobs {
+// under /api/v1/admin/jobs. Every run is counted in m, with its duration.
+func Register(app core.App, m *metrics.Metrics) *Jobs {
 	ctx, cancel := context.WithCancel(context.Background())
 	app.OnTerminate().BindFunc(func(e *core.TerminateEvent) error {
 		cancel()
 		return e.Next()
 	})
-	j := &Jobs{app: app, ctx: ctx, funcs: map[string]RunFunc{}, running: map[string]context.CancelFunc{}}
+	j := &Jobs{app: app, metrics: m, ctx: ctx, funcs: map[string]RunFunc{}, running: map[string]context.CancelFunc{}}
 	j.bindRoutes()
 	return j
 }
@@ -174,11 +176,13 @@ func (j *Jobs) Run(ctx context.Context, name string, opts RunOptions) (JobRun, e
 	run := &Run{ID: row.Id, Options: opts, Log: j.app.Logger().With("job", name, "run", row.Id)}
 	run.Log.Info("job started", "trigger", opts.Trigger, "dry_run", opts.DryRun)
 
+	started := time.Now()
 	err = work(ctx, run)
 	if Cancelled(ctx, err) {
 		err = errors.Join(errJobCancelled, err)
 	}
 	result := j.finishRun(row, run, err)
+	j.metrics.JobRun(name, result.Status, time.Since(started))
 	counts := run.Counts
 	if result.Err != nil {
 		run.Log.Error("job ended", "status", result.Status, "error", result.Err.Error(), "fetched", counts.Fetched,

@@ -17,6 +17,7 @@ import (
 	"shopdash/hooks/access"
 	"shopdash/hooks/alerts"
 	"shopdash/hooks/cache"
+	"shopdash/hooks/metrics"
 )
 
 // The jobs of payments, by the names operators pause and run them by.
@@ -57,6 +58,7 @@ type Payments struct {
 	stripe  *client.API
 	alerts  *alerts.Alerter
 	answers *cache.Answers // the sync's bulk insert forgets its customers' answers
+	metrics *metrics.Metrics
 
 	// ctx ends with the app, cancelling background pushes.
 	ctx        context.Context
@@ -77,9 +79,9 @@ var defaultPushRetryDelays = []time.Duration{2 * time.Second, 10 * time.Second, 
 // Register binds the payment routes and the catalogue push to app. Its
 // jobs are RunSync and CancelStaleOrders, which the wiring adds to the
 // runner.
-func Register(app core.App, cfg Config, alerter *alerts.Alerter, answers *cache.Answers) *Payments {
+func Register(app core.App, cfg Config, alerter *alerts.Alerter, answers *cache.Answers, m *metrics.Metrics) *Payments {
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &Payments{app: app, cfg: cfg, stripe: newStripeClient(cfg), alerts: alerter, answers: answers,
+	p := &Payments{app: app, cfg: cfg, stripe: newStripeClient(cfg), alerts: alerter, answers: answers, metrics: m,
 		ctx: ctx, stopPushes: cancel, pushing: map[string]bool{}}
 	if p.cfg.PushRetryDelays == nil {
 		p.cfg.PushRetryDelays = defaultPushRetryDelays

@@ -62,19 +62,23 @@ const (
 // passing failure (the database busy) rolls both back for Stripe to retry.
 // An event the shop refuses for good (a payment that is not its order's,
 // content it can never apply) is recorded as such, alerted and answered
-// 200: a run of failures is what makes Stripe disable an endpoint.
+// 200: a run of failures is what makes Stripe disable an endpoint. Every
+// delivery is counted in /metrics with its outcome (docs/metrics.md).
 func (p *Payments) receiveWebhook(e *core.RequestEvent) error {
 	if len(p.cfg.StripeWebhookSecrets) == 0 {
+		p.metrics.WebhookEvent(unverifiedType, "unconfigured")
 		return router.NewApiError(http.StatusServiceUnavailable, "Webhooks are not configured: set STRIPE_WEBHOOK_SECRET.", nil)
 	}
 	payload, err := io.ReadAll(io.LimitReader(e.Request.Body, maxWebhookBytes))
 	if err != nil {
+		p.metrics.WebhookEvent(unverifiedType, "unreadable")
 		return e.BadRequestError("Could not read the event.", nil)
 	}
 	event, err := p.verifyEvent(payload, e.Request.Header.Get("Stripe-Signature"))
 	if err != nil {
 		e.App.Logger().Warn("stripe webhook with a bad signature", "reason", err.Error())
 		p.alerts.BadSignature()
+		p.metrics.WebhookEvent(unverifiedType, "bad_signature")
 		return e.BadRequestError("Invalid Stripe signature.", nil)
 	}
 	if event.APIVersion != stripe.APIVersion {
@@ -86,18 +90,22 @@ func (p *Payments) receiveWebhook(e *core.RequestEvent) error {
 		select {
 		case <-time.After(busyOrderWait):
 		case <-e.Request.Context().Done():
+			p.metrics.WebhookEvent(string(event.Type), "busy")
 			return e.Request.Context().Err()
 		}
 		result, err = applyEventOnce(context.Background(), e.App, event)
 	}
 	if errors.Is(err, records.ErrOrderBusy) {
+		p.metrics.WebhookEvent(string(event.Type), "busy")
 		e.App.Logger().Warn("stripe event meets an order being changed; Stripe will retry", "event", event.ID, "type", string(event.Type))
 		return router.NewApiError(http.StatusConflict, "The order is being changed; Stripe will retry the event.", nil)
 	}
 	if err != nil {
+		p.metrics.WebhookEvent(string(event.Type), "error")
 		e.App.Logger().Error("stripe event failed; Stripe will retry", "event", event.ID, "type", string(event.Type), "error", err.Error())
 		return e.InternalServerError("The event could not be applied; Stripe will retry it.", nil)
 	}
+	p.metrics.WebhookEvent(string(event.Type), webhookOutcome(event.Type, result))
 	p.alertRefusal(event, result)
 	e.App.Logger().Info("stripe event", "event", event.ID, "type", string(event.Type), "applied", result.status == c.EventApplied, "status", result.status)
 	answer := map[string]any{"received": true, "applied": result.status == c.EventApplied}
@@ -141,6 +149,23 @@ type eventResult struct {
 
 func (r eventResult) rejected() bool {
 	return r.status == c.EventMismatched || r.status == c.EventFailed
+}
+
+// unverifiedType stands for the type of an event refused before its
+// signature was checked: the body of such a request is anyone's.
+const unverifiedType = "unknown"
+
+// webhookOutcome is what /metrics says became of an event answered 200:
+// its ledger status, or duplicate (recorded before), or ignored (a type
+// the shop does not act on).
+func webhookOutcome(eventType stripe.EventType, result eventResult) string {
+	switch _, handled := eventEffects[eventType]; {
+	case !handled:
+		return "ignored"
+	case result.status == "":
+		return "duplicate"
+	}
+	return result.status
 }
 
 // applyEventOnce applies a handled event and records it, in one

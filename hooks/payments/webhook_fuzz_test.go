@@ -20,6 +20,7 @@ import (
 	"shopdash/hooks/alerts"
 	"shopdash/hooks/cache"
 	"shopdash/hooks/emails"
+	"shopdash/hooks/metrics"
 	"shopdash/hooks/records"
 	_ "shopdash/pb_migrations"
 	"shopdash/seed"
@@ -191,7 +192,7 @@ func newEventsTestApp(f *testing.F) *eventsTestApp {
 	records.Register(app)
 	alerter := alerts.New(app, "")
 	emails.Register(app, emails.Config{}, alerter)
-	Register(app, Config{AppURL: "http://shop.test"}, alerter, cache.RegisterAnswers(app, 0))
+	Register(app, Config{AppURL: "http://shop.test"}, alerter, cache.RegisterAnswers(app, 0), metrics.Register(app, metrics.Config{}))
 	return &eventsTestApp{TestApp: app, pending: ids[c.StatusPending], paid: ids[c.StatusPaid]}
 }
 
