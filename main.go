@@ -15,6 +15,7 @@ import (
 
 	"shopdash/cli"
 	"shopdash/hooks"
+	"shopdash/hooks/backups"
 	_ "shopdash/pb_migrations"
 )
 
@@ -48,11 +49,11 @@ func main() {
 
 	// Backups: PocketBase's schedule from the environment, and a backup of
 	// the data dir before any start that would apply a migration.
-	backups, err := hooks.BackupConfigFromEnv()
+	backupCfg, err := backups.ConfigFromEnv()
 	if err != nil {
 		log.Fatal(err)
 	}
-	hooks.RegisterBackups(app, backups, dbConnect)
+	backups.Register(app, backupCfg, dbConnect)
 
 	// Business logic: record rules live in the migrations, the rest here,
 	// with the background jobs (Stripe sync, email outbox, stale orders).

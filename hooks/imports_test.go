@@ -24,6 +24,7 @@ var packageLayers = map[string]int{
 	"shopdash/hooks/customer": 3,
 	"shopdash/hooks/emails":   3,
 	"shopdash/hooks/payments": 3,
+	"shopdash/hooks/backups":  3,
 	"shopdash/hooks/staff":    3,
 	"shopdash/hooks":          4,
 }

@@ -1,4 +1,9 @@
-package hooks
+// Package backups keeps the shop's data recoverable around PocketBase's own
+// backups: their schedule from the environment, a zip of the data dir
+// before any start that would apply a migration, and checkpoints that do
+// not stall writes under Litestream (docs/deployment.md). main registers
+// it before the shop, as it must act before PocketBase opens the database.
+package backups
 
 import (
 	"fmt"
@@ -10,10 +15,10 @@ import (
 	"github.com/pocketbase/pocketbase/tools/cron"
 )
 
-// BackupConfig is the schedule of PocketBase's automatic backups as the
+// Config is the schedule of PocketBase's automatic backups as the
 // environment sets it (docs/deployment.md). Unset variables leave the
 // settings made in /_/ → Settings → Backups as they are.
-type BackupConfig struct {
+type Config struct {
 	// Cron is SHOPDASH_BACKUP_CRON: a cron expression (UTC), "off" to stop
 	// automatic backups, or "" to leave the setting alone.
 	Cron string
@@ -22,9 +27,9 @@ type BackupConfig struct {
 	Keep int
 }
 
-// BackupConfigFromEnv reads SHOPDASH_BACKUP_CRON and SHOPDASH_BACKUP_KEEP.
-func BackupConfigFromEnv() (BackupConfig, error) {
-	cfg := BackupConfig{Cron: strings.TrimSpace(os.Getenv("SHOPDASH_BACKUP_CRON"))}
+// ConfigFromEnv reads SHOPDASH_BACKUP_CRON and SHOPDASH_BACKUP_KEEP.
+func ConfigFromEnv() (Config, error) {
+	cfg := Config{Cron: strings.TrimSpace(os.Getenv("SHOPDASH_BACKUP_CRON"))}
 	if cfg.Cron != "" && cfg.Cron != "off" {
 		if _, err := cron.NewSchedule(cfg.Cron); err != nil {
 			return cfg, fmt.Errorf("SHOPDASH_BACKUP_CRON=%q: %w", cfg.Cron, err)
@@ -45,13 +50,13 @@ func BackupConfigFromEnv() (BackupConfig, error) {
 // would hand Litestream a position that belongs to another database.
 var litestreamMetaDirs = []string{".data.db-litestream", ".auxiliary.db-litestream"}
 
-// RegisterBackups applies cfg to PocketBase's backup settings at start and
+// Register applies cfg to PocketBase's backup settings at start and
 // after every settings save, leaves Litestream's state out of backups and
 // keeps their checkpoint from stalling writes under it (checkpoints.go),
 // and makes every start that would apply a migration back the data dir up
 // first (backupBeforeMigrations). connect opens a database as the app
 // does.
-func RegisterBackups(app core.App, cfg BackupConfig, connect core.DBConnectFunc) {
+func Register(app core.App, cfg Config, connect core.DBConnectFunc) {
 	app.OnSettingsReload().BindFunc(func(e *core.SettingsReloadEvent) error {
 		if err := e.Next(); err != nil {
 			return err

@@ -1,4 +1,4 @@
-package hooks_test
+package backups_test
 
 import (
 	"archive/zip"
@@ -13,7 +13,7 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 
-	"shopdash/hooks"
+	"shopdash/hooks/backups"
 	"shopdash/internal/shoptest"
 )
 
@@ -23,19 +23,19 @@ import (
 func TestBackupConfigFromEnv(t *testing.T) {
 	for _, tc := range []struct {
 		cron, keep string
-		want       hooks.BackupConfig
+		want       backups.Config
 		wantErr    string
 	}{
-		{"", "", hooks.BackupConfig{}, ""},
-		{" 30 3 * * * ", "7", hooks.BackupConfig{Cron: "30 3 * * *", Keep: 7}, ""},
-		{"off", "", hooks.BackupConfig{Cron: "off"}, ""},
-		{"nightly", "", hooks.BackupConfig{}, "SHOPDASH_BACKUP_CRON"},
-		{"", "0", hooks.BackupConfig{}, "SHOPDASH_BACKUP_KEEP"},
-		{"", "many", hooks.BackupConfig{}, "SHOPDASH_BACKUP_KEEP"},
+		{"", "", backups.Config{}, ""},
+		{" 30 3 * * * ", "7", backups.Config{Cron: "30 3 * * *", Keep: 7}, ""},
+		{"off", "", backups.Config{Cron: "off"}, ""},
+		{"nightly", "", backups.Config{}, "SHOPDASH_BACKUP_CRON"},
+		{"", "0", backups.Config{}, "SHOPDASH_BACKUP_KEEP"},
+		{"", "many", backups.Config{}, "SHOPDASH_BACKUP_KEEP"},
 	} {
 		t.Setenv("SHOPDASH_BACKUP_CRON", tc.cron)
 		t.Setenv("SHOPDASH_BACKUP_KEEP", tc.keep)
-		cfg, err := hooks.BackupConfigFromEnv()
+		cfg, err := backups.ConfigFromEnv()
 		switch {
 		case tc.wantErr != "":
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
@@ -65,20 +65,20 @@ func TestBackupScheduleFromEnv(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name      string
-		cfg       hooks.BackupConfig
+		cfg       backups.Config
 		dashboard string // the schedule set in /_/
 		wantCron  string
 		wantKeep  int
 	}{
-		{"environment", hooks.BackupConfig{Cron: "30 3 * * *", Keep: 7}, "0 1 * * *", "30 3 * * *", 7},
-		{"off", hooks.BackupConfig{Cron: "off"}, "0 1 * * *", "", 3},
-		{"unset", hooks.BackupConfig{}, "0 1 * * *", "0 1 * * *", 3},
+		{"environment", backups.Config{Cron: "30 3 * * *", Keep: 7}, "0 1 * * *", "30 3 * * *", 7},
+		{"off", backups.Config{Cron: "off"}, "0 1 * * *", "", 3},
+		{"unset", backups.Config{}, "0 1 * * *", "0 1 * * *", 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			app := shoptest.NewApp(t)
 			defer app.Cleanup()
-			hooks.RegisterBackups(app, tc.cfg, core.DefaultDBConnect)
+			backups.Register(app, tc.cfg, core.DefaultDBConnect)
 			settings := app.Settings()
 			settings.Backups.Cron, settings.Backups.CronMaxKeep = tc.dashboard, 3
 			if err := app.Save(settings); err != nil {
@@ -117,7 +117,7 @@ func TestBackupsLeaveLitestreamOut(t *testing.T) {
 	t.Parallel()
 	app := shoptest.NewApp(t)
 	defer app.Cleanup()
-	hooks.RegisterBackups(app, hooks.BackupConfig{}, core.DefaultDBConnect)
+	backups.Register(app, backups.Config{}, core.DefaultDBConnect)
 	writeFile(t, filepath.Join(app.DataDir(), ".data.db-litestream", "ltx", "0", "0000000001.ltx"), "ltx")
 	writeFile(t, filepath.Join(app.DataDir(), "storage", "products", "p1", "picture.png"), "png")
 	if err := app.CreateBackup(context.Background(), "test.zip"); err != nil {
@@ -170,7 +170,7 @@ func migratedDataDir(t *testing.T, dir string) string {
 // preMigrationBackups lists the backups taken before migrations.
 func preMigrationBackups(t *testing.T, dataDir string) []string {
 	t.Helper()
-	found, err := filepath.Glob(filepath.Join(dataDir, core.LocalBackupsDirName, hooks.PreMigrationBackupPrefix+"*"))
+	found, err := filepath.Glob(filepath.Join(dataDir, core.LocalBackupsDirName, backups.PreMigrationBackupPrefix+"*"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func preMigrationBackups(t *testing.T, dataDir string) []string {
 func bootstrapWithBackups(t *testing.T, dir string) (core.App, error) {
 	t.Helper()
 	app := core.NewBaseApp(core.BaseAppConfig{DataDir: dir})
-	hooks.RegisterBackups(app, hooks.BackupConfig{}, core.DefaultDBConnect)
+	backups.Register(app, backups.Config{}, core.DefaultDBConnect)
 	err := app.Bootstrap()
 	t.Cleanup(func() { _ = app.ClearBootstrap() })
 	return app, err

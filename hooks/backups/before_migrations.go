@@ -1,4 +1,4 @@
-package hooks
+package backups
 
 import (
 	"archive/zip"

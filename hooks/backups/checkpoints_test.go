@@ -1,4 +1,4 @@
-package hooks_test
+package backups_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
 
-	"shopdash/hooks"
+	"shopdash/hooks/backups"
 	"shopdash/internal/shoptest"
 )
 
@@ -57,7 +57,7 @@ func TestBackupUnderAReaderIsBrief(t *testing.T) {
 	t.Parallel()
 	app := shoptest.NewApp(t)
 	defer app.Cleanup()
-	hooks.RegisterBackups(app, hooks.BackupConfig{}, core.DefaultDBConnect)
+	backups.Register(app, backups.Config{}, core.DefaultDBConnect)
 	before := busyTimeout(t, app.NonconcurrentDB())
 	var during int
 	app.OnBackupCreate().BindFunc(func(e *core.BackupEvent) error {
@@ -84,7 +84,7 @@ func TestNightlyOptimizeUnderAReaderIsBrief(t *testing.T) {
 	t.Parallel()
 	app := shoptest.NewApp(t)
 	defer app.Cleanup()
-	hooks.RegisterBackups(app, hooks.BackupConfig{}, core.DefaultDBConnect)
+	backups.Register(app, backups.Config{}, core.DefaultDBConnect)
 	holdReader(t, app)
 	for _, job := range app.Cron().Jobs() {
 		if job.Id() != "__pbDBOptimize__" {
