@@ -51,14 +51,7 @@ func (p *Payments) cancelOrder(e *core.RequestEvent) error {
 		body.Reason = reason
 	}
 	order, err := p.cancel(e.App, cancellation{orderID: record.Id, reason: body.Reason, actor: audit.Actor(e.Auth)})
-	if err != nil {
-		var apiErr *router.ApiError
-		if errors.As(err, &apiErr) {
-			return apiErr
-		}
-		return e.InternalServerError("", err)
-	}
-	return e.JSON(http.StatusOK, order)
+	return answerOrder(e, order, err)
 }
 
 // cancellation is one cancel of an order.

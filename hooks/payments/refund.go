@@ -50,14 +50,7 @@ func (p *Payments) refundOrderRoute(e *core.RequestEvent) error {
 		return e.BadRequestError("Check the refund.", err)
 	}
 	order, err := p.refund(e.App, refundOrder{orderID: record.Id, amount: body.Amount, reason: body.Reason, actor: audit.Actor(e.Auth)})
-	if err != nil {
-		var apiErr *router.ApiError
-		if errors.As(err, &apiErr) {
-			return apiErr
-		}
-		return e.InternalServerError("", err)
-	}
-	return e.JSON(http.StatusOK, order)
+	return answerOrder(e, order, err)
 }
 
 // refundOrder is one refund of an order.

@@ -59,3 +59,16 @@ func logStripeFailure(app core.App, doing string, err error, attrs ...any) {
 	}
 	app.Logger().Error("stripe call failed", append([]any{"doing", doing}, attrs...)...)
 }
+
+// answerOrder answers an order operation of a route (cancel, refund): 200
+// with the order, the operation's own API error (409, 502, ...), or 500.
+func answerOrder(e *core.RequestEvent, order *core.Record, err error) error {
+	if err == nil {
+		return e.JSON(http.StatusOK, order)
+	}
+	var apiErr *router.ApiError
+	if errors.As(err, &apiErr) {
+		return apiErr
+	}
+	return e.InternalServerError("", err)
+}
