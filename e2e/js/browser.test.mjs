@@ -120,6 +120,37 @@ test("a customer sorts, pages, fixes an address and cancels an order", async () 
   await page.context().close();
 });
 
+test("a customer reads an order's history and tracking, and buys a delivered order again", async () => {
+  const page = await openPage(1280);
+  await signIn(page, "customer@example.com");
+  await page.getByRole("link", { name: "Account" }).click();
+  await page.getByRole("heading", { name: "Your account" }).waitFor();
+
+  // A shipped order: its dates and its carrier and tracking number.
+  const shipped = page.locator("#orders li[data-order]", { has: page.locator('[data-status="shipped"]') }).first();
+  await shipped.getByText("History").click();
+  await shipped.getByText(/^Shipped: /).waitFor();
+  await shipped.getByText(/^Paid: /).waitFor();
+  await shipped.getByText(/Shipped with .+, tracking number TRK/).waitFor();
+
+  // Buy again: a checkout of the order's items that are still sold, not
+  // its downloads; the page then leaves for Stripe, which is held here.
+  const delivered = page.locator("#orders li[data-order]", { has: page.locator('[data-status="delivered"]') }).first();
+  await page.route(/checkout\.stripe\.com|stripe/, (route) => route.fulfill({ status: 200, contentType: "text/html", body: "<!doctype html><title>Stripe</title>" }));
+  const [request] = await Promise.all([
+    page.waitForRequest((r) => r.url().endsWith("/api/v1/checkout") && r.method() === "POST"),
+    delivered.getByRole("button", { name: "Buy again" }).click(),
+  ]);
+  const lines = JSON.parse(request.postData()).items;
+  assert.ok(lines.length > 0, "buy again sends the order's items");
+  for (const line of lines) {
+    assert.ok(line.product && line.quantity >= 1, `a line ${JSON.stringify(line)}`);
+  }
+  const response = await request.response();
+  assert.equal(response.status(), 201, "the checkout of buy again is accepted");
+  await page.context().close();
+});
+
 test("both screens read well on a phone", async () => {
   const page = await openPage(390);
   await signIn(page, "customer2@example.com");
