@@ -55,6 +55,46 @@ func (p *Payments) startPush(productID string) {
 		return
 	}
 	p.pushing[productID] = false
+	p.runPushLocked(productID)
+}
+
+// claimPush reserves the product's push for the caller, who then either
+// runs it (runClaimedPush) or gives it back (releasePush); false when a
+// push runs or is claimed already.
+func (p *Payments) claimPush(productID string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, running := p.pushing[productID]; running {
+		return false
+	}
+	p.pushing[productID] = false
+	return true
+}
+
+// runClaimedPush starts the push claimed by claimPush.
+func (p *Payments) runClaimedPush(productID string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.runPushLocked(productID)
+}
+
+// releasePush gives back a claim whose push was not needed, unless a
+// change asked for one meanwhile: then it runs.
+func (p *Payments) releasePush(productID string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pushing[productID] {
+		p.pushing[productID] = false
+		p.runPushLocked(productID)
+		return
+	}
+	delete(p.pushing, productID)
+}
+
+// runPushLocked starts the goroutine that pushes the product, again as
+// long as a change asks for it meanwhile; p.mu is held and the product's
+// entry in p.pushing is set.
+func (p *Payments) runPushLocked(productID string) {
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
@@ -365,10 +405,12 @@ func (p *Payments) pushAgain(e *core.RequestEvent) error {
 		return e.NotFoundError("", nil)
 	}
 	state := record.GetString(c.ProductStripeSync)
-	switch {
-	case state == c.StripeSyncSynced:
+	if state == c.StripeSyncSynced {
 		return router.NewApiError(http.StatusConflict, "This product is already up to date in Stripe.", nil)
-	case state == c.StripeSyncPending && p.isPushing(record.Id):
+	}
+	// The claim makes check-and-mark one step for pushes at once: a second
+	// request that read the same pending state gets its 409 here.
+	if !p.claimPush(record.Id) {
 		return router.NewApiError(http.StatusConflict, "This product is being sent to Stripe now.", nil)
 	}
 	marked := false
@@ -386,23 +428,17 @@ func (p *Payments) pushAgain(e *core.RequestEvent) error {
 		return audit.Write(tx, audit.Actor(e.Auth), "product.push", c.AuditRef(c.Products, record.Id), map[string]any{"from": state})
 	})
 	if err != nil {
+		p.releasePush(record.Id)
 		return e.InternalServerError("", err)
 	}
 	if !marked {
+		p.releasePush(record.Id)
 		return router.NewApiError(http.StatusConflict, "This product changed meanwhile: reload it and try again.", nil)
 	}
-	fresh, err := e.App.FindRecordById(c.Products, record.Id)
+	fresh, err := e.App.FindRecordById(c.Products, record.Id) // as marked, before the push moves on
+	p.runClaimedPush(record.Id)
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
-	p.startPush(record.Id)
 	return e.JSON(http.StatusAccepted, map[string]any{"product": fresh})
-}
-
-// isPushing tells whether a push of the product is running.
-func (p *Payments) isPushing(productID string) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	_, running := p.pushing[productID]
-	return running
 }
