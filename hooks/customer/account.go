@@ -98,8 +98,8 @@ type deleteAccountRequest struct {
 // personal data; that, the audit entry and the delete are one transaction.
 func deleteMe(e *core.RequestEvent) error {
 	var body deleteAccountRequest
-	if err := e.BindBody(&body); err != nil {
-		return e.BadRequestError("The body must be JSON: {\"password\": \"...\"}.", err)
+	if err := access.BindBody(e, &body, `{"password": "..."}`); err != nil {
+		return err
 	}
 	if err := validation.ValidateStruct(&body,
 		validation.Field(&body.Password, validation.Required.Error("Give your current password to delete the account."))); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	c "shopdash/collections"
+	"shopdash/hooks/access"
 	"shopdash/hooks/audit"
 	"shopdash/hooks/records"
 )
@@ -32,8 +33,8 @@ func (p *Payments) cancelOrder(e *core.RequestEvent) error {
 		return e.NotFoundError("", nil)
 	}
 	var body cancelRequest
-	if err := e.BindBody(&body); err != nil {
-		return e.BadRequestError("The body must be JSON: {\"reason\": \"...\"}.", err)
+	if err := access.BindBody(e, &body, `{"reason": "..."}`); err != nil {
+		return err
 	}
 	rules := []validation.Rule{validation.Length(0, 500)}
 	if user.Role() == c.RoleSupport {

@@ -15,6 +15,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	c "shopdash/collections"
+	"shopdash/hooks/access"
 	"shopdash/hooks/records"
 )
 
@@ -198,8 +199,8 @@ func (p *Payments) checkout(e *core.RequestEvent) error {
 			validation.Errors{"email": validation.NewError("validation_email_not_verified", "This email address is not confirmed yet.")})
 	}
 	var body checkoutRequest
-	if err := e.BindBody(&body); err != nil {
-		return e.BadRequestError("The body must be JSON: {\"items\": [{\"product\": ID, \"quantity\": N}]}.", err)
+	if err := access.BindBody(e, &body, `{"items": [{"product": ID, "quantity": N}]}`); err != nil {
+		return err
 	}
 	if err := body.Validate(); err != nil {
 		return e.BadRequestError("Check the items.", err)

@@ -69,6 +69,9 @@ func TestCheckoutRefusesBadItems(t *testing.T) {
 		{"more than the stock", body(line(shop.PhysicalProduct, 1000)), []string{`"quantity":{"code":"validation_out_of_stock"`, `left in stock`}},
 		{"the same product twice", body(line(shop.PhysicalProduct, 1), line(shop.PhysicalProduct, 1)), []string{`"1":{"product":{"code":"validation_duplicate_product"`}},
 		{"a missing product id", body(`{"quantity":1}`), []string{`"0":{"product":{"code":"validation_required"`}},
+		{"a fractional quantity", body(fmt.Sprintf(`{"product":%q,"quantity":1.5}`, shop.PhysicalProduct)), []string{`"items":{"0":{"quantity":{"code":"validation_invalid_type"`}},
+		{"a product id as a number", body(`{"product":7,"quantity":1}`), []string{`"items":{"0":{"product":{"code":"validation_invalid_type","message":"Must be text."`}},
+		{"items as an object", `{"items":{"product":"x"}}`, []string{`"items":{"code":"validation_invalid_type","message":"Must be a list."`}},
 		{"not JSON", `items=1`, []string{`"message":"The body must be JSON`}},
 	}
 	for _, tc := range cases {

@@ -13,6 +13,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	c "shopdash/collections"
+	"shopdash/hooks/access"
 	"shopdash/hooks/audit"
 	"shopdash/hooks/records"
 )
@@ -32,8 +33,8 @@ func (p *Payments) refundOrderRoute(e *core.RequestEvent) error {
 		return e.NotFoundError("", nil)
 	}
 	var body refundRequest
-	if err := e.BindBody(&body); err != nil {
-		return e.BadRequestError(`The body must be JSON: {"amount": 1500, "reason": "..."}.`, err)
+	if err := access.BindBody(e, &body, `{"amount": 1500, "reason": "..."}`); err != nil {
+		return err
 	}
 	body.Reason = strings.TrimSpace(body.Reason)
 	if reason, err := c.NormaliseLine(body.Reason); err == nil {

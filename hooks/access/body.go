@@ -1,0 +1,68 @@
+package access
+
+import (
+	"encoding/json/v2"
+	"errors"
+	"reflect"
+	"strings"
+
+	validation "github.com/pocketbase/ozzo-validation/v4"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/router"
+)
+
+// BindBody reads the request body of a custom route into dst. A body that
+// is not JSON answers 400 with shape, an example of the body it wants; a
+// value of the wrong type (`"amount": 1e3` for a whole number, `"x"` for a
+// list) answers 400 naming the field, as a validation error does:
+// {"data": {"amount": {"code": "validation_invalid_type", ...}}}.
+func BindBody(e *core.RequestEvent, dst any, shape string) error {
+	err := e.BindBody(dst)
+	if err == nil {
+		return nil
+	}
+	var semantic *json.SemanticError
+	if errors.As(err, &semantic) && semantic.JSONPointer != "" {
+		return router.NewBadRequestError("Check the values sent.", fieldError(string(semantic.JSONPointer), typeError(semantic.GoType)))
+	}
+	return router.NewBadRequestError("The body must be JSON: "+shape+".", err)
+}
+
+// fieldError nests err under the JSON pointer's path, the way PocketBase
+// renders the errors of a list's items: /items/0/quantity is
+// {"items": {"0": {"quantity": err}}}.
+func fieldError(pointer string, err error) validation.Errors {
+	path := strings.Split(strings.TrimPrefix(pointer, "/"), "/")
+	var nested error = err
+	for i := len(path) - 1; i >= 0; i-- {
+		key := strings.NewReplacer("~1", "/", "~0", "~").Replace(path[i])
+		nested = validation.Errors{key: nested}
+	}
+	return nested.(validation.Errors)
+}
+
+// typeError says what the field should have held.
+func typeError(t reflect.Type) error {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	message := "Invalid value type."
+	if t != nil {
+		switch t.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			message = "Must be a whole number in range, such as 1500."
+		case reflect.Float32, reflect.Float64:
+			message = "Must be a number."
+		case reflect.String:
+			message = "Must be text."
+		case reflect.Bool:
+			message = "Must be true or false."
+		case reflect.Slice, reflect.Array:
+			message = "Must be a list."
+		case reflect.Struct, reflect.Map:
+			message = "Must be an object."
+		}
+	}
+	return validation.NewError("validation_invalid_type", message)
+}
