@@ -1,6 +1,7 @@
 package collections
 
-// EmailJobs is the outbox of order emails, one row per order and template.
+// EmailJobs is the outbox of order emails, one row per order and template
+// (and, for a partial refund, per amount refunded by then).
 // Superusers only.
 const EmailJobs = "email_jobs"
 
@@ -16,8 +17,14 @@ const (
 	EmailJobNextAttempt = "next_attempt"
 	EmailJobLastError   = "last_error"
 	EmailJobSentAt      = "sent_at"
-	EmailJobCreated     = "created"
-	EmailJobUpdated     = "updated"
+	// EmailJobRefund is the amount of the refund a partial-refund email
+	// tells of, in the order's minor units; 0 for other emails.
+	EmailJobRefund = "refund"
+	// EmailJobRefundedAmount is the order's refunded_amount after that
+	// refund: with order and template, it keeps one email per refund.
+	EmailJobRefundedAmount = "refunded_amount"
+	EmailJobCreated        = "created"
+	EmailJobUpdated        = "updated"
 )
 
 // Order email templates.
@@ -26,10 +33,14 @@ const (
 	TemplateOrderShipped   = "order_shipped"
 	TemplateOrderCancelled = "order_cancelled"
 	TemplateOrderRefunded  = "order_refunded"
+	// TemplateOrderPartlyRefunded tells of a refund of a part of an order
+	// whose status stays (support's partial refund, or one made in Stripe's
+	// dashboard); order_refunded goes when nothing remains.
+	TemplateOrderPartlyRefunded = "order_partly_refunded"
 )
 
 // EmailTemplates lists every order email template.
-var EmailTemplates = []string{TemplateOrderPaid, TemplateOrderShipped, TemplateOrderCancelled, TemplateOrderRefunded}
+var EmailTemplates = []string{TemplateOrderPaid, TemplateOrderShipped, TemplateOrderCancelled, TemplateOrderRefunded, TemplateOrderPartlyRefunded}
 
 // Values of email_jobs.status.
 const (

@@ -30,9 +30,9 @@ type mailpitMessage struct {
 	HTML string `json:"HTML"`
 }
 
-// waitForEmail polls Mailpit until a message to the address arrives, and
-// returns it whole.
-func waitForEmail(t *testing.T, api, to string) mailpitMessage {
+// waitForEmail polls Mailpit until a message to the address arrives whose
+// subject holds about, and returns it whole.
+func waitForEmail(t *testing.T, api, to, about string) mailpitMessage {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
@@ -41,7 +41,7 @@ func waitForEmail(t *testing.T, api, to string) mailpitMessage {
 		}
 		getJSON(t, api+"/api/v1/messages", &list)
 		for _, m := range list.Messages {
-			if len(m.To) > 0 && m.To[0].Address == to {
+			if len(m.To) > 0 && m.To[0].Address == to && strings.Contains(m.Subject, about) {
 				var full mailpitMessage
 				getJSON(t, api+"/api/v1/message/"+m.ID, &full)
 				return full
@@ -49,7 +49,7 @@ func waitForEmail(t *testing.T, api, to string) mailpitMessage {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Fatalf("no email to %s within 15 s", to)
+	t.Fatalf("no email to %s about %q within 15 s", to, about)
 	return mailpitMessage{}
 }
 
@@ -94,13 +94,28 @@ func TestPaidOrderEmailReachesMailpit(t *testing.T) {
 		t.Fatalf("webhook: %d %v", status, out)
 	}
 
-	msg := waitForEmail(t, mailpit, "customer2@example.com")
+	msg := waitForEmail(t, mailpit, "customer2@example.com", number)
 	if !strings.Contains(msg.Subject, "Tu pedido "+number+" está confirmado") {
 		t.Errorf("subject %q, want the Spanish receipt of %s", msg.Subject, number)
 	}
 	for _, want := range []string{"Hola, Robin Cliente", product["name"].(string), "Total", "USD"} {
 		if !strings.Contains(msg.Text, want) || !strings.Contains(msg.HTML, want) {
 			t.Errorf("the email lacks %q:\n%s", want, msg.Text)
+		}
+	}
+	t.Logf("Mailpit received %q", msg.Subject)
+
+	// Support refunds 1.25 of it: the customer is told, in Spanish, with
+	// the amount.
+	support := s.signIn("support@example.com")
+	status, out = s.call(http.MethodPost, "/api/v1/orders/"+orderID+"/refund", support, map[string]any{"amount": 125, "reason": "Scratched box"})
+	if status != http.StatusOK || out["status"] != "paid" || out["refunded_amount"] != float64(125) {
+		t.Fatalf("partial refund: %d %v", status, out)
+	}
+	msg = waitForEmail(t, mailpit, "customer2@example.com", "Hemos reembolsado parte de tu pedido "+number)
+	for _, want := range []string{"Reembolsado ahora: 1,25 USD", "Reembolsado en total: 1,25 USD"} {
+		if !strings.Contains(msg.Text, want) {
+			t.Errorf("the partial refund email lacks %q:\n%s", want, msg.Text)
 		}
 	}
 	t.Logf("Mailpit received %q", msg.Subject)

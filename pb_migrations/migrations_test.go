@@ -47,7 +47,7 @@ func TestMigratedSchemaHasEveryField(t *testing.T) {
 			c.StripeEventStatus, c.StripeEventReason},
 		c.EmailJobs: {c.EmailJobOrder, c.EmailJobUser, c.EmailJobRecipient, c.EmailJobTemplate, c.EmailJobLanguage,
 			c.EmailJobStatus, c.EmailJobAttempts, c.EmailJobNextAttempt, c.EmailJobLastError, c.EmailJobSentAt,
-			c.EmailJobCreated, c.EmailJobUpdated},
+			c.EmailJobCreated, c.EmailJobUpdated, c.EmailJobRefund, c.EmailJobRefundedAmount},
 		c.JobRuns: {c.JobRunJob, c.JobRunStatus, c.JobRunTrigger, c.JobRunStarted, c.JobRunFinished,
 			c.JobRunFetched, c.JobRunCreated, c.JobRunUpdated, c.JobRunSkipped, c.JobRunFailed,
 			c.JobRunWatermark, c.JobRunError},
@@ -153,7 +153,7 @@ func TestMigratedIndexesServeTheDashboardQueries(t *testing.T) {
 			"UNIQUE INDEX `idx_orders_stripe_payment_intent`", "UNIQUE INDEX `idx_orders_stripe_refund`"},
 		c.OrderItems:   {"`idx_order_items_user_created`", "`idx_order_items_created`", "`idx_order_items_order`", "`idx_order_items_product`"},
 		c.StripeEvents: {"UNIQUE INDEX `idx_stripe_events_event_id`"},
-		c.EmailJobs:    {"UNIQUE INDEX `idx_email_jobs_order_template`"},
+		c.EmailJobs:    {"UNIQUE INDEX `idx_email_jobs_order_template_refunded` ON `email_jobs` (`order`, template, refunded_amount)"},
 		c.Products:     {"UNIQUE INDEX `idx_products_stripe_product`"},
 	}
 	for name, fragments := range want {

@@ -1,6 +1,7 @@
 package emails_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -45,10 +46,10 @@ func TestOrderEmailsInEveryLanguage(t *testing.T) {
 	shop := shoptest.Shop()
 	// The phrase each subject must carry, per language and template.
 	subjects := map[string]map[string]string{
-		"en": {c.TemplateOrderPaid: "is confirmed", c.TemplateOrderShipped: "is on its way", c.TemplateOrderCancelled: "is cancelled", c.TemplateOrderRefunded: "is refunded"},
-		"es": {c.TemplateOrderPaid: "está confirmado", c.TemplateOrderShipped: "está en camino", c.TemplateOrderCancelled: "está cancelado", c.TemplateOrderRefunded: "ha sido reembolsado"},
-		"fr": {c.TemplateOrderPaid: "est confirmée", c.TemplateOrderShipped: "est en route", c.TemplateOrderCancelled: "est annulée", c.TemplateOrderRefunded: "est remboursée"},
-		"de": {c.TemplateOrderPaid: "ist bestätigt", c.TemplateOrderShipped: "ist unterwegs", c.TemplateOrderCancelled: "ist storniert", c.TemplateOrderRefunded: "ist erstattet"},
+		"en": {c.TemplateOrderPaid: "is confirmed", c.TemplateOrderShipped: "is on its way", c.TemplateOrderCancelled: "is cancelled", c.TemplateOrderRefunded: "is refunded", c.TemplateOrderPartlyRefunded: "Part of your order"},
+		"es": {c.TemplateOrderPaid: "está confirmado", c.TemplateOrderShipped: "está en camino", c.TemplateOrderCancelled: "está cancelado", c.TemplateOrderRefunded: "ha sido reembolsado", c.TemplateOrderPartlyRefunded: "parte de tu pedido"},
+		"fr": {c.TemplateOrderPaid: "est confirmée", c.TemplateOrderShipped: "est en route", c.TemplateOrderCancelled: "est annulée", c.TemplateOrderRefunded: "est remboursée", c.TemplateOrderPartlyRefunded: "Une partie de votre commande"},
+		"de": {c.TemplateOrderPaid: "ist bestätigt", c.TemplateOrderShipped: "ist unterwegs", c.TemplateOrderCancelled: "ist storniert", c.TemplateOrderRefunded: "ist erstattet", c.TemplateOrderPartlyRefunded: "Ein Teil Ihrer Bestellung"},
 	}
 	totals := map[string]string{"en": ".", "es": ",", "fr": ",", "de": ","}
 	moves := map[string][]c.OrderStatus{
@@ -56,6 +57,8 @@ func TestOrderEmailsInEveryLanguage(t *testing.T) {
 		c.TemplateOrderShipped:   {c.StatusPaid, c.StatusShipped},
 		c.TemplateOrderCancelled: {c.StatusCancelled},
 		c.TemplateOrderRefunded:  {c.StatusPaid, c.StatusRefunded},
+		// then refundPart
+		c.TemplateOrderPartlyRefunded: {c.StatusPaid},
 	}
 	for _, lang := range c.Languages {
 		for _, template := range c.EmailTemplates {
@@ -66,6 +69,9 @@ func TestOrderEmailsInEveryLanguage(t *testing.T) {
 				}
 				for _, s := range moves[template] {
 					shoptest.MoveOrder(t, app, shop.CustomerOrder, s)
+				}
+				if template == c.TemplateOrderPartlyRefunded {
+					refundPart(t, app, shop.CustomerOrder, 150)
 				}
 				drain()
 
@@ -96,6 +102,87 @@ func TestOrderEmailsInEveryLanguage(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// refundPart adds amount to the order's refunded_amount, as the refund
+// route and a charge.refunded event for a part do.
+func refundPart(t *testing.T, app core.App, id string, amount int) {
+	t.Helper()
+	err := app.RunInTransaction(func(tx core.App) error {
+		order, err := tx.FindRecordById(c.Orders, id)
+		if err != nil {
+			return err
+		}
+		order.Set(c.OrderRefundedAmount, order.GetInt(c.OrderRefundedAmount)+amount)
+		return tx.Save(order)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPartialRefundsSendOneEmailEach: each refund of a part sends
+// order_partly_refunded with its amount and the sum so far; a save that
+// refunds nothing more (a repeated charge.refunded) sends none; the refund
+// of the rest sends order_refunded only.
+func TestPartialRefundsSendOneEmailEach(t *testing.T) {
+	shop := shoptest.Shop()
+	app, drain := emailShop(t, hooks.Config{AppURL: shoptest.AppURL})
+	shoptest.MoveOrder(t, app, shop.CustomerOrder, c.StatusPaid)
+	refundPart(t, app, shop.CustomerOrder, 300)
+	refundPart(t, app, shop.CustomerOrder, 0)
+	shoptest.MoveOrder(t, app, shop.CustomerOrder, c.StatusShipped)
+	refundPart(t, app, shop.CustomerOrder, 200)
+	order, err := app.FindRecordById(c.Orders, shop.CustomerOrder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := c.NewOrder(order).Total()
+	refundPart(t, app, shop.CustomerOrder, total-500)
+	shoptest.MoveOrder(t, app, shop.CustomerOrder, c.StatusRefunded)
+	drain()
+
+	type sent struct {
+		template         string
+		refund, refunded int
+	}
+	var got []sent
+	for _, job := range shoptest.EmailJobs(t, app, shop.CustomerOrder) {
+		if status := job.GetString(c.EmailJobStatus); status != c.EmailSent {
+			t.Errorf("%s email is %s", job.GetString(c.EmailJobTemplate), status)
+		}
+		got = append(got, sent{job.GetString(c.EmailJobTemplate), job.GetInt(c.EmailJobRefund), job.GetInt(c.EmailJobRefundedAmount)})
+	}
+	want := []sent{
+		{c.TemplateOrderPaid, 0, 0},
+		{c.TemplateOrderPartlyRefunded, 200, 500},
+		{c.TemplateOrderPartlyRefunded, 300, 300},
+		{c.TemplateOrderPartlyRefunded, total - 500, total},
+		{c.TemplateOrderRefunded, 0, 0},
+		{c.TemplateOrderShipped, 0, 0},
+	}
+	byKey := func(a, b sent) int {
+		return cmp.Or(strings.Compare(a.template, b.template), cmp.Compare(a.refunded, b.refunded))
+	}
+	slices.SortFunc(got, byKey)
+	slices.SortFunc(want, byKey)
+	// The last part refunded all, but the order was still shipped when it
+	// was saved: that part is told as a part, and the status change after
+	// it as the whole refund.
+	if !slices.Equal(got, want) {
+		t.Fatalf("emails %v, want %v", got, want)
+	}
+	var texts []string
+	for _, m := range app.TestMailer.Messages() {
+		if strings.Contains(m.Subject, "Part of your order") {
+			texts = append(texts, m.Text)
+		}
+	}
+	currency := strings.ToUpper(c.NewOrder(order).Currency())
+	if len(texts) != 3 || !strings.Contains(strings.Join(texts, ""), "Refunded now: 3.00 "+currency+"\nRefunded in all: 3.00 "+currency) ||
+		!strings.Contains(strings.Join(texts, ""), "Refunded now: 2.00 "+currency+"\nRefunded in all: 5.00 "+currency) {
+		t.Fatalf("partial refund emails:\n%s", strings.Join(texts, "\n---\n"))
 	}
 }
 

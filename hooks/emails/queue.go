@@ -3,6 +3,7 @@ package emails
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -61,7 +62,10 @@ func Register(app core.App, cfg Config, alerter *alerts.Alerter) *Outbox {
 }
 
 // queueOrderEmail writes the email of an order's new status to the outbox
-// in the transaction of the status change, so both land or neither does.
+// in the transaction of the status change, so both land or neither does,
+// and the email of a partial refund when refunded_amount grows while the
+// order stays paid, shipped or delivered (a whole refund sends
+// order_refunded through the status instead).
 // Every status change of the shop runs in one (the webhook's ledger
 // transaction, the cancel route, the records API's audit transaction, the
 // sync's batches). The hook joins it rather than opening its own: a
@@ -71,31 +75,50 @@ func queueOrderEmail(e *core.RecordEvent) error {
 	if !records.EmailsWanted(e.Context) {
 		return e.Next()
 	}
-	next := c.NewOrder(e.Record).Status()
-	template, ok := statusEmails[next]
-	if !ok {
-		return e.Next()
+	order := c.NewOrder(e.Record)
+	next := order.Status()
+	var stored struct {
+		Status   string `db:"status"`
+		Refunded int    `db:"refunded_amount"`
 	}
 	if !e.Record.IsNew() {
-		var current string
-		_ = e.App.DB().Select(c.OrderStatusField).From(c.Orders).Where(dbx.HashExp{"id": e.Record.Id}).Row(&current)
-		if current == string(next) {
-			return e.Next()
-		}
+		_ = e.App.DB().Select(c.OrderStatusField, c.OrderRefundedAmount).From(c.Orders).
+			Where(dbx.HashExp{"id": e.Record.Id}).One(&stored)
+	}
+	template, sendsEmail := statusEmails[next]
+	statusEmail := sendsEmail && (e.Record.IsNew() || stored.Status != string(next))
+	refund := e.Record.GetInt(c.OrderRefundedAmount) - stored.Refunded
+	refundEmail := !e.Record.IsNew() && refund > 0 && slices.Contains(partlyRefundable, next)
+	if !statusEmail && !refundEmail {
+		return e.Next()
 	}
 	if err := e.Next(); err != nil {
 		return err
 	}
-	return queueEmail(e.App, e.Record, template)
+	if statusEmail {
+		if err := queueEmail(e.App, e.Record, template, 0); err != nil {
+			return err
+		}
+	}
+	if refundEmail {
+		return queueEmail(e.App, e.Record, c.TemplateOrderPartlyRefunded, refund)
+	}
+	return nil
 }
+
+// partlyRefundable are the statuses an order keeps when a part of it is
+// refunded.
+var partlyRefundable = []c.OrderStatus{c.StatusPaid, c.StatusShipped, c.StatusDelivered}
 
 // queueEmail adds one email job for an order, unless the order already
 // has that email (a repeated event) or nobody is left to send it to: no
 // account, or one whose email address is not confirmed (sign-ups are
 // open, and the shop must not mail a stranger's address). A shipping
 // update respects the customer's order_updates choice; receipts of
-// payments, cancels and refunds always go.
-func queueEmail(app core.App, order *core.Record, template string) error {
+// payments, cancels and refunds always go. refund is the amount of a
+// partial refund, for order_partly_refunded; each refund has its email,
+// told apart by the order's refunded_amount after it.
+func queueEmail(app core.App, order *core.Record, template string, refund int) error {
 	userID := order.GetString(c.OrderUser)
 	if userID == "" {
 		return nil
@@ -111,7 +134,11 @@ func queueEmail(app core.App, order *core.Record, template string) error {
 	if template == c.TemplateOrderShipped && !u.OrderUpdates() {
 		return nil
 	}
-	exists, err := app.CountRecords(c.EmailJobs, dbx.HashExp{c.EmailJobOrder: order.Id, c.EmailJobTemplate: template})
+	refunded := 0
+	if template == c.TemplateOrderPartlyRefunded {
+		refunded = order.GetInt(c.OrderRefundedAmount)
+	}
+	exists, err := app.CountRecords(c.EmailJobs, dbx.HashExp{c.EmailJobOrder: order.Id, c.EmailJobTemplate: template, c.EmailJobRefundedAmount: refunded})
 	if err != nil || exists > 0 {
 		return err
 	}
@@ -127,6 +154,8 @@ func queueEmail(app core.App, order *core.Record, template string) error {
 	job.Set(c.EmailJobLanguage, u.Language())
 	job.Set(c.EmailJobStatus, c.EmailQueued)
 	job.Set(c.EmailJobNextAttempt, types.NowDateTime())
+	job.Set(c.EmailJobRefund, refund)
+	job.Set(c.EmailJobRefundedAmount, refunded)
 	if err := app.Save(job); err != nil {
 		return fmt.Errorf("queue %s email of order %s: %w", template, order.Id, err)
 	}

@@ -33,39 +33,45 @@ type emailCopy struct {
 // emailLabels are the words around the order details, per language.
 type emailLabels struct {
 	Greeting, GreetingNoName, Item, Quantity, Price, Total, Order, Arrival, Carrier, Tracking string
+	// Refund and Refunded label a partial refund: this one, and all so far.
+	Refund, Refunded string
 }
 
 var labels = map[string]emailLabels{
-	"en": {"Hello %s,", "Hello,", "Item", "Qty", "Price", "Total", "Order", "Estimated arrival", "Carrier", "Tracking number"},
-	"es": {"Hola, %s:", "Hola:", "Artículo", "Cant.", "Precio", "Total", "Pedido", "Llegada estimada", "Transportista", "Número de seguimiento"},
-	"fr": {"Bonjour %s,", "Bonjour,", "Article", "Qté", "Prix", "Total", "Commande", "Arrivée estimée", "Transporteur", "Numéro de suivi"},
-	"de": {"Hallo %s,", "Hallo,", "Artikel", "Menge", "Preis", "Summe", "Bestellung", "Voraussichtliche Ankunft", "Versanddienst", "Sendungsnummer"},
+	"en": {"Hello %s,", "Hello,", "Item", "Qty", "Price", "Total", "Order", "Estimated arrival", "Carrier", "Tracking number", "Refunded now", "Refunded in all"},
+	"es": {"Hola, %s:", "Hola:", "Artículo", "Cant.", "Precio", "Total", "Pedido", "Llegada estimada", "Transportista", "Número de seguimiento", "Reembolsado ahora", "Reembolsado en total"},
+	"fr": {"Bonjour %s,", "Bonjour,", "Article", "Qté", "Prix", "Total", "Commande", "Arrivée estimée", "Transporteur", "Numéro de suivi", "Remboursé maintenant", "Remboursé au total"},
+	"de": {"Hallo %s,", "Hallo,", "Artikel", "Menge", "Preis", "Summe", "Bestellung", "Voraussichtliche Ankunft", "Versanddienst", "Sendungsnummer", "Jetzt erstattet", "Insgesamt erstattet"},
 }
 
 var copies = map[string]map[string]emailCopy{
 	"en": {
-		c.TemplateOrderPaid:      {"Your order %s is confirmed", "Thank you for your order", "We have received your payment. Here is your receipt."},
-		c.TemplateOrderShipped:   {"Your order %s is on its way", "Your order has shipped", "Your order has left our warehouse."},
-		c.TemplateOrderCancelled: {"Your order %s is cancelled", "Your order is cancelled", "Your order has been cancelled. If you paid, the money is on its way back to you."},
-		c.TemplateOrderRefunded:  {"Your order %s is refunded", "Your refund is on its way", "We have refunded your order. It can take a few days to reach your account."},
+		c.TemplateOrderPaid:           {"Your order %s is confirmed", "Thank you for your order", "We have received your payment. Here is your receipt."},
+		c.TemplateOrderShipped:        {"Your order %s is on its way", "Your order has shipped", "Your order has left our warehouse."},
+		c.TemplateOrderCancelled:      {"Your order %s is cancelled", "Your order is cancelled", "Your order has been cancelled. If you paid, the money is on its way back to you."},
+		c.TemplateOrderRefunded:       {"Your order %s is refunded", "Your refund is on its way", "We have refunded your order. It can take a few days to reach your account."},
+		c.TemplateOrderPartlyRefunded: {"Part of your order %s is refunded", "A refund is on its way", "We have refunded part of your order; the rest of it stands. The money can take a few days to reach your account."},
 	},
 	"es": {
-		c.TemplateOrderPaid:      {"Tu pedido %s está confirmado", "Gracias por tu pedido", "Hemos recibido tu pago. Este es tu recibo."},
-		c.TemplateOrderShipped:   {"Tu pedido %s está en camino", "Tu pedido ha sido enviado", "Tu pedido ha salido de nuestro almacén."},
-		c.TemplateOrderCancelled: {"Tu pedido %s está cancelado", "Tu pedido está cancelado", "Tu pedido ha sido cancelado. Si pagaste, el dinero está de vuelta en camino."},
-		c.TemplateOrderRefunded:  {"Tu pedido %s ha sido reembolsado", "Tu reembolso está en camino", "Hemos reembolsado tu pedido. Puede tardar unos días en llegar a tu cuenta."},
+		c.TemplateOrderPaid:           {"Tu pedido %s está confirmado", "Gracias por tu pedido", "Hemos recibido tu pago. Este es tu recibo."},
+		c.TemplateOrderShipped:        {"Tu pedido %s está en camino", "Tu pedido ha sido enviado", "Tu pedido ha salido de nuestro almacén."},
+		c.TemplateOrderCancelled:      {"Tu pedido %s está cancelado", "Tu pedido está cancelado", "Tu pedido ha sido cancelado. Si pagaste, el dinero está de vuelta en camino."},
+		c.TemplateOrderRefunded:       {"Tu pedido %s ha sido reembolsado", "Tu reembolso está en camino", "Hemos reembolsado tu pedido. Puede tardar unos días en llegar a tu cuenta."},
+		c.TemplateOrderPartlyRefunded: {"Hemos reembolsado parte de tu pedido %s", "Un reembolso está en camino", "Hemos reembolsado parte de tu pedido; el resto sigue en pie. El dinero puede tardar unos días en llegar a tu cuenta."},
 	},
 	"fr": {
-		c.TemplateOrderPaid:      {"Votre commande %s est confirmée", "Merci pour votre commande", "Nous avons reçu votre paiement. Voici votre reçu."},
-		c.TemplateOrderShipped:   {"Votre commande %s est en route", "Votre commande a été expédiée", "Votre commande a quitté notre entrepôt."},
-		c.TemplateOrderCancelled: {"Votre commande %s est annulée", "Votre commande est annulée", "Votre commande a été annulée. Si vous avez payé, le remboursement est en cours."},
-		c.TemplateOrderRefunded:  {"Votre commande %s est remboursée", "Votre remboursement est en route", "Nous avons remboursé votre commande. Cela peut prendre quelques jours."},
+		c.TemplateOrderPaid:           {"Votre commande %s est confirmée", "Merci pour votre commande", "Nous avons reçu votre paiement. Voici votre reçu."},
+		c.TemplateOrderShipped:        {"Votre commande %s est en route", "Votre commande a été expédiée", "Votre commande a quitté notre entrepôt."},
+		c.TemplateOrderCancelled:      {"Votre commande %s est annulée", "Votre commande est annulée", "Votre commande a été annulée. Si vous avez payé, le remboursement est en cours."},
+		c.TemplateOrderRefunded:       {"Votre commande %s est remboursée", "Votre remboursement est en route", "Nous avons remboursé votre commande. Cela peut prendre quelques jours."},
+		c.TemplateOrderPartlyRefunded: {"Une partie de votre commande %s est remboursée", "Un remboursement est en route", "Nous avons remboursé une partie de votre commande ; le reste est maintenu. L'argent peut mettre quelques jours à arriver."},
 	},
 	"de": {
-		c.TemplateOrderPaid:      {"Ihre Bestellung %s ist bestätigt", "Danke für Ihre Bestellung", "Wir haben Ihre Zahlung erhalten. Hier ist Ihre Quittung."},
-		c.TemplateOrderShipped:   {"Ihre Bestellung %s ist unterwegs", "Ihre Bestellung wurde versandt", "Ihre Bestellung hat unser Lager verlassen."},
-		c.TemplateOrderCancelled: {"Ihre Bestellung %s ist storniert", "Ihre Bestellung ist storniert", "Ihre Bestellung wurde storniert. Falls Sie bezahlt haben, erhalten Sie das Geld zurück."},
-		c.TemplateOrderRefunded:  {"Ihre Bestellung %s ist erstattet", "Ihre Erstattung ist unterwegs", "Wir haben Ihre Bestellung erstattet. Es kann einige Tage dauern, bis das Geld ankommt."},
+		c.TemplateOrderPaid:           {"Ihre Bestellung %s ist bestätigt", "Danke für Ihre Bestellung", "Wir haben Ihre Zahlung erhalten. Hier ist Ihre Quittung."},
+		c.TemplateOrderShipped:        {"Ihre Bestellung %s ist unterwegs", "Ihre Bestellung wurde versandt", "Ihre Bestellung hat unser Lager verlassen."},
+		c.TemplateOrderCancelled:      {"Ihre Bestellung %s ist storniert", "Ihre Bestellung ist storniert", "Ihre Bestellung wurde storniert. Falls Sie bezahlt haben, erhalten Sie das Geld zurück."},
+		c.TemplateOrderRefunded:       {"Ihre Bestellung %s ist erstattet", "Ihre Erstattung ist unterwegs", "Wir haben Ihre Bestellung erstattet. Es kann einige Tage dauern, bis das Geld ankommt."},
+		c.TemplateOrderPartlyRefunded: {"Ein Teil Ihrer Bestellung %s ist erstattet", "Eine Erstattung ist unterwegs", "Wir haben einen Teil Ihrer Bestellung erstattet; der Rest bleibt bestehen. Es kann einige Tage dauern, bis das Geld ankommt."},
 	},
 }
 
@@ -76,7 +82,10 @@ type emailView struct {
 	Items                                  []emailItem
 	Total, Number, Arrival                 string
 	// Carrier, Tracking and TrackingURL are set in the shipped email.
-	Carrier, Tracking, TrackingURL      string
+	Carrier, Tracking, TrackingURL string
+	// Refund and Refunded are set in the partial-refund email: this
+	// refund, and all that is refunded of the order by then.
+	Refund, Refunded                    string
 	ShopName, ShopAddress, SupportEmail string
 }
 
@@ -116,8 +125,12 @@ func renderOrderEmail(app core.App, job *core.Record) (*mailer.Message, error) {
 	if name := order.GetString(c.OrderCustomerName); name != "" {
 		view.Greeting = fmt.Sprintf(l.Greeting, name)
 	}
-	if arrival := o.EstimatedArrival(); !arrival.IsZero() && template != c.TemplateOrderCancelled && template != c.TemplateOrderRefunded {
+	if arrival := o.EstimatedArrival(); !arrival.IsZero() && template != c.TemplateOrderCancelled && template != c.TemplateOrderRefunded && template != c.TemplateOrderPartlyRefunded {
 		view.Arrival = arrival.Time().Format("2006-01-02")
+	}
+	if template == c.TemplateOrderPartlyRefunded {
+		view.Refund = formatMoney(job.GetInt(c.EmailJobRefund), o.Currency(), lang)
+		view.Refunded = formatMoney(job.GetInt(c.EmailJobRefundedAmount), o.Currency(), lang)
 	}
 	if template == c.TemplateOrderShipped {
 		view.Carrier = order.GetString(c.OrderCarrier)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -176,6 +177,15 @@ func TestRefundInPartsThenWhole(t *testing.T) {
 		t.Fatal("refunded_at is not set")
 	}
 	shoptest.ExpectAuditRows("order.refund", c.AuditRef(c.Orders, order), 2)(t, app, nil)
+	// The customer hears of each: the part, then the whole.
+	var emails []string
+	for _, job := range shoptest.EmailJobs(t, app, order) {
+		emails = append(emails, fmt.Sprintf("%s %d/%d", job.GetString(c.EmailJobTemplate), job.GetInt(c.EmailJobRefund), job.GetInt(c.EmailJobRefundedAmount)))
+	}
+	slices.Sort(emails)
+	if want := []string{c.TemplateOrderPartlyRefunded + " 1/1", c.TemplateOrderRefunded + " 0/0"}; !slices.Equal(emails, want) {
+		t.Fatalf("emails queued %v, want %v", emails, want)
+	}
 
 	if status, body := refund(`{"reason":"Again"}`); status != http.StatusConflict {
 		t.Fatalf("a third refund: %d %s, want 409", status, body)

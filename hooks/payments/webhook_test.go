@@ -359,6 +359,13 @@ func TestChargeRefundedEvent(t *testing.T) {
 		{"partial refund leaves a paid order paid", c.StatusPaid, pi, false, shoptest.AfterAll(
 			shoptest.ExpectStored(c.Orders, shop.CustomerPaidOrder, c.OrderStatusField, c.StatusPaid),
 			webhookExpectLedger(1, "evt_test_refund"),
+			// A refund made in Stripe's dashboard is told to the customer too.
+			func(t testing.TB, app *tests.TestApp, _ *http.Response) {
+				jobs, err := app.FindAllRecords(c.EmailJobs, dbx.HashExp{c.EmailJobOrder: shop.CustomerPaidOrder, c.EmailJobTemplate: c.TemplateOrderPartlyRefunded})
+				if err != nil || len(jobs) != 1 || jobs[0].GetInt(c.EmailJobRefund) != 1000 {
+					t.Fatalf("partial refund emails %v (%v), want one of 1000", jobs, err)
+				}
+			},
 		)},
 		{"partial refund leaves a shipped order shipped", c.StatusShipped, pi, false,
 			shoptest.ExpectStored(c.Orders, shop.CustomerPaidOrder, c.OrderStatusField, c.StatusShipped)},
