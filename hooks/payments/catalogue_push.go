@@ -409,11 +409,21 @@ func (p *Payments) pushAgain(e *core.RequestEvent) error {
 		return router.NewApiError(http.StatusConflict, "This product is already up to date in Stripe.", nil)
 	}
 	// The claim makes check-and-mark one step for pushes at once: a second
-	// request that read the same pending state gets its 409 here.
+	// request that read the same pending state gets its 409 here. Whatever
+	// happens next, a panic included, the claim either starts the push of
+	// the marked product or is given back.
 	if !p.claimPush(record.Id) {
 		return router.NewApiError(http.StatusConflict, "This product is being sent to Stripe now.", nil)
 	}
 	marked := false
+	defer func() {
+		if marked {
+			p.runClaimedPush(record.Id)
+		} else {
+			p.releasePush(record.Id)
+		}
+	}()
+	updated := false
 	err = e.App.RunInTransaction(func(tx core.App) error {
 		res, err := tx.DB().Update(c.Products,
 			dbx.Params{c.ProductStripeSync: c.StripeSyncPending, c.ProductUpdated: types.NowDateTime().String()},
@@ -424,19 +434,17 @@ func (p *Payments) pushAgain(e *core.RequestEvent) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil // another request or push changed it meanwhile
 		}
-		marked = true
+		updated = true
 		return audit.Write(tx, audit.Actor(e.Auth), "product.push", c.AuditRef(c.Products, record.Id), map[string]any{"from": state})
 	})
 	if err != nil {
-		p.releasePush(record.Id)
 		return e.InternalServerError("", err)
 	}
-	if !marked {
-		p.releasePush(record.Id)
+	if marked = updated; !marked {
 		return router.NewApiError(http.StatusConflict, "This product changed meanwhile: reload it and try again.", nil)
 	}
-	fresh, err := e.App.FindRecordById(c.Products, record.Id) // as marked, before the push moves on
-	p.runClaimedPush(record.Id)
+	// Read as marked, before the push (started on return) moves on.
+	fresh, err := e.App.FindRecordById(c.Products, record.Id)
 	if err != nil {
 		return e.InternalServerError("", err)
 	}

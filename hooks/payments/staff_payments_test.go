@@ -150,8 +150,8 @@ func TestPushAgain(t *testing.T) {
 // TestPushAgainKeepsAnEditMadeMeanwhile: the push route marks the product
 // with a conditional update of its Stripe state alone: a store edit of the
 // price committed between its read and its write stays (it was written
-// back over by a save of the record read before); pushes at once mark it
-// once.
+// back over by a save of the record read before), and is pushed; pushes at
+// once mark it once.
 func TestPushAgainKeepsAnEditMadeMeanwhile(t *testing.T) {
 	shop := shoptest.Shop()
 	product := shop.PhysicalProduct
@@ -201,6 +201,18 @@ func TestPushAgainKeepsAnEditMadeMeanwhile(t *testing.T) {
 		}
 		if accepted > 2 {
 			t.Fatalf("round %d: %d pushes accepted at once (%v)", round, accepted, codes)
+		}
+		// The edit reached Stripe too, whether it came during a claim (the
+		// claim's push runs again) or after: the push that ends synced sent
+		// the edited price.
+		pushWait(t, app, product, c.StripeSyncSynced)
+		prices := fake.Requests("POST /v1/prices")
+		if len(prices) == 0 || prices[len(prices)-1].Form.Get("unit_amount") != fmt.Sprint(price) {
+			var sent []string
+			for _, r := range prices {
+				sent = append(sent, r.Form.Get("unit_amount"))
+			}
+			t.Fatalf("round %d: prices sent to Stripe %v, want the last to be %d", round, sent, price)
 		}
 		app.Cleanup()
 	}
