@@ -23,20 +23,60 @@ func BindBody(e *core.RequestEvent, dst any, shape string) error {
 	}
 	var semantic *json.SemanticError
 	if errors.As(err, &semantic) && semantic.JSONPointer != "" {
-		return router.NewBadRequestError("Check the values sent.", fieldError(string(semantic.JSONPointer), typeError(semantic.GoType)))
+		path := fieldPath(reflect.TypeOf(dst), string(semantic.JSONPointer))
+		return router.NewBadRequestError("Check the values sent.", fieldError(path, typeError(semantic.GoType)))
 	}
 	return router.NewBadRequestError("The body must be JSON: "+shape+".", err)
 }
 
-// fieldError nests err under the JSON pointer's path, the way PocketBase
-// renders the errors of a list's items: /items/0/quantity is
-// {"items": {"0": {"quantity": err}}}.
-func fieldError(pointer string, err error) validation.Errors {
+// fieldPath splits a JSON pointer into the names of its fields as dst's
+// type spells them: PocketBase's binding matches names whatever their case,
+// and the error must name "amount" even when the body said "AMOUNT".
+func fieldPath(t reflect.Type, pointer string) []string {
+	unescape := strings.NewReplacer("~1", "/", "~0", "~")
 	path := strings.Split(strings.TrimPrefix(pointer, "/"), "/")
+	for i, segment := range path {
+		path[i] = unescape.Replace(segment)
+		for t != nil && t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		switch {
+		case t == nil:
+		case t.Kind() == reflect.Struct:
+			name, field := structField(t, path[i])
+			path[i], t = name, field
+		case t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map:
+			t = t.Elem()
+		default:
+			t = nil
+		}
+	}
+	return path
+}
+
+// structField finds the field of t that the JSON name binds to, as
+// PocketBase's case-insensitive binding does, and returns its own name
+// and type (the name as given, and nil, when there is none).
+func structField(t reflect.Type, name string) (string, reflect.Type) {
+	for f := range t.Fields() {
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == "" {
+			tag = f.Name
+		}
+		if f.IsExported() && tag != "-" && strings.EqualFold(tag, name) {
+			return tag, f.Type
+		}
+	}
+	return name, nil
+}
+
+// fieldError nests err under the path, the way PocketBase renders the
+// errors of a list's items: items/0/quantity is
+// {"items": {"0": {"quantity": err}}}.
+func fieldError(path []string, err error) validation.Errors {
 	var nested error = err
 	for i := len(path) - 1; i >= 0; i-- {
-		key := strings.NewReplacer("~1", "/", "~0", "~").Replace(path[i])
-		nested = validation.Errors{key: nested}
+		nested = validation.Errors{path[i]: nested}
 	}
 	return nested.(validation.Errors)
 }
