@@ -63,9 +63,9 @@ func Register(app core.App, cfg Config, alerter *alerts.Alerter) *Outbox {
 
 // queueOrderEmail writes the email of an order's new status to the outbox
 // in the transaction of the status change, so both land or neither does,
-// and the email of a partial refund when refunded_amount grows while the
-// order stays paid, shipped or delivered (a whole refund sends
-// order_refunded through the status instead).
+// and the email of a partial refund when refunded_amount grows, short of
+// the total, while the order stays paid, shipped or delivered (a whole
+// refund sends order_refunded through the status instead).
 // Every status change of the shop runs in one (the webhook's ledger
 // transaction, the cancel route, the records API's audit transaction, the
 // sync's batches). The hook joins it rather than opening its own: a
@@ -87,8 +87,9 @@ func queueOrderEmail(e *core.RecordEvent) error {
 	}
 	template, sendsEmail := statusEmails[next]
 	statusEmail := sendsEmail && (e.Record.IsNew() || stored.Status != string(next))
-	refund := e.Record.GetInt(c.OrderRefundedAmount) - stored.Refunded
-	refundEmail := !e.Record.IsNew() && refund > 0 && slices.Contains(partlyRefundable, next)
+	refunded := e.Record.GetInt(c.OrderRefundedAmount)
+	refund := refunded - stored.Refunded
+	refundEmail := !e.Record.IsNew() && refund > 0 && refunded < order.Total() && slices.Contains(partlyRefundable, next)
 	if !statusEmail && !refundEmail {
 		return e.Next()
 	}
