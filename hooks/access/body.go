@@ -4,6 +4,7 @@ import (
 	"encoding/json/v2"
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 
 	validation "github.com/pocketbase/ozzo-validation/v4"
@@ -15,7 +16,8 @@ import (
 // is not JSON answers 400 with shape, an example of the body it wants; a
 // value of the wrong type (`"amount": 1e3` for a whole number, `"x"` for a
 // list) answers 400 naming the field, as a validation error does:
-// {"data": {"amount": {"code": "validation_invalid_type", ...}}}.
+// {"data": {"amount": {"code": "validation_invalid_type", ...}}}; a number
+// too large for its field, validation_out_of_range.
 func BindBody(e *core.RequestEvent, dst any, shape string) error {
 	err := e.BindBody(dst)
 	if err == nil {
@@ -24,7 +26,11 @@ func BindBody(e *core.RequestEvent, dst any, shape string) error {
 	var semantic *json.SemanticError
 	if errors.As(err, &semantic) && semantic.JSONPointer != "" {
 		path := fieldPath(reflect.TypeOf(dst), string(semantic.JSONPointer))
-		return router.NewBadRequestError("Check the values sent.", fieldError(path, typeError(semantic.GoType)))
+		wrong := typeError(semantic.GoType)
+		if errors.Is(err, strconv.ErrRange) {
+			wrong = validation.NewError("validation_out_of_range", "Too large a number.")
+		}
+		return router.NewBadRequestError("Check the values sent.", fieldError(path, wrong))
 	}
 	return router.NewBadRequestError("The body must be JSON: "+shape+".", err)
 }
@@ -91,7 +97,7 @@ func typeError(t reflect.Type) error {
 		switch t.Kind() {
 		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-			message = "Must be a whole number in range, such as 1500."
+			message = "Must be a whole number."
 		case reflect.Float32, reflect.Float64:
 			message = "Must be a number."
 		case reflect.String:

@@ -26,9 +26,10 @@ func TestBindBodyNamesTheWrongField(t *testing.T) {
 		Notes  map[string]string `json:"notes"`
 	}
 	cases := []struct{ name, in, want string }{
-		{"a number in exponent form", `{"amount":1e3}`, `{"amount":{"code":"validation_invalid_type","message":"Must be a whole number in range, such as 1500."}}`},
-		{"the name in capitals", `{"AMOUNT":"x"}`, `{"amount":{"code":"validation_invalid_type","message":"Must be a whole number in range, such as 1500."}}`},
-		{"an item's quantity", `{"items":[{"product":"p","Quantity":1.5}]}`, `{"items":{"0":{"quantity":{"code":"validation_invalid_type","message":"Must be a whole number in range, such as 1500."}}}}`},
+		{"a number in exponent form", `{"amount":1e3}`, `{"amount":{"code":"validation_invalid_type","message":"Must be a whole number."}}`},
+		{"a number past int64", `{"amount":99999999999999999999}`, `{"amount":{"code":"validation_out_of_range","message":"Too large a number."}}`},
+		{"the name in capitals", `{"AMOUNT":"x"}`, `{"amount":{"code":"validation_invalid_type","message":"Must be a whole number."}}`},
+		{"an item's quantity", `{"items":[{"product":"p","Quantity":1.5}]}`, `{"items":{"0":{"quantity":{"code":"validation_invalid_type","message":"Must be a whole number."}}}}`},
 		{"an object for a list", `{"items":{}}`, `{"items":{"code":"validation_invalid_type","message":"Must be a list."}}`},
 		{"a key with a slash", `{"notes":{"a/b":5}}`, `{"notes":{"a/b":{"code":"validation_invalid_type","message":"Must be text."}}}`},
 		{"not JSON", `{"amount":`, `{}`},
