@@ -286,6 +286,8 @@ func TestDeleteMeRefusesWithoutTheRightPassword(t *testing.T) {
 		{"no password", `{}`, http.StatusBadRequest, missing},
 		{"an empty password", `{"password":""}`, http.StatusBadRequest, missing},
 		{"a body that is not JSON", `password=` + seed.DemoPassword, http.StatusBadRequest, []string{`"status":400`}},
+		{"the right password with something after the JSON", `{"password":"` + seed.DemoPassword + `"} trailing`, http.StatusBadRequest, []string{`"status":400`, `The body must be JSON`}},
+		{"a broken string in the password", `{"password":"` + seed.DemoPassword + `\ud800x"}`, http.StatusBadRequest, []string{`"password":{"code":"validation_invalid_json"`}},
 		{"a wrong password", `{"password":"not-the-password"}`, http.StatusForbidden, []string{`"status":403`, `"message":"The password is not right."`}},
 		{"another account's password", `{"password":"admin-password-123"}`, http.StatusForbidden, []string{`"status":403`}},
 	} {

@@ -86,6 +86,17 @@ func TestCancelWhoMay(t *testing.T) {
 			ExpectedStatus: http.StatusBadRequest, ExpectedContent: []string{`"reason":{"code":"validation_length_too_long"`},
 		},
 		{
+			// A form was bound before, its reason dropped, and the order cancelled.
+			Name: "a form body", Headers: map[string]string{"Authorization": shop.Customer.Token, "Content-Type": "application/x-www-form-urlencoded"},
+			Body:           strings.NewReader(`reason=12`),
+			ExpectedStatus: http.StatusUnsupportedMediaType, ExpectedContent: []string{`Content-Type: application/json`},
+		},
+		{
+			Name: "something after the JSON", Headers: shoptest.Headers(shop.Customer),
+			Body:           strings.NewReader(`{"reason":"x"}}}}`),
+			ExpectedStatus: http.StatusBadRequest, ExpectedContent: []string{`The body must be JSON`},
+		},
+		{
 			Name: "an unknown order", Headers: shoptest.Headers(shop.Customer), URL: "/api/v1/orders/nosuchorder0000/cancel",
 			ExpectedStatus: http.StatusNotFound, ExpectedContent: []string{`"status":404`},
 		},

@@ -97,7 +97,10 @@ func TestRefundRefusals(t *testing.T) {
 		{"an amount past int64", shoptest.Headers(shop.Support), url, `{"amount":99999999999999999999,"reason":"x"}`, c.StatusPaid, http.StatusBadRequest, `"amount":{"code":"validation_out_of_range"`},
 		{"an amount as text", shoptest.Headers(shop.Support), url, `{"amount":"100","reason":"x"}`, c.StatusPaid, http.StatusBadRequest, `"amount":{"code":"validation_invalid_type"`},
 		{"a reason as a list", shoptest.Headers(shop.Support), url, `{"reason":["x"]}`, c.StatusPaid, http.StatusBadRequest, `"reason":{"code":"validation_invalid_type","message":"Must be text."`},
-		{"a body that is not JSON", shoptest.Headers(shop.Support), url, `{"amount":`, c.StatusPaid, http.StatusBadRequest, `The body must be JSON: {\"amount\": 1500`},
+		{"a body that is not JSON", shoptest.Headers(shop.Support), url, `{"amount`, c.StatusPaid, http.StatusBadRequest, `The body must be JSON: {\"amount\": 1500`},
+		{"something after the JSON", shoptest.Headers(shop.Support), url, `{"amount":100,"reason":"x"}garbage`, c.StatusPaid, http.StatusBadRequest, `The body must be JSON`},
+		{"a second JSON value", shoptest.Headers(shop.Support), url, `{"amount":100,"reason":"x"} {"amount":5}`, c.StatusPaid, http.StatusBadRequest, `The body must be JSON`},
+		{"an XML body", xmlHeaders(shop.Support), url, `<r><Amount>100</Amount><Reason>x</Reason></r>`, c.StatusPaid, http.StatusUnsupportedMediaType, `Content-Type: application/json`},
 		{"more than was paid", shoptest.Headers(shop.Support), url, `{"amount":999999999,"reason":"x"}`, c.StatusPaid, http.StatusBadRequest, `"amount":{"code":"validation_refund_too_large"`},
 		{"a pending order", shoptest.Headers(shop.Support), url, good, c.StatusPending, http.StatusConflict, `An order that is pending has nothing to refund`},
 		{"a cancelled order", shoptest.Headers(shop.Support), url, good, c.StatusCancelled, http.StatusConflict, `An order that is cancelled has nothing to refund`},
@@ -114,6 +117,13 @@ func TestRefundRefusals(t *testing.T) {
 		}
 		s.Test(t)
 	}
+}
+
+// xmlHeaders are an account's headers with an XML body.
+func xmlHeaders(a shoptest.Account) map[string]string {
+	h := shoptest.Headers(a)
+	h["Content-Type"] = "application/xml"
+	return h
 }
 
 // TestRefundInPartsThenWhole: a part keeps the status and counts; the rest
