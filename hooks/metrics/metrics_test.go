@@ -16,6 +16,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/stripe/stripe-go/v76/webhook"
 
 	c "shopdash/collections"
 	"shopdash/hooks"
@@ -113,6 +114,10 @@ func TestSeriesMoveUnderLoad(t *testing.T) {
 	payload, _ := shoptest.StripeEvent(t, "evt_metrics_forged", "checkout.session.completed", paid)
 	expectStatus(t, handler, http.MethodPost, shoptest.WebhookURL, string(payload),
 		map[string]string{"Stripe-Signature": "t=1,v1=forged"}, http.StatusBadRequest)
+	ahead := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: shoptest.WebhookSecret,
+		Timestamp: time.Now().Add(10 * time.Minute)})
+	expectStatus(t, handler, http.MethodPost, shoptest.WebhookURL, string(payload),
+		map[string]string{"Stripe-Signature": ahead.Header}, http.StatusBadRequest)
 
 	run, err := runner.Run(context.Background(), payments.JobStaleOrders, jobs.RunOptions{Trigger: "test"})
 	if err != nil || run.Status != c.JobSucceeded {
@@ -130,7 +135,7 @@ func TestSeriesMoveUnderLoad(t *testing.T) {
 		{"shopdash_http_request_duration_seconds", []string{"route", "GET /api/v1/purchases", "method", "GET"}, 3},
 		{"shopdash_http_requests_total", []string{"route", "GET /api/collections/{collection}/records/{id}", "method", "GET", "code", "200"}, 1},
 		{"shopdash_http_requests_total", []string{"route", "POST /api/v1/stripe/webhook", "method", "POST", "code", "200"}, 3},
-		{"shopdash_http_requests_total", []string{"route", "POST /api/v1/stripe/webhook", "method", "POST", "code", "400"}, 1},
+		{"shopdash_http_requests_total", []string{"route", "POST /api/v1/stripe/webhook", "method", "POST", "code", "400"}, 2},
 		{"shopdash_http_requests_total", []string{"route", "GET /metrics", "method", "GET", "code", "200"}, 1},
 		{"shopdash_cache_lookups_total", []string{"cache", "auth", "result", "hit"}, 2},
 		{"shopdash_cache_lookups_total", []string{"cache", "answers", "result", "miss"}, 1},
@@ -138,7 +143,7 @@ func TestSeriesMoveUnderLoad(t *testing.T) {
 		{"shopdash_stripe_webhook_events_total", []string{"type", "checkout.session.completed", "outcome", "applied"}, 1},
 		{"shopdash_stripe_webhook_events_total", []string{"type", "checkout.session.completed", "outcome", "duplicate"}, 1},
 		{"shopdash_stripe_webhook_events_total", []string{"type", "customer.created", "outcome", "ignored"}, 1},
-		{"shopdash_stripe_webhook_events_total", []string{"type", "unknown", "outcome", "bad_signature"}, 1},
+		{"shopdash_stripe_webhook_events_total", []string{"type", "unknown", "outcome", "bad_signature"}, 2},
 		{"shopdash_job_run_duration_seconds", []string{"job", payments.JobStaleOrders, "status", c.JobSucceeded}, 1},
 	} {
 		got := value(t, after, want.name, want.labels...) - value(t, before, want.name, want.labels...)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -125,9 +126,18 @@ func (p *Payments) alertRefusal(event stripe.Event, result eventResult) {
 	}
 }
 
+// errSignedAhead refuses a signature dated later than the tolerance after
+// our clock. stripe-go refuses only those dated too long ago, and one
+// dated ahead could be replayed for as long as it is ahead.
+var errSignedAhead = errors.New("signature dated ahead of our clock by more than the tolerance")
+
 // verifyEvent accepts an event signed with any configured secret, of any
-// API version (the fields we read are stable across versions).
+// API version (the fields we read are stable across versions), dated
+// within stripe-go's 5-minute tolerance of our clock either way.
 func (p *Payments) verifyEvent(payload []byte, signature string) (stripe.Event, error) {
+	if time.Until(signedAt(signature)) > webhook.DefaultTolerance {
+		return stripe.Event{}, errSignedAhead
+	}
 	var err error
 	for _, secret := range p.cfg.StripeWebhookSecrets {
 		var event stripe.Event
@@ -138,6 +148,21 @@ func (p *Payments) verifyEvent(payload []byte, signature string) (stripe.Event, 
 		}
 	}
 	return stripe.Event{}, err
+}
+
+// signedAt is the time a Stripe-Signature header says it was signed
+// (t=), read as stripe-go reads it: the last t= wins. Zero when it has
+// none, which the signature check then refuses.
+func signedAt(signature string) time.Time {
+	var at time.Time
+	for _, pair := range strings.Split(signature, ",") {
+		if value, ok := strings.CutPrefix(pair, "t="); ok {
+			if unix, err := strconv.ParseInt(value, 10, 64); err == nil {
+				at = time.Unix(unix, 0)
+			}
+		}
+	}
+	return at
 }
 
 // eventResult is what became of one event: its ledger status (applied,

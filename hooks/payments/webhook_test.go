@@ -142,6 +142,8 @@ func TestWebhookRefusesUnverifiedEvents(t *testing.T) {
 		webhookDelivery("signed with another secret", payload, webhookSign(payload, "whsec_test_someone_else", time.Now())),
 		webhookDelivery("body changed after signing", forged, signature),
 		webhookDelivery("signed ten minutes ago (a replay)", payload, webhookSign(payload, shoptest.WebhookSecret, time.Now().Add(-10*time.Minute))),
+		webhookDelivery("signed ten minutes ahead (replayable for longer)", payload, webhookSign(payload, shoptest.WebhookSecret, time.Now().Add(10*time.Minute))),
+		webhookDelivery("signed ahead by a day", payload, webhookSign(payload, shoptest.WebhookSecret, time.Now().Add(24*time.Hour))),
 		webhookDelivery("no Stripe-Signature header", payload, ""),
 		webhookDelivery("a signature header without a signature", payload, fmt.Sprintf("t=%d", time.Now().Unix())),
 	}
@@ -158,6 +160,23 @@ func TestWebhookRefusesUnverifiedEvents(t *testing.T) {
 	for _, s := range scenarios {
 		s.BeforeTestFunc = webhookBeforeStockOrder
 		s.AfterTestFunc = nothingChanged
+		s.Test(t)
+	}
+}
+
+// TestWebhookAcceptsClockSkewWithinTheTolerance: a signature dated up to
+// the 5-minute tolerance before or after our clock is Stripe's, with one
+// of the two clocks a little off.
+func TestWebhookAcceptsClockSkewWithinTheTolerance(t *testing.T) {
+	t.Parallel()
+	shop := shoptest.Shop()
+	for _, skew := range []time.Duration{-4 * time.Minute, 4 * time.Minute} {
+		payload, _ := shoptest.StripeEvent(t, "evt_test_skewed", "checkout.session.completed", shoptest.WebhookSession(shop.CustomerOrder, "paid"))
+		s := webhookDelivery(fmt.Sprintf("signed %s from now", skew), payload, webhookSign(payload, shoptest.WebhookSecret, time.Now().Add(skew)))
+		s.BeforeTestFunc = webhookBeforeStockOrder
+		s.ExpectedStatus = http.StatusOK
+		s.ExpectedContent = []string{`"applied":true`}
+		s.AfterTestFunc = shoptest.AfterAll(shoptest.WebhookOrderPaid(), webhookExpectLedger(1, "evt_test_skewed"))
 		s.Test(t)
 	}
 }
