@@ -3,10 +3,10 @@
 // order of the layers below (docs/architecture.md):
 //
 //	collections/          names and typed views of the schema
-//	hooks/access, alerts, audit, cache, metrics
+//	hooks/access, alerts, audit, cache, metrics, realtime
 //	                      cross-cutting parts: permissions and the records
 //	                      API's guards, operator alerts, the audit log, the
-//	                      caches, the Prometheus metrics
+//	                      caches, the Prometheus metrics, realtime delivery
 //	hooks/records, jobs   the collections' record hooks and the order
 //	                      operations several entry points share; the job
 //	                      runner
@@ -32,6 +32,7 @@ import (
 	"shopdash/hooks/jobs"
 	"shopdash/hooks/metrics"
 	"shopdash/hooks/payments"
+	"shopdash/hooks/realtime"
 	"shopdash/hooks/records"
 	"shopdash/hooks/staff"
 )
@@ -56,6 +57,7 @@ func Register(app core.App, public fs.FS, cfg Config) (*jobs.Jobs, error) {
 	m.CacheLookups("answers", answers.Lookups().Counts)
 	access.RegisterRecordsGuard(app, recordsAPIReadSlots(), cfg.RecordsReadTimeout)
 	access.RegisterRealtimeGuard(app)
+	realtime.Register(app)
 	access.RegisterListScoping(app)
 	alerter := alerts.New(app, cfg.AlertEmail)
 	records.Register(app)

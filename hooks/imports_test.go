@@ -19,6 +19,7 @@ var packageLayers = map[string]int{
 	"shopdash/hooks/audit":    1,
 	"shopdash/hooks/cache":    1,
 	"shopdash/hooks/metrics":  1,
+	"shopdash/hooks/realtime": 1,
 	"shopdash/hooks/jobs":     2,
 	"shopdash/hooks/records":  2,
 	"shopdash/hooks/customer": 3,
