@@ -38,62 +38,103 @@ var uncached = []string{"SHOPDASH_CACHE_TTL=off"}
 // middleware: the difference from the same case with them is their cost.
 var noMetrics = []string{"SHOPDASH_METRICS=off"}
 
-// runBinary seeds a shop with bin, then measures every case, restarting the
-// server for each.
-func runBinary(cfg config, bin, label, dir string) (*driverRun, error) {
-	dr := &driverRun{Driver: label, Binary: bin}
-	if fi, err := os.Stat(bin); err == nil {
-		dr.BinaryMB = mb(fi.Size())
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	log.Printf("seeding %d users x %d orders", cfg.users, cfg.ordersPerUser)
-	d, err := runCmd(bin, "seed", "--dir", dir, "--users", fmt.Sprint(cfg.users), "--orders-per-user", fmt.Sprint(cfg.ordersPerUser))
-	if err != nil {
-		return nil, err
-	}
-	dr.SeedSeconds = d.Seconds()
-	log.Printf("seeded in %.1f s", dr.SeedSeconds)
-	if _, err := runCmd(bin, "superuser", "upsert", suEmail, suPassword, "--dir", dir); err != nil {
-		return nil, err
-	}
+// fakeStripe answers Checkout Session creation for the checkout cases and
+// serves invoices, products and prices for the sync case.
+type fakeStripe struct {
+	*httptest.Server
+	invoices *fakeInvoices
+	sessions atomic.Int64
+}
 
-	// Fake Stripe for the checkout case: answers Checkout Session creation.
-	// Also serves invoices, products and prices for the sync case.
-	var sessions atomic.Int64
-	invoices := &fakeInvoices{users: cfg.users}
-	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if invoices.serve(w, r) {
+func newFakeStripe(users int) *fakeStripe {
+	f := &fakeStripe{invoices: &fakeInvoices{users: users}}
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f.invoices.serve(w, r) {
 			return
 		}
 		if r.Method == "POST" && r.URL.Path == "/v1/checkout/sessions" {
-			n := sessions.Add(1)
+			n := f.sessions.Add(1)
 			w.Header().Set("Content-Type", "application/json")
 			fmt.Fprintf(w, `{"id":"cs_x%d","object":"checkout.session","url":"https://x"}`, n)
 			return
 		}
 		http.Error(w, `{"error":{"message":"not faked"}}`, 404)
 	}))
+	return f
+}
+
+// env is the server environment pointing shopdash at the fake Stripe.
+func (f *fakeStripe) env() []string {
+	return []string{"STRIPE_SECRET_KEY=sk_test_x", "STRIPE_API_BASE=" + f.URL, "STRIPE_WEBHOOK_SECRET=" + webhookSecret}
+}
+
+// runBinary measures bin: the HTTP and batch cases on the main shop, then
+// the realtime case on a shop of its own.
+func runBinary(cfg config, bin, label, dir string) (*driverRun, error) {
+	dr := &driverRun{Driver: label, Binary: bin}
+	if fi, err := os.Stat(bin); err == nil {
+		dr.BinaryMB = mb(fi.Size())
+	}
+	fake := newFakeStripe(cfg.users)
 	defer fake.Close()
-	env := []string{"STRIPE_SECRET_KEY=sk_test_x", "STRIPE_API_BASE=" + fake.URL, "STRIPE_WEBHOOK_SECRET=" + webhookSecret}
+	if cfg.mainShop() {
+		if err := runShopCases(cfg, bin, dir, fake, dr); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.runsRealtime() {
+		rr, err := runRealtimeCase(cfg, bin, dir+"-realtime", fake.env())
+		if err != nil {
+			return nil, fmt.Errorf("case realtime: %w", err)
+		}
+		dr.Realtime = rr
+		dr.StartupsMS = append(dr.StartupsMS, rr.startupsMS...)
+	}
+	if n := fake.sessions.Load(); n > 0 {
+		log.Printf("fake Stripe created %d checkout sessions", n)
+	}
+	if len(dr.StartupsMS) > 0 {
+		s := append([]float64(nil), dr.StartupsMS...)
+		sort.Float64s(s)
+		dr.StartupMedianMS, dr.StartupMinMS, dr.StartupMaxMS = s[len(s)/2], s[0], s[len(s)-1]
+	}
+	return dr, nil
+}
+
+// runShopCases seeds the main shop with bin, then measures every HTTP case,
+// restarting the server for each, and the batch cases.
+func runShopCases(cfg config, bin, dir string, fake *fakeStripe, dr *driverRun) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	log.Printf("seeding %d users x %d orders", cfg.users, cfg.ordersPerUser)
+	d, err := runCmd(bin, "seed", "--dir", dir, "--users", fmt.Sprint(cfg.users), "--orders-per-user", fmt.Sprint(cfg.ordersPerUser))
+	if err != nil {
+		return err
+	}
+	dr.SeedSeconds = d.Seconds()
+	log.Printf("seeded in %.1f s", dr.SeedSeconds)
+	if _, err := runCmd(bin, "superuser", "upsert", suEmail, suPassword, "--dir", dir); err != nil {
+		return err
+	}
+	env := fake.env()
 
 	// First start: start-up, idle RSS, tokens and the set-up.
 	srv, err := startServer(bin, dir, env)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	time.Sleep(time.Second)
 	dr.IdleRSSMB = srv.rssMB()
 	dr.StartupsMS = append(dr.StartupsMS, ms(srv.startup))
-	su, tokens, err := setup(srv.base, cfg.tokens)
+	su, _, tokens, err := setup(srv.base, cfg.tokens)
 	if err != nil {
 		srv.stop()
-		return nil, err
+		return err
 	}
 	if dr.ScrapeMS, err = timeScrapes(su, 5); err != nil {
 		srv.stop()
-		return nil, err
+		return err
 	}
 	var product string
 	var pending []pendingOrder
@@ -134,7 +175,7 @@ func runBinary(cfg config, bin, label, dir string) (*driverRun, error) {
 		}
 		cr, err := runCase(cfg, bin, dir, env, su.token, bc)
 		if err != nil {
-			return nil, fmt.Errorf("case %s c=%d: %w", bc.Name, bc.Concurrency, err)
+			return fmt.Errorf("case %s c=%d: %w", bc.Name, bc.Concurrency, err)
 		}
 		dr.StartupsMS = append(dr.StartupsMS, cr.StartupMS)
 		dr.Cases = append(dr.Cases, cr)
@@ -143,11 +184,11 @@ func runBinary(cfg config, bin, label, dir string) (*driverRun, error) {
 	// otherwise fill the request log the others are measured with.
 	if product != "" && (cfg.only == nil || cfg.only["abuse"]) {
 		if err := clearRequestLogs(dir); err != nil {
-			return nil, fmt.Errorf("clear the request log: %w", err)
+			return fmt.Errorf("clear the request log: %w", err)
 		}
 		ar, err := runAbuseCase(cfg, bin, dir, env, tokens, product)
 		if err != nil {
-			return nil, fmt.Errorf("case abuse: %w", err)
+			return fmt.Errorf("case abuse: %w", err)
 		}
 		dr.Abuse = ar
 	}
@@ -157,25 +198,17 @@ func runBinary(cfg config, bin, label, dir string) (*driverRun, error) {
 	if cfg.emails > 0 {
 		br, err := runEmailCase(bin, dir, env, cfg.emails, cfg.batchTimeout)
 		if err != nil {
-			return nil, fmt.Errorf("case email-drain: %w", err)
+			return fmt.Errorf("case email-drain: %w", err)
 		}
 		dr.Batch = append(dr.Batch, br)
 	}
 	if cfg.syncInvoices > 0 {
-		dr.Batch = append(dr.Batch, runSyncCase(bin, dir, fake.URL, invoices, cfg.syncInvoices, cfg.syncTimeout))
+		dr.Batch = append(dr.Batch, runSyncCase(bin, dir, fake.URL, fake.invoices, cfg.syncInvoices, cfg.syncTimeout))
 	}
-	if n := sessions.Load(); n > 0 {
-		log.Printf("fake Stripe created %d checkout sessions", n)
-	}
-	s := append([]float64(nil), dr.StartupsMS...)
-	sort.Float64s(s)
-	dr.StartupMedianMS, dr.StartupMinMS, dr.StartupMaxMS = s[len(s)/2], s[0], s[len(s)-1]
-	return dr, nil
+	return nil
 }
 
-// runCase starts a server and measures one case; with cfg.profileDir it
-// also records a CPU profile of the measured attack and a heap profile
-// after it, through the superuser-only /debug/pprof routes (suToken).
+// runCase starts a server and measures one case on it.
 func runCase(cfg config, bin, dir string, env []string, suToken string, bc benchCase) (*caseResult, error) {
 	if err := clearRequestLogs(dir); err != nil {
 		return nil, fmt.Errorf("clear the request log: %w", err)
@@ -185,8 +218,15 @@ func runCase(cfg config, bin, dir string, env []string, suToken string, bc bench
 		return nil, err
 	}
 	defer srv.stop()
-	su := api{base: srv.base, token: suToken}
-	profileName := fmt.Sprintf("%s-%s-c%d", filepath.Base(bin), bc.Name, bc.Concurrency)
+	return measure(cfg, srv, api{base: srv.base, token: suToken}, filepath.Base(bin), bc)
+}
+
+// measure runs a case's warm-up and measured attack on a running server;
+// with cfg.profileDir it also records a CPU profile of the measured attack
+// and a heap profile after it, through the superuser-only /debug/pprof
+// routes (su), named after binName and the case.
+func measure(cfg config, srv *server, su api, binName string, bc benchCase) (*caseResult, error) {
+	profileName := fmt.Sprintf("%s-%s-c%d", binName, bc.Name, bc.Concurrency)
 	tr := bc.target(srv.base)
 	atk := func(d time.Duration) (*vegeta.Metrics, int) {
 		a := vegeta.NewAttacker(

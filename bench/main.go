@@ -9,6 +9,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,27 @@ type config struct {
 	syncTimeout   time.Duration   // cap on the sync case (SIGINT after it)
 	only          map[string]bool // HTTP cases to run (nil: all)
 	profileDir    string          // where CPU and heap profiles of each case go ("" : none)
+	realtime      []int           // connected customers of each realtime run after the one with none (nil: skip)
+	realtimeSaves int             // order saves of each realtime run, sequential and again concurrent
+}
+
+// mainShop reports whether anything is measured on the main shop: an HTTP
+// case, the abuse case or a batch case.
+func (cfg config) mainShop() bool {
+	if cfg.only == nil || cfg.emails > 0 || cfg.syncInvoices > 0 {
+		return true
+	}
+	for name := range cfg.only {
+		if name != "realtime" && name != "none" {
+			return true
+		}
+	}
+	return false
+}
+
+// runsRealtime reports whether the realtime case runs.
+func (cfg config) runsRealtime() bool {
+	return len(cfg.realtime) > 0 && (cfg.only == nil || cfg.only["realtime"])
 }
 
 func main() {
@@ -51,9 +73,10 @@ func main() {
 		syncN   = flag.Int("sync-invoices", -1, "invoices for the stripe-sync case (default 100000, 1000 with -smoke; 0 skips)")
 		syncCap = flag.Duration("sync-timeout", 0, "cap on the stripe-sync case, SIGINT after it (default 90s, 20s with -smoke)")
 		emails  = flag.Int("emails", -1, "queued emails for the email-drain case (default 10000, 200 with -smoke; 0 skips)")
-		only    = flag.String("cases", "", "comma-separated HTTP cases to run (default all): purchases,purchases-uncached,purchases-no-metrics,records-api,dashboard,dashboard-uncached,health,checkout,webhook,abuse; none for the batch cases only")
+		only    = flag.String("cases", "", "comma-separated HTTP cases to run (default all): purchases,purchases-uncached,purchases-no-metrics,records-api,dashboard,dashboard-uncached,health,checkout,webhook,abuse,realtime; none for the batch cases only")
 		conc    = flag.String("c", "", "comma-separated concurrencies (default 1,64)")
 		prof    = flag.String("profile", "", "directory for a CPU profile of each measured attack and a heap profile after it (pprof, from /debug/pprof)")
+		rt      = flag.String("realtime", "", "comma-separated connected customers of the realtime case, measured after a run with none (default 1000,5000, 50 with -smoke; off or 0 skips)")
 	)
 	flag.Parse()
 
@@ -62,10 +85,18 @@ func main() {
 		users: 1000, ordersPerUser: 100, warmup: 2 * time.Second,
 		concurrency: []int{1, 64}, tokens: 200,
 		syncInvoices: 100000, emails: 10000, batchTimeout: 5 * time.Minute, syncTimeout: 90 * time.Second,
+		realtime: []int{1000, 5000}, realtimeSaves: 200,
 	}
 	if cfg.smoke {
 		cfg.users, cfg.ordersPerUser, cfg.warmup = 20, 10, 200*time.Millisecond
 		cfg.syncInvoices, cfg.emails, cfg.batchTimeout, cfg.syncTimeout = 1000, 200, 20*time.Second, 20*time.Second
+		cfg.realtime, cfg.realtimeSaves = []int{50}, 20
+	}
+	if *rt != "" {
+		var err error
+		if cfg.realtime, err = parseConnected(*rt); err != nil {
+			log.Fatalf("-realtime: %v", err)
+		}
 	}
 	if *syncCap > 0 {
 		cfg.syncTimeout = *syncCap
@@ -112,6 +143,26 @@ func main() {
 	if err := run(cfg, *work); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// parseConnected reads -realtime: a list of connection counts, or off (or
+// 0) for none.
+func parseConnected(list string) ([]int, error) {
+	if list == "off" || list == "0" {
+		return nil, nil
+	}
+	var counts []int
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("bad count %q", f)
+		}
+		if n > 0 {
+			counts = append(counts, n)
+		}
+	}
+	slices.Sort(counts)
+	return slices.Compact(counts), nil
 }
 
 func run(cfg config, work string) error {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -16,6 +17,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -221,8 +224,8 @@ func (a api) saveProfile(path, file string) error {
 }
 
 // setup signs the bench superuser in once, excludes 127.0.0.1 from the rate
-// limits and impersonates up to n customers.
-func setup(base string, n int) (su api, tokens []string, err error) {
+// limits and impersonates up to n customers: their ids and tokens.
+func setup(base string, n int) (su api, ids, tokens []string, err error) {
 	var auth struct {
 		Token string `json:"token"`
 	}
@@ -238,43 +241,72 @@ func setup(base string, n int) (su api, tokens []string, err error) {
 	}, nil); err != nil {
 		return
 	}
+	if ids, err = su.userIDs("customer", n); err != nil {
+		return
+	}
+	if len(ids) == 0 {
+		return su, nil, nil, fmt.Errorf("no customers found")
+	}
+	if tokens, err = su.impersonate(ids); err != nil {
+		return
+	}
+	log.Printf("impersonated %d customers", len(tokens))
+	return su, ids, tokens, nil
+}
+
+// userIDs lists the ids of up to n users of a role.
+func (a api) userIDs(role string, n int) ([]string, error) {
 	var ids []string
 	for page := 1; len(ids) < n; page++ {
 		var list struct {
 			Items []struct {
 				ID string `json:"id"`
 			} `json:"items"`
-			TotalPages int `json:"totalPages"`
 		}
-		q := url.Values{"filter": {"role='customer'"}, "perPage": {"200"}, "fields": {"id"},
+		q := url.Values{"filter": {fmt.Sprintf("role=%q", role)}, "perPage": {"500"}, "fields": {"id"},
 			"page": {strconv.Itoa(page)}, "skipTotal": {"1"}}
-		if err = su.do("GET", "/api/collections/users/records?"+q.Encode(), nil, &list); err != nil {
-			return
+		if err := a.do("GET", "/api/collections/users/records?"+q.Encode(), nil, &list); err != nil {
+			return nil, err
 		}
 		for _, it := range list.Items {
 			ids = append(ids, it.ID)
 		}
-		if len(list.Items) < 200 {
+		if len(list.Items) < 500 {
 			break
 		}
 	}
-	if len(ids) > n {
-		ids = ids[:n]
-	}
-	if len(ids) == 0 {
-		return su, nil, fmt.Errorf("no customers found")
-	}
-	for _, id := range ids {
+	return ids[:min(n, len(ids))], nil
+}
+
+// impersonate gets an hour-long token of each user (superuser only), a few
+// requests at a time: thousands of customers take seconds, not minutes.
+func (a api) impersonate(ids []string) ([]string, error) {
+	tokens := make([]string, len(ids))
+	errs := make([]error, len(ids))
+	parallel(len(ids), 4, func(i int) {
 		var r struct {
 			Token string `json:"token"`
 		}
-		if err = su.do("POST", "/api/collections/users/impersonate/"+id, map[string]int{"duration": 3600}, &r); err != nil {
-			return
-		}
-		tokens = append(tokens, r.Token)
+		errs[i] = a.do("POST", "/api/collections/users/impersonate/"+ids[i], map[string]int{"duration": 3600}, &r)
+		tokens[i] = r.Token
+	})
+	return tokens, errors.Join(errs...)
+}
+
+// parallel calls fn(i) for every i in [0, n), workers at a time.
+func parallel(n, workers int, fn func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(n, workers) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				fn(i)
+			}
+		}()
 	}
-	log.Printf("impersonated %d customers", len(tokens))
-	return su, tokens, nil
+	wg.Wait()
 }
 
 func machineInfo() map[string]string {
