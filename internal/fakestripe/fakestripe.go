@@ -46,9 +46,13 @@ type Server struct {
 	events   []map[string]any
 }
 
+// reply is the first answer to an idempotency key, and the request it
+// answered: Stripe replays it to the same request and refuses the key for
+// any other.
 type reply struct {
-	status int
-	body   []byte
+	request string
+	status  int
+	body    []byte
 }
 
 // New starts a fake for the test and stops it at the end.
@@ -68,6 +72,7 @@ func New(tb testing.TB) *Server {
 	mux.HandleFunc("GET /v1/checkout/sessions/{id}", s.getObject(s.sessions))
 	mux.HandleFunc("POST /v1/checkout/sessions/{id}/expire", s.expireSession)
 	mux.HandleFunc("POST /v1/refunds", s.createRefund)
+	mux.HandleFunc("GET /v1/refunds", s.listRefunds)
 	mux.HandleFunc("POST /v1/products", s.createProduct)
 	mux.HandleFunc("POST /v1/products/{id}", s.updateObject(s.products))
 	mux.HandleFunc("POST /v1/prices", s.createPrice)
@@ -186,8 +191,9 @@ func routeOf(path string) string {
 	return strings.Join(parts, "/")
 }
 
-// record logs each call, serves planned failures and replays repeated
-// idempotency keys.
+// record logs each call, serves planned failures and, as Stripe does,
+// replays the first answer to a repeated idempotency key when the request
+// is the same (route and parameters) and refuses the key otherwise.
 func (s *Server) record(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := r.ParseForm(); err != nil {
@@ -215,8 +221,14 @@ func (s *Server) record(next http.Handler) http.Handler {
 			writeError(w, statuses[0], "fake failure")
 			return
 		}
+		request := route + "?" + r.PostForm.Encode()
 		if prev, ok := s.replies[key]; ok && key != "" {
 			s.mu.Unlock()
+			if prev.request != request {
+				writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{"type": "idempotency_error",
+					"message": "Keys for idempotent requests can only be used with the same parameters they were first used with."}})
+				return
+			}
 			w.Header().Set("Idempotent-Replayed", "true")
 			w.WriteHeader(prev.status)
 			_, _ = w.Write(prev.body)
@@ -227,7 +239,7 @@ func (s *Server) record(next http.Handler) http.Handler {
 		next.ServeHTTP(rec, r)
 		if key != "" && r.Method == http.MethodPost {
 			s.mu.Lock()
-			s.replies[key] = reply{rec.Code, rec.Body.Bytes()}
+			s.replies[key] = reply{request, rec.Code, rec.Body.Bytes()}
 			s.mu.Unlock()
 		}
 		for k, v := range rec.Header() {
@@ -328,16 +340,93 @@ func (s *Server) expireSession(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// createRefund refunds a payment intent. One of a session the fake
+// completed cannot be refunded more than the session paid (400, as Stripe
+// refuses it); a refund with no amount refunds what remains.
 func (s *Server) createRefund(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	intent := r.PostForm.Get("payment_intent")
 	amount, _ := strconv.ParseInt(r.PostForm.Get("amount"), 10, 64)
+	if paid, ok := s.paidBy(intent); ok {
+		left := paid - s.refunded(intent)
+		if amount == 0 {
+			amount = left
+		}
+		if left <= 0 || amount > left {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("Refund amount (%d) is greater than unrefunded amount on charge (%d)", amount, left))
+			return
+		}
+	}
 	refund := map[string]any{
 		"id": s.nextID("re_"), "object": "refund", "status": "succeeded",
-		"payment_intent": r.PostForm.Get("payment_intent"), "amount": amount,
+		"payment_intent": intent, "amount": amount,
+		"reason": r.PostForm.Get("reason"), "metadata": metadata(r.PostForm),
 	}
 	s.refunds = append(s.refunds, refund)
 	writeJSON(w, http.StatusOK, refund)
+}
+
+// paidBy is what a payment intent paid: the total of the session that
+// CompleteSession paid with it; false for a payment intent the fake did not
+// make (a test's own), whose refunds are not bounded.
+func (s *Server) paidBy(intent string) (int64, bool) {
+	for _, session := range s.sessions {
+		if session["payment_intent"] == intent {
+			return toInt64(session["amount_total"]), true
+		}
+	}
+	return 0, false
+}
+
+// refunded is what the refunds of a payment intent come to.
+func (s *Server) refunded(intent string) int64 {
+	var total int64
+	for _, r := range s.refunds {
+		if r["payment_intent"] == intent {
+			total += toInt64(r["amount"])
+		}
+	}
+	return total
+}
+
+// listRefunds serves the refunds newest first, of one payment intent when
+// payment_intent is given, paged by limit and starting_after, as Stripe
+// lists.
+func (s *Server) listRefunds(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	intent := r.URL.Query().Get("payment_intent")
+	page, more := newestFirst(s.refunds, r.URL.Query(), func(refund map[string]any) bool {
+		return intent == "" || refund["payment_intent"] == intent
+	})
+	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "url": "/v1/refunds", "has_more": more, "data": page})
+}
+
+// newestFirst is one page of a list kept oldest first, as Stripe lists:
+// newest first, the objects keep takes, at most limit (default 10, at
+// most 100) after the one named by starting_after; more when others
+// follow.
+func newestFirst(objects []map[string]any, q url.Values, keep func(map[string]any) bool) (page []map[string]any, more bool) {
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	if limit <= 0 || limit > 100 {
+		limit = 10
+	}
+	after := q.Get("starting_after")
+	started := after == ""
+	for i := len(objects) - 1; i >= 0 && len(page) <= limit; i-- {
+		o := objects[i]
+		switch {
+		case !started:
+			started = o["id"] == after
+		case keep(o):
+			page = append(page, o)
+		}
+	}
+	if len(page) > limit {
+		return page[:limit], true
+	}
+	return page, false
 }
 
 func (s *Server) createProduct(w http.ResponseWriter, r *http.Request) {
@@ -440,25 +529,7 @@ func (s *Server) AddInvoices(invoices ...map[string]any) {
 func (s *Server) listInvoices(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-	if limit <= 0 || limit > 100 {
-		limit = 10
-	}
-	after := r.URL.Query().Get("starting_after")
-	var page []map[string]any
-	started := after == ""
-	for i := len(s.invoices) - 1; i >= 0 && len(page) <= limit; i-- {
-		inv := s.invoices[i]
-		if started {
-			page = append(page, inv)
-		} else if inv["id"] == after {
-			started = true
-		}
-	}
-	more := len(page) > limit
-	if more {
-		page = page[:limit]
-	}
+	page, more := newestFirst(s.invoices, r.URL.Query(), func(map[string]any) bool { return true })
 	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "url": "/v1/invoices", "has_more": more, "data": page})
 }
 
@@ -478,28 +549,8 @@ func (s *Server) AddEvents(events ...map[string]any) {
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	q := r.URL.Query()
-	limit, _ := strconv.Atoi(q.Get("limit"))
-	if limit <= 0 || limit > 100 {
-		limit = 10
-	}
-	since, _ := strconv.ParseInt(q.Get("created[gte]"), 10, 64)
-	after := q.Get("starting_after")
-	var page []map[string]any
-	started := after == ""
-	for i := len(s.events) - 1; i >= 0 && len(page) <= limit; i-- {
-		e := s.events[i]
-		switch {
-		case !started:
-			started = e["id"] == after
-		case toInt64(e["created"]) >= since:
-			page = append(page, e)
-		}
-	}
-	more := len(page) > limit
-	if more {
-		page = page[:limit]
-	}
+	since, _ := strconv.ParseInt(r.URL.Query().Get("created[gte]"), 10, 64)
+	page, more := newestFirst(s.events, r.URL.Query(), func(e map[string]any) bool { return toInt64(e["created"]) >= since })
 	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "url": "/v1/events", "has_more": more, "data": page})
 }
 
