@@ -78,6 +78,9 @@ func Register(app core.App) *Broadcaster {
 		ctx, cancel := context.WithCancel(e.Request.Context())
 		defer cancel()
 		e.Request = e.Request.WithContext(ctx)
+		if pb, ok := e.Client.(*subscriptions.DefaultClient); ok {
+			e.Client = &client{DefaultClient: pb}
+		}
 		e.Client.Set(disconnectKey, cancel)
 		defer b.forget(e.Client.Id())
 		return e.Next()

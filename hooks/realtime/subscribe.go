@@ -29,6 +29,7 @@ const maxFilteredTopicsPerAddress = 20
 func (b *Broadcaster) takeSubscriptions(e *core.RealtimeSubscribeRequestEvent) error {
 	if e.HasSuperuserAuth() {
 		b.forget(e.Client.Id())
+		leaveTopicsToPocketBase(e.Client, true)
 		return e.Next()
 	}
 	topics := make([]*topic, 0, len(e.Subscriptions))
@@ -59,6 +60,7 @@ func (b *Broadcaster) takeSubscriptions(e *core.RealtimeSubscribeRequestEvent) e
 	// Filed before PocketBase answers 204, so an event that follows the
 	// answer reaches the new topics; put back if the request fails.
 	old := b.replace(e.Client, ip, topics)
+	leaveTopicsToPocketBase(e.Client, false)
 	e.Subscriptions = nil
 	if err := e.Next(); err != nil {
 		b.replace(e.Client, ip, old)
