@@ -18,7 +18,10 @@ const Orders = "orders"
 // payment (the invoice's, or the charge's receipt). claim and claimed_at
 // (hidden) mark an order that one operation is
 // changing while it calls Stripe (a cancel, a refund): every other change
-// waits until it is released.
+// waits until it is released. refund_pending (hidden) is the idempotency
+// key of a refund the claiming operation asked of Stripe and has not
+// recorded yet; one left behind was lost with its process, and the next
+// refund or cancel of the order asks Stripe what became of it.
 const (
 	OrderNumber              = "number"
 	OrderUser                = "user"
@@ -48,6 +51,7 @@ const (
 	OrderReceiptURL          = "receipt_url"
 	OrderClaim               = "claim"
 	OrderClaimedAt           = "claimed_at"
+	OrderRefundPending       = "refund_pending"
 	OrderCreated             = "created"
 	OrderUpdated             = "updated"
 )
@@ -164,6 +168,10 @@ func (o *Order) Claim() string { return o.GetString(OrderClaim) }
 
 // ClaimedAt is when Claim was taken.
 func (o *Order) ClaimedAt() types.DateTime { return o.GetDateTime(OrderClaimedAt) }
+
+// RefundPending is the idempotency key of a refund asked of Stripe and not
+// recorded, or "".
+func (o *Order) RefundPending() string { return o.GetString(OrderRefundPending) }
 
 // Created is when the order was placed.
 func (o *Order) Created() types.DateTime { return o.GetDateTime(OrderCreated) }

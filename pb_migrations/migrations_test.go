@@ -38,7 +38,7 @@ func TestMigratedSchemaHasEveryField(t *testing.T) {
 			c.OrderEstimatedArrival, c.OrderCustomerName, c.OrderCustomerEmail, c.OrderShippingAddress,
 			c.OrderStripeSession, c.OrderStripeInvoice, c.OrderStripePaymentIntent, c.OrderStripeRefund,
 			c.OrderPaidAt, c.OrderCancelledAt, c.OrderCancelReason, c.OrderCreated, c.OrderUpdated,
-			c.OrderDiscount, c.OrderClaim, c.OrderClaimedAt, c.OrderCarrier, c.OrderTrackingNumber, c.OrderTrackingURL,
+			c.OrderDiscount, c.OrderClaim, c.OrderClaimedAt, c.OrderRefundPending, c.OrderCarrier, c.OrderTrackingNumber, c.OrderTrackingURL,
 			c.OrderShippedAt, c.OrderDeliveredAt, c.OrderRefundedAt, c.OrderRefundedAmount, c.OrderReceiptURL},
 		c.OrderNotes: {c.NoteOrder, c.NoteAuthor, c.NoteBody, c.NoteCreated},
 		c.OrderItems: {c.ItemOrder, c.ItemUser, c.ItemProduct, c.ItemProductName, c.ItemUnitPrice,

@@ -70,9 +70,10 @@ type cancellation struct {
 // stock back, audits it and releases the claim in one transaction. Stripe
 // is called under the claim, so nothing else moves the order meanwhile:
 // a ship or a second cancel gets 409, a Stripe event waits. If Stripe
-// fails, the claim is released and nothing has changed (502); the
-// idempotency key makes a retried cancel reuse the same refund. Once
-// Stripe has refunded, the refund is never hidden behind a 409.
+// fails, the claim is released and nothing has changed (502). A cancel
+// asked again after its answer was lost finds the refund it made
+// (refundRemaining) and makes no other. Once Stripe has refunded, the
+// refund is never hidden behind a 409.
 func (p *Payments) cancel(app core.App, req cancellation) (*core.Record, error) {
 	claim, err := records.ClaimOrder(app, req.orderID, c.StatusPending, c.StatusPaid)
 	var conflict records.StatusConflict
@@ -100,7 +101,7 @@ func (p *Payments) cancel(app core.App, req cancellation) (*core.Record, error) 
 			apiErr = p.closeCheckout(app, order)
 		}
 	case c.StatusPaid:
-		refund, apiErr = p.refundOrder(app, order)
+		refund, apiErr = p.refundRemaining(app, order, claim)
 	}
 	if apiErr != nil {
 		records.ReleaseClaim(app, req.orderID, claim)
@@ -118,9 +119,11 @@ func (p *Payments) cancel(app core.App, req cancellation) (*core.Record, error) 
 		}
 		fresh.Set(c.OrderStatusField, string(c.StatusCancelled))
 		fresh.Set(c.OrderCancelReason, req.reason)
-		if refund != "" {
+		if from == c.StatusPaid {
 			// The refund is of all that remained: the order is refunded in whole.
-			fresh.Set(c.OrderStripeRefund, refund)
+			if refund != "" {
+				fresh.Set(c.OrderStripeRefund, refund)
+			}
 			fresh.Set(c.OrderRefundedAmount, fresh.GetInt(c.OrderTotal))
 			fresh.Set(c.OrderRefundedAt, types.NowDateTime())
 		}
@@ -189,27 +192,31 @@ func (p *Payments) closeCheckout(app core.App, order *c.Order) *router.ApiError 
 	return errStripeFailed("close the checkout", err)
 }
 
-// refundOrder refunds what remains of the payment of a paid order (all of
-// it, or what support's partial refunds left) and returns the refund id.
-func (p *Payments) refundOrder(app core.App, order *c.Order) (string, *router.ApiError) {
-	intent := order.StripePaymentIntent()
-	if intent == "" {
+// refundRemaining refunds, for the cancel holding claim, what remains of
+// the payment of a paid order (all of it, or what support's partial
+// refunds left) and returns the refund id. A refund the order noted and
+// never recorded is looked up first (refundedSoFar): when it left
+// nothing to refund, it is the cancel's refund.
+func (p *Payments) refundRemaining(app core.App, order *c.Order, claim string) (string, *router.ApiError) {
+	if order.StripePaymentIntent() == "" {
 		return "", router.NewApiError(http.StatusConflict,
 			"This order has no Stripe payment on record to refund; refund it by hand, then mark it in the dashboard.", nil)
 	}
 	if p.stripe == nil {
 		return "", errPaymentsOff()
 	}
-	params := &stripe.RefundParams{
-		PaymentIntent: stripe.String(intent),
-		Reason:        stripe.String(string(stripe.RefundReasonRequestedByCustomer)),
-		Metadata:      map[string]string{"order_id": order.Id},
+	before, lost, apiErr := p.refundedSoFar(app, order)
+	switch {
+	case apiErr != nil:
+		return "", apiErr
+	case before < order.Total():
+		refund, apiErr := p.refundPayment(app, order, claim, before, order.Total()-before)
+		if apiErr != nil {
+			return "", apiErr
+		}
+		return refund.ID, nil
+	case lost != nil:
+		return lost.ID, nil
 	}
-	params.SetIdempotencyKey("refund-" + order.Id)
-	refund, err := p.stripe.Refunds.New(params)
-	if err != nil {
-		logStripeFailure(app, "refund order", err, "order", order.Id)
-		return "", errStripeFailed("refund the payment", err)
-	}
-	return refund.ID, nil
+	return "", nil // refunded in whole at Stripe already (by hand), not yet told
 }

@@ -233,8 +233,10 @@ func TestCancelPaidOrderRefunds(t *testing.T) {
 				shoptest.ExpectAuditRows("order.cancel", c.AuditRef(c.Orders, order), 1),
 				func(t testing.TB, app *tests.TestApp, res *http.Response) {
 					calls := fake.Requests("POST /v1/refunds")
-					if len(calls) != 1 || calls[0].Form.Get("payment_intent") != "pi_paid_1" ||
-						calls[0].Form.Get("metadata[order_id]") != order || calls[0].IdempotencyKey != "refund-"+order {
+					total := orderTotal(t, app, order)
+					if len(calls) != 1 || calls[0].Form.Get("payment_intent") != "pi_paid_1" || calls[0].Form.Get("amount") != fmt.Sprint(total) ||
+						calls[0].Form.Get("metadata[order_id]") != order || calls[0].IdempotencyKey != refundKeyFor(order, 0, total) ||
+						calls[0].Form.Get("metadata[refund_key]") != calls[0].IdempotencyKey {
 						t.Fatalf("refund requests %+v", calls)
 					}
 				}),

@@ -61,6 +61,9 @@ type refundOrder struct {
 	amount *int
 	reason string
 	actor  string
+	// recovered: Stripe made the refund for an earlier request whose
+	// answer was lost, and this one records it.
+	recovered bool
 }
 
 // errNothingToRefund is the 409 of an order with nothing left to refund.
@@ -78,12 +81,16 @@ func errTooMuch(remaining int, currency string) *router.ApiError {
 }
 
 // refund claims the order (paid, shipped or delivered), refunds the amount
-// at Stripe under a key of its own, then adds it to refunded_amount, and
-// when nothing remains makes the order refunded (giving back the stock of
-// an order that had not shipped), audits it and releases the claim, in one
-// transaction. Two refunds at once cannot both pass: the second finds the
-// order claimed (409) or, after the first, less left to refund (400).
-// Stripe failing changes nothing (502).
+// at Stripe (refundPayment), then records it (recordRefund). Two refunds
+// at once cannot both pass: the second finds the order claimed (409) or,
+// after the first, less left to refund (400). Stripe failing changes
+// nothing (502).
+//
+// An order that noted a refund it never recorded (its process died
+// between Stripe's answer and the write) has it looked up first: the same
+// refund asked again (the same amount) is recorded, not made twice; any
+// other is refused (409) once the earlier one is recorded, for support to
+// see what the order now shows.
 func (p *Payments) refund(app core.App, req refundOrder) (*core.Record, error) {
 	claim, err := records.ClaimOrder(app, req.orderID, c.StatusPaid, c.StatusShipped, c.StatusDelivered)
 	var conflict records.StatusConflict
@@ -101,7 +108,30 @@ func (p *Payments) refund(app core.App, req refundOrder) (*core.Record, error) {
 		return nil, err
 	}
 	order := c.NewOrder(record)
-	from, remaining := order.Status(), order.Refundable()
+	asked := order.Refundable()
+	if req.amount != nil {
+		asked = *req.amount
+	}
+	before, lost, apiErr := p.refundedSoFar(app, order)
+	if apiErr != nil {
+		records.ReleaseClaim(app, req.orderID, claim)
+		return nil, apiErr
+	}
+	if lost != nil {
+		recovered := refundOrder{orderID: req.orderID, reason: req.reason, actor: req.actor, recovered: true}
+		if int(lost.Amount) != asked {
+			recovered.reason = "" // the reason given is for another refund
+		}
+		record, err := p.recordRefund(app, claim, order, before, lost, recovered)
+		if err != nil || int(lost.Amount) == asked {
+			return record, err
+		}
+		return nil, router.NewApiError(http.StatusConflict, fmt.Sprintf(
+			"An earlier refund of %d (in %s minor units), whose answer was lost, went through at Stripe and is now recorded on the order. Reload the order and check what is left before refunding more.",
+			lost.Amount, strings.ToUpper(order.Currency())), nil)
+	}
+
+	remaining := max(0, order.Total()-before)
 	amount := remaining
 	if req.amount != nil {
 		amount = *req.amount
@@ -109,7 +139,7 @@ func (p *Payments) refund(app core.App, req refundOrder) (*core.Record, error) {
 	var refusal *router.ApiError
 	switch {
 	case remaining == 0:
-		refusal = errNothingToRefund(from)
+		refusal = errNothingToRefund(order.Status())
 	case amount > remaining:
 		refusal = errTooMuch(remaining, order.Currency())
 	case order.StripePaymentIntent() == "":
@@ -122,25 +152,25 @@ func (p *Payments) refund(app core.App, req refundOrder) (*core.Record, error) {
 		records.ReleaseClaim(app, req.orderID, claim)
 		return nil, refusal
 	}
-
-	params := &stripe.RefundParams{
-		PaymentIntent: stripe.String(order.StripePaymentIntent()),
-		Amount:        stripe.Int64(int64(amount)),
-		Reason:        stripe.String(string(stripe.RefundReasonRequestedByCustomer)),
-		Metadata:      map[string]string{"order_id": order.Id},
-	}
-	// One key per refund: the claim is new for each, and stripe-go's own
-	// retries of this request reuse it.
-	params.SetIdempotencyKey("refund-" + order.Id + "-" + claim)
-	refund, err := p.stripe.Refunds.New(params)
-	if err != nil {
+	refund, apiErr := p.refundPayment(app, order, claim, before, amount)
+	if apiErr != nil {
 		records.ReleaseClaim(app, req.orderID, claim)
-		logStripeFailure(app, "refund order", err, "order", order.Id)
-		return nil, errStripeFailed("refund the payment", err)
+		return nil, apiErr
 	}
+	return p.recordRefund(app, claim, order, before+amount, refund, req)
+}
 
+// recordRefund writes a refund Stripe made of the order, as read under
+// claim, in one transaction: refunded_amount rises to refunded (never down,
+// nor past the total: a charge.refunded event may have counted it
+// already), the order becomes refunded when nothing remains (giving back
+// the stock of an order that had not shipped), the refund is audited and
+// the claim released with the refund it noted.
+func (p *Payments) recordRefund(app core.App, claim string, order *c.Order, refunded int, refund *stripe.Refund, req refundOrder) (*core.Record, error) {
+	from := order.Status()
+	var record *core.Record
 	var to c.OrderStatus
-	err = app.RunInTransaction(func(tx core.App) error {
+	err := app.RunInTransaction(func(tx core.App) error {
 		fresh, err := tx.FindRecordById(c.Orders, req.orderID)
 		if err != nil {
 			return err
@@ -148,8 +178,7 @@ func (p *Payments) refund(app core.App, req refundOrder) (*core.Record, error) {
 		if status := c.NewOrder(fresh).Status(); status != from {
 			return fmt.Errorf("order moved from %s to %s while claimed", from, status)
 		}
-		// A charge.refunded event may have counted part of it already.
-		refunded := min(max(fresh.GetInt(c.OrderRefundedAmount), record.GetInt(c.OrderRefundedAmount)+amount), order.Total())
+		refunded = min(max(fresh.GetInt(c.OrderRefundedAmount), refunded), order.Total())
 		fresh.Set(c.OrderRefundedAmount, refunded)
 		fresh.Set(c.OrderStripeRefund, refund.ID)
 		to = from
@@ -167,18 +196,24 @@ func (p *Payments) refund(app core.App, req refundOrder) (*core.Record, error) {
 			}
 		}
 		record = fresh
-		return audit.Write(tx, req.actor, "order.refund", c.AuditRef(c.Orders, fresh.Id), map[string]any{
-			"amount": amount, "currency": order.Currency(), "reason": req.reason, "refund": refund.ID,
+		data := map[string]any{
+			"amount": refund.Amount, "currency": order.Currency(), "reason": req.reason, "refund": refund.ID,
 			"from": string(from), "to": string(to), "refunded_amount": refunded,
-		})
+		}
+		if req.recovered {
+			data["recovered"] = true
+		}
+		return audit.Write(tx, req.actor, "order.refund", c.AuditRef(c.Orders, fresh.Id), data)
 	})
 	if err != nil {
+		// The refund stays noted: the next refund or cancel of the order
+		// finds it, and charge.refunded records it meanwhile.
 		records.ReleaseClaim(app, req.orderID, claim)
 		app.Logger().Error("refund made but the order was not updated; the charge.refunded event will record it",
 			"order", req.orderID, "refund", refund.ID, "error", err.Error())
 		return nil, router.NewApiError(http.StatusInternalServerError,
 			"The refund went through, but the order could not be updated yet: it will show the refund shortly.", nil)
 	}
-	app.Logger().Info("order refunded", "order", record.Id, "amount", amount, "from", string(from), "to", string(to), "refund", refund.ID)
+	app.Logger().Info("order refunded", "order", record.Id, "amount", refund.Amount, "from", string(from), "to", string(to), "refund", refund.ID)
 	return record, nil
 }

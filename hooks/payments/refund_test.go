@@ -128,7 +128,8 @@ func xmlHeaders(a shoptest.Account) map[string]string {
 
 // TestRefundInPartsThenWhole: a part keeps the status and counts; the rest
 // (no amount) makes the order refunded and gives its stock back; then
-// there is nothing left. Each refund has its own idempotency key.
+// there is nothing left. Each refund has its own idempotency key, which
+// says what it is: the order, what it had refunded before, the amount.
 func TestRefundInPartsThenWhole(t *testing.T) {
 	shop := shoptest.Shop()
 	order := shop.CustomerPaidOrder
@@ -175,7 +176,7 @@ func TestRefundInPartsThenWhole(t *testing.T) {
 	expectRefunded(fake, order, c.StatusRefunded, total, 2)(t, app, nil)
 	refunds := fake.Requests("POST /v1/refunds")
 	if len(refunds) != 2 || refunds[0].Form.Get("amount") != "1" || refunds[1].Form.Get("amount") != fmt.Sprint(total-1) ||
-		refunds[0].IdempotencyKey == refunds[1].IdempotencyKey || !strings.HasPrefix(refunds[0].IdempotencyKey, "refund-"+order+"-") {
+		refunds[0].IdempotencyKey != refundKeyFor(order, 0, 1) || refunds[1].IdempotencyKey != refundKeyFor(order, 1, total-1) {
 		t.Fatalf("refund requests %+v", refunds)
 	}
 	if got := physicalStock(t, app, order); got != stockBefore+held || heldUnits(t, app, order) != 0 {

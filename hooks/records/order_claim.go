@@ -24,7 +24,11 @@ import (
 // second cancel) is refused before it does anything: the records API and
 // the routes answer 409, the webhook waits and then asks Stripe to retry.
 // So a refund that Stripe made is always recorded by the operation that
-// asked for it, and nothing moves the order under it.
+// asked for it, and nothing moves the order under it. Before asking, the
+// operation notes the refund's idempotency key on the order (NoteRefund);
+// if its process dies before the write, the key stays after the claim
+// lapses, and the next refund or cancel asks Stripe what became of it
+// rather than refunding again.
 
 // claimTTL is how long a claim holds. An operation takes a few seconds; a
 // claim older than this was left by a process that died in between, and
@@ -84,8 +88,25 @@ func ClaimOrder(app core.App, orderID string, from ...c.OrderStatus) (string, er
 	return "", ErrOrderBusy
 }
 
+// NoteRefund records on an order that claim holds the idempotency key of
+// the refund about to be asked of Stripe. ErrOrderBusy when the claim is
+// no longer held.
+func NoteRefund(app core.App, orderID, claim, key string) error {
+	res, err := app.NonconcurrentDB().Update(c.Orders, dbx.Params{c.OrderRefundPending: key},
+		dbx.HashExp{"id": orderID, c.OrderClaim: claim}).Execute()
+	if err != nil {
+		return fmt.Errorf("note refund %s of order %s: %w", key, orderID, err)
+	}
+	if rows, _ := res.RowsAffected(); rows != 1 {
+		return ErrOrderBusy
+	}
+	return nil
+}
+
 // ReleaseClaim ends a claim whose operation writes nothing more (it failed
 // at Stripe); an operation that succeeds releases it with its last save.
+// A refund it noted stays noted: Stripe may have made it all the same
+// (its answer lost on the way), and the next refund or cancel asks.
 func ReleaseClaim(app core.App, orderID, claim string) {
 	_, err := app.NonconcurrentDB().Update(c.Orders, dbx.Params{c.OrderClaim: "", c.OrderClaimedAt: ""},
 		dbx.HashExp{"id": orderID, c.OrderClaim: claim}).Execute()
@@ -95,10 +116,12 @@ func ReleaseClaim(app core.App, orderID, claim string) {
 	}
 }
 
-// ClearClaim makes the save of record release its claim.
+// ClearClaim makes the save of record release its claim and forget the
+// refund it noted, which that save records.
 func ClearClaim(record *core.Record) {
 	record.Set(c.OrderClaim, "")
 	record.Set(c.OrderClaimedAt, "")
+	record.Set(c.OrderRefundPending, "")
 }
 
 // StatusConflict is an order whose status forbids the operation.

@@ -101,7 +101,13 @@ func NewAppWith(tb testing.TB, cfg hooks.Config) *tests.TestApp {
 // jobs, to run them directly.
 func NewAppWithJobs(tb testing.TB, cfg hooks.Config) (*tests.TestApp, *jobs.Jobs) {
 	tb.Helper()
-	app, err := tests.NewTestApp(templateDir)
+	return newAppOn(tb, templateDir, cfg)
+}
+
+// newAppOn is an app on a copy of the data dir, with every hook bound.
+func newAppOn(tb testing.TB, dataDir string, cfg hooks.Config) (*tests.TestApp, *jobs.Jobs) {
+	tb.Helper()
+	app, err := tests.NewTestApp(dataDir)
 	if err != nil {
 		tb.Fatalf("new test app: %v", err)
 	}

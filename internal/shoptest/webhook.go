@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -158,7 +159,30 @@ type WebhookRig struct {
 func NewWebhookRig(t *testing.T, cfg func(baseURL string) hooks.Config) *WebhookRig {
 	t.Helper()
 	fake := fakestripe.New(t)
-	app := NewAppWith(t, cfg(fake.URL))
+	return serveRig(t, NewAppWith(t, cfg(fake.URL)), fake)
+}
+
+// Restart is the rig's shop coming back after its process died: a fresh
+// app, with cfg, on a snapshot of what the old one had written (its claims
+// included; nothing it held in memory), against the same fake Stripe. The
+// old app is served no more.
+func (r *WebhookRig) Restart(t *testing.T, cfg func(baseURL string) hooks.Config) *WebhookRig {
+	t.Helper()
+	dir := t.TempDir()
+	for name, db := range map[string]dbx.Builder{"data.db": r.App.NonconcurrentDB(), "auxiliary.db": r.App.AuxNonconcurrentDB()} {
+		// A consistent copy while the old app's workers may still hold
+		// connections, as the file left on disk after a crash is.
+		if _, err := db.NewQuery("VACUUM INTO {:path}").Bind(dbx.Params{"path": filepath.Join(dir, name)}).Execute(); err != nil {
+			t.Fatalf("snapshot %s: %v", name, err)
+		}
+	}
+	app, _ := newAppOn(t, dir, cfg(r.Fake.URL))
+	return serveRig(t, app, r.Fake)
+}
+
+// serveRig builds the rig of an app: its router, with every route.
+func serveRig(t *testing.T, app *tests.TestApp, fake *fakestripe.Server) *WebhookRig {
+	t.Helper()
 	// registered after the fake's own cleanup, so it runs first: pushes
 	// still running end before the fake closes.
 	t.Cleanup(app.Cleanup)
