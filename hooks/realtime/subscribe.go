@@ -42,8 +42,8 @@ func (b *Broadcaster) takeSubscriptions(e *core.RealtimeSubscribeRequestEvent) e
 		if err != nil {
 			return err
 		}
-		if err := checkOptions(t); err != nil {
-			return e.BadRequestError(err.Error(), nil)
+		if refusal := checkOptions(t); refusal != "" {
+			return e.BadRequestError(refusal, nil)
 		}
 		if t.options.Query["filter"] != "" {
 			filters++
@@ -111,21 +111,21 @@ func followable() string {
 	return "Realtime follows these collections only: " + strings.Join(names, ", ") + "."
 }
 
-// checkOptions refuses what a topic's options ask that the shop does not
+// checkOptions says why it refuses what a topic's options ask that the shop does not
 // deliver: expand (load the record with its expand when its event
 // arrives), and filters on @request or @collection, which PocketBase
 // keeps for superusers and would silently never match.
-func checkOptions(t *topic) error {
+func checkOptions(t *topic) string {
 	if t.options.Query["expand"] != "" {
-		return fmt.Errorf("Realtime topics take no expand option (%s): load the record with its expand when its event arrives.", t.collection)
+		return fmt.Sprintf("Realtime topics take no expand option (%s): load the record with its expand when its event arrives.", t.collection)
 	}
 	filter := t.options.Query["filter"]
 	for _, superuserOnly := range []string{"@collection.", "@request."} {
 		if strings.Contains(filter, superuserOnly) {
-			return fmt.Errorf("Only superusers may filter realtime topics by %s", superuserOnly)
+			return "Only superusers may filter realtime topics by " + superuserOnly
 		}
 	}
-	return nil
+	return ""
 }
 
 // fileUnder is where a topic is kept: on its record; a customer's topic on
