@@ -55,6 +55,8 @@ type topic struct {
 	options  subscriptions.SubscriptionOptions
 	// key is where the topic is filed in the index.
 	key string
+	// mailbox is its connection's, set when the topic is filed.
+	mailbox *mailbox
 }
 
 // indexKey files a topic: on one record, on the records one customer
@@ -106,17 +108,6 @@ func Register(app core.App) *Broadcaster {
 	return b
 }
 
-// Topics is the number of topics the shop delivers to, for /metrics.
-func (b *Broadcaster) Topics() int {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	n := 0
-	for _, l := range b.byClient {
-		n += len(l.topics)
-	}
-	return n
-}
-
 // replace files the client's topics instead of those it had, and returns
 // the ones it had.
 func (b *Broadcaster) replace(client subscriptions.Client, ip string, topics []*topic) []*topic {
@@ -141,6 +132,7 @@ func (b *Broadcaster) replace(client subscriptions.Client, ip string, topics []*
 	}
 	l.topics = topics
 	for _, t := range topics {
+		t.mailbox = l.mailbox
 		set := b.index[t.key]
 		if set == nil {
 			set = map[*topic]struct{}{}
@@ -253,16 +245,7 @@ func (b *Broadcaster) Broadcast(action string, record *core.Record) {
 		if data == nil {
 			continue
 		}
-		b.post(t, subscriptions.Message{Name: t.name, Data: data})
-	}
-}
-
-func (b *Broadcaster) post(t *topic, msg subscriptions.Message) {
-	b.mu.RLock()
-	l := b.byClient[t.client.Id()]
-	b.mu.RUnlock()
-	if l != nil {
-		l.mailbox.post(msg)
+		t.mailbox.post(subscriptions.Message{Name: t.name, Data: data})
 	}
 }
 
