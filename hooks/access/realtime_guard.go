@@ -6,10 +6,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
-	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/router"
+	"github.com/pocketbase/pocketbase/tools/subscriptions"
 
 	c "shopdash/collections"
 )
@@ -30,29 +31,66 @@ const (
 // RegisterRealtimeGuard binds the bounds on realtime connections and
 // subscriptions.
 func RegisterRealtimeGuard(app core.App) {
-	app.OnRealtimeConnectRequest().BindFunc(limitConnectionsPerIP)
-	app.OnRealtimeSubscribeRequest().BindFunc(limitSubscriptions)
+	held := &realtimeHolds{byIP: map[string]int{}, byUser: map[string]map[string]struct{}{}, userOf: map[string]string{}}
+	app.OnRealtimeConnectRequest().BindFunc(held.limitConnectionsPerIP)
+	app.OnRealtimeSubscribeRequest().BindFunc(held.limitSubscriptions)
+}
+
+// realtimeHolds counts the connections of each address and of each
+// account as they open, subscribe and close, so a connect or a subscribe
+// checks its bound without walking every connected client: with 5,000
+// connected, that walk made connecting them all take 24-36 s instead of
+// about one.
+type realtimeHolds struct {
+	mu sync.Mutex
+	// byIP is the open connections of each address.
+	byIP map[string]int
+	// byUser is the ids of the connections each account subscribed on.
+	byUser map[string]map[string]struct{}
+	// userOf is the account each of those connections subscribed as.
+	userOf map[string]string
 }
 
 // limitConnectionsPerIP refuses a realtime connection from an address that
-// holds maxConnectionsPerIP already.
-func limitConnectionsPerIP(e *core.RealtimeConnectRequestEvent) error {
+// holds maxConnectionsPerIP already, and counts the connection while it
+// is open.
+func (h *realtimeHolds) limitConnectionsPerIP(e *core.RealtimeConnectRequestEvent) error {
 	ip := e.RealIP()
-	held := 0
-	for _, client := range e.App.SubscriptionsBroker().Clients() {
-		if client.Get(apis.RealtimeClientIPKey) == ip {
-			held++
-		}
-	}
-	if held >= maxConnectionsPerIP {
+	h.mu.Lock()
+	if h.byIP[ip] >= maxConnectionsPerIP {
+		h.mu.Unlock()
 		return router.NewApiError(http.StatusTooManyRequests, "Too many realtime connections from this address.", nil)
 	}
+	h.byIP[ip]++
+	h.mu.Unlock()
+	defer h.closed(ip, e.Client.Id())
 	return e.Next()
+}
+
+// closed forgets a connection that ended.
+func (h *realtimeHolds) closed(ip, clientID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.byIP[ip]--; h.byIP[ip] <= 0 {
+		delete(h.byIP, ip)
+	}
+	if user, ok := h.userOf[clientID]; ok {
+		h.release(user, clientID)
+	}
+}
+
+// release forgets a connection of a user; h.mu is held.
+func (h *realtimeHolds) release(userID, clientID string) {
+	delete(h.userOf, clientID)
+	delete(h.byUser[userID], clientID)
+	if len(h.byUser[userID]) == 0 {
+		delete(h.byUser, userID)
+	}
 }
 
 // limitSubscriptions lets guests subscribe to products only, and bounds
 // the topics of one connection and the connections of one user.
-func limitSubscriptions(e *core.RealtimeSubscribeRequestEvent) error {
+func (h *realtimeHolds) limitSubscriptions(e *core.RealtimeSubscribeRequestEvent) error {
 	if e.HasSuperuserAuth() {
 		return e.Next()
 	}
@@ -75,16 +113,36 @@ func limitSubscriptions(e *core.RealtimeSubscribeRequestEvent) error {
 		}
 		return e.Next()
 	}
-	held := 0
-	for id, client := range e.App.SubscriptionsBroker().Clients() {
-		if auth, _ := client.Get(apis.RealtimeClientAuthKey).(*core.Record); auth != nil && auth.Id == e.Auth.Id && id != e.Client.Id() {
-			held++
-		}
-	}
-	if held >= maxConnectionsPerUser {
+	if !h.holdForUser(e.App.SubscriptionsBroker(), e.Auth.Id, e.Client.Id()) {
 		return router.NewApiError(http.StatusTooManyRequests, "Too many realtime connections for this account.", nil)
 	}
 	return e.Next()
+}
+
+// holdForUser counts the connection as the user's unless the user holds
+// maxConnectionsPerUser others still connected.
+func (h *realtimeHolds) holdForUser(broker *subscriptions.Broker, userID, clientID string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.byUser[userID][clientID]; ok {
+		return true
+	}
+	for id := range h.byUser[userID] {
+		// A client registered without a connection of its own (in
+		// process) leaves without closed being called.
+		if _, err := broker.ClientById(id); err != nil {
+			h.release(userID, id)
+		}
+	}
+	if len(h.byUser[userID]) >= maxConnectionsPerUser {
+		return false
+	}
+	if h.byUser[userID] == nil {
+		h.byUser[userID] = map[string]struct{}{}
+	}
+	h.byUser[userID][clientID] = struct{}{}
+	h.userOf[clientID] = userID
+	return true
 }
 
 // topicQuery is the filter, sort and expand a subscription topic carries

@@ -1,11 +1,15 @@
 package access_test
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/tools/subscriptions"
@@ -97,14 +101,63 @@ func manyTopics(n int) []string {
 }
 
 // TestRealtimeConnectionsPerAddressAreBounded: one address holds at most
-// fifty realtime connections; the next one is refused before it opens.
+// fifty realtime connections; the next one is refused before it opens,
+// and one more may open once one of the fifty has closed.
 func TestRealtimeConnectionsPerAddressAreBounded(t *testing.T) {
 	t.Parallel()
 	rig := shoptest.NewWebhookRig(t, shoptest.StripeConfig)
-	for range 50 {
-		realtimeClient(rig)
+	server := httptest.NewServer(rig.Mux)
+	defer server.Close()
+
+	// open starts a connection and returns its status once the shop has
+	// answered (a stream: at its first event) and the func that closes it.
+	open := func() (int, context.CancelFunc) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, server.URL+"/api/realtime", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		if res.StatusCode == http.StatusOK {
+			if _, err := bufio.NewReader(res.Body).ReadString('\n'); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return res.StatusCode, func() { cancel(); res.Body.Close() }
 	}
-	if status, body := rig.Send(t, http.MethodGet, "/api/realtime", "", nil); status != http.StatusTooManyRequests {
-		t.Fatalf("the 51st connection: %d %s, want 429", status, body)
+	var closers []context.CancelFunc
+	defer func() {
+		for _, close := range closers {
+			close()
+		}
+	}()
+	for i := range 50 {
+		status, close := open()
+		closers = append(closers, close)
+		if status != http.StatusOK {
+			t.Fatalf("connection %d: %d", i+1, status)
+		}
+	}
+	status, close := open()
+	close()
+	if status != http.StatusTooManyRequests {
+		t.Fatalf("the 51st connection: %d, want 429", status)
+	}
+	closers[0]()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		status, close := open()
+		closers = append(closers, close)
+		if status == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after one of fifty closed, a new connection still got %d", status)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
