@@ -10,7 +10,6 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/router"
-	"github.com/pocketbase/pocketbase/tools/subscriptions"
 
 	c "shopdash/collections"
 )
@@ -113,26 +112,19 @@ func (h *realtimeHolds) limitSubscriptions(e *core.RealtimeSubscribeRequestEvent
 		}
 		return e.Next()
 	}
-	if !h.holdForUser(e.App.SubscriptionsBroker(), e.Auth.Id, e.Client.Id()) {
+	if !h.holdForUser(e.Auth.Id, e.Client.Id()) {
 		return router.NewApiError(http.StatusTooManyRequests, "Too many realtime connections for this account.", nil)
 	}
 	return e.Next()
 }
 
 // holdForUser counts the connection as the user's unless the user holds
-// maxConnectionsPerUser others still connected.
-func (h *realtimeHolds) holdForUser(broker *subscriptions.Broker, userID, clientID string) bool {
+// maxConnectionsPerUser others.
+func (h *realtimeHolds) holdForUser(userID, clientID string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if _, ok := h.byUser[userID][clientID]; ok {
 		return true
-	}
-	for id := range h.byUser[userID] {
-		// A client registered without a connection of its own (in
-		// process) leaves without closed being called.
-		if _, err := broker.ClientById(id); err != nil {
-			h.release(userID, id)
-		}
 	}
 	if len(h.byUser[userID]) >= maxConnectionsPerUser {
 		return false

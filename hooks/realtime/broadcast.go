@@ -14,20 +14,27 @@
 package realtime
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"sync"
 
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/hook"
 	"github.com/pocketbase/pocketbase/tools/picker"
 	"github.com/pocketbase/pocketbase/tools/subscriptions"
+
+	c "shopdash/collections"
 )
 
 // Broadcaster holds the shop's realtime topics and delivers record events
 // to them.
 type Broadcaster struct {
-	app core.App
+	app         core.App
+	connections *connections
 
 	mu sync.RWMutex
 	// byClient holds each connection's topics and its mailbox.
@@ -70,24 +77,38 @@ func wholeKey(collection string) string        { return "whole\x00" + collection
 // delete of a collection in visibilities is delivered to its listeners.
 func Register(app core.App) *Broadcaster {
 	b := &Broadcaster{
-		app:      app,
-		byClient: map[string]*listener{},
-		index:    map[string]map[*topic]struct{}{},
+		app:         app,
+		connections: newConnections(app.SubscriptionsBroker()),
+		byClient:    map[string]*listener{},
+		index:       map[string]map[*topic]struct{}{},
 	}
-	app.OnRealtimeConnectRequest().BindFunc(func(e *core.RealtimeConnectRequestEvent) error {
-		// The SSE loop ends when the request's context does: this is how
-		// a stalled reader's mailbox disconnects it.
-		ctx, cancel := context.WithCancel(e.Request.Context())
-		defer cancel()
-		e.Request = e.Request.WithContext(ctx)
-		if pb, ok := e.Client.(*subscriptions.DefaultClient); ok {
-			e.Client = &client{DefaultClient: pb}
+	app.OnRealtimeConnectRequest().BindFunc(b.connect)
+	app.OnRealtimeMessageSend().BindFunc(func(e *core.RealtimeMessageEvent) error {
+		// PocketBase has just registered the connection and is about to
+		// tell the client its id: out of the broker before anyone can
+		// subscribe with it.
+		if shop, ok := e.Client.(*client); ok && e.Message.Name == "PB_CONNECT" {
+			b.connections.detach(shop)
 		}
-		e.Client.Set(disconnectKey, cancel)
-		defer b.forget(e.Client.Id())
 		return e.Next()
 	})
+	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
+		se.Router.Bind(&hook.Handler[*core.RequestEvent]{
+			Id:       "shopdashRealtimeAttach",
+			Func:     b.attachWhileSubscribing,
+			Priority: apis.DefaultBodyLimitMiddlewarePriority + 1,
+		})
+		return se.Next()
+	})
 	app.OnRealtimeSubscribeRequest().BindFunc(b.takeSubscriptions)
+	app.OnRecordAfterUpdateSuccess(c.Users).BindFunc(func(e *core.RecordEvent) error {
+		b.connections.updateAuth(e.Record, false)
+		return e.Next()
+	})
+	app.OnRecordAfterDeleteSuccess(c.Users).BindFunc(func(e *core.RecordEvent) error {
+		b.connections.updateAuth(e.Record, true)
+		return e.Next()
+	})
 
 	names := make([]string, 0, len(visibilities))
 	for name := range visibilities {
@@ -141,6 +162,54 @@ func (b *Broadcaster) replace(client subscriptions.Client, ip string, topics []*
 		set[t] = struct{}{}
 	}
 	return old
+}
+
+// connect wraps a new realtime connection in the shop's client, keeps it
+// out of PocketBase's broker (see client) and forgets it when it closes.
+func (b *Broadcaster) connect(e *core.RealtimeConnectRequestEvent) error {
+	// The SSE loop ends when the request's context does: this is how a
+	// stalled reader's mailbox disconnects it.
+	ctx, cancel := context.WithCancel(e.Request.Context())
+	defer cancel()
+	e.Request = e.Request.WithContext(ctx)
+	e.Client.Set(disconnectKey, cancel)
+	pb, ok := e.Client.(*subscriptions.DefaultClient)
+	if !ok {
+		defer b.forget(e.Client.Id())
+		return e.Next()
+	}
+	shop := &client{DefaultClient: pb}
+	e.Client = shop
+	defer b.forget(shop.Id())
+	defer b.connections.close(shop)
+	return e.Next()
+}
+
+// attachWhileSubscribing puts a detached connection back in PocketBase's
+// broker for the subscribe request that names it (PocketBase finds the
+// client there), and takes it out again after, unless PocketBase now
+// holds its topics.
+func (b *Broadcaster) attachWhileSubscribing(e *core.RequestEvent) error {
+	if e.Request.Method != http.MethodPost || e.Request.URL.Path != "/api/realtime" {
+		return e.Next()
+	}
+	raw, err := io.ReadAll(e.Request.Body)
+	if err != nil {
+		return e.BadRequestError("", err)
+	}
+	e.Request.Body = io.NopCloser(bytes.NewReader(raw))
+	var form struct {
+		ClientID string `json:"clientId"`
+	}
+	if json.Unmarshal(raw, &form) != nil {
+		return e.Next()
+	}
+	shop := b.connections.attach(form.ClientID)
+	if shop == nil {
+		return e.Next()
+	}
+	defer b.connections.detach(shop)
+	return e.Next()
 }
 
 // disconnectKey is where a connection keeps the func that ends it.
