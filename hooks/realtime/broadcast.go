@@ -17,6 +17,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"sync"
@@ -25,6 +26,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
 	"github.com/pocketbase/pocketbase/tools/picker"
+	"github.com/pocketbase/pocketbase/tools/router"
 	"github.com/pocketbase/pocketbase/tools/subscriptions"
 
 	c "shopdash/collections"
@@ -194,6 +196,10 @@ func (b *Broadcaster) attachWhileSubscribing(e *core.RequestEvent) error {
 		return e.Next()
 	}
 	raw, err := io.ReadAll(e.Request.Body)
+	var tooLarge *router.ApiError
+	if errors.As(err, &tooLarge) {
+		return tooLarge // PocketBase's body limit: 413
+	}
 	if err != nil {
 		return e.BadRequestError("", err)
 	}
