@@ -1,6 +1,7 @@
 package customer
 
 import (
+	"database/sql"
 	"fmt"
 	"net/url"
 	"slices"
@@ -8,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pocketbase/dbx"
 	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
@@ -178,9 +178,10 @@ type purchase struct {
 }
 
 func registerPurchases(app core.App, answers *cache.Answers) {
+	stmts := &statements{}
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		access.V1(se).GET("/purchases", func(e *core.RequestEvent) error {
-			return listPurchases(e, answers)
+			return listPurchases(e, answers, stmts)
 		}).Bind(access.SignedIn(), access.RequirePermission(c.PermGetOrders))
 		return se.Next()
 	})
@@ -188,7 +189,7 @@ func registerPurchases(app core.App, answers *cache.Answers) {
 
 // listPurchases answers a page of the signed-in user's order items in a
 // window, from the answer cache or from findPurchases.
-func listPurchases(e *core.RequestEvent, answers *cache.Answers) error {
+func listPurchases(e *core.RequestEvent, answers *cache.Answers, stmts *statements) error {
 	query := e.Request.URL.Query()
 	q, err := parsePurchasesQuery(query, time.Now().UTC())
 	if err != nil {
@@ -196,7 +197,7 @@ func listPurchases(e *core.RequestEvent, answers *cache.Answers) error {
 	}
 	// The picked fields are applied by e.JSON to the whole answer.
 	body, err := answers.JSON(e.Auth.Id, q.cacheKey(query), func() (any, error) {
-		return findPurchases(e.App, e.Auth.Id, q)
+		return findPurchases(e.App, stmts, e.Auth.Id, q)
 	})
 	if err != nil {
 		return e.InternalServerError("", err)
@@ -206,40 +207,40 @@ func listPurchases(e *core.RequestEvent, answers *cache.Answers) error {
 
 // findPurchases reads a page of a user's order items with one indexed query
 // for the page and one for the count: order_items carries its user, so the
-// window is a range of idx_order_items_user_created.
-func findPurchases(app core.App, userID string, q purchasesQuery) (map[string]any, error) {
-	where := dbx.And(
-		dbx.NewExp("i.user = {:user}", dbx.Params{"user": userID}),
-		dbx.NewExp("i.created >= {:from} AND i.created < {:to}",
-			dbx.Params{"from": records.Stamp(q.From).String(), "to": records.Stamp(q.To).String()}),
-	)
+// window is a range of idx_order_items_user_created. Both run as prepared
+// statements (statements.go).
+func findPurchases(app core.App, stmts *statements, userID string, q purchasesQuery) (map[string]any, error) {
+	where := "i.`user` = ? AND i.`created` >= ? AND i.`created` < ?"
+	args := []any{userID, records.Stamp(q.From).String(), records.Stamp(q.To).String()}
+	join := ""
 	if len(q.Statuses) > 0 {
-		statuses := make([]any, len(q.Statuses))
-		for i, s := range q.Statuses {
-			statuses[i] = s
+		join = " INNER JOIN `orders` `o` ON o.id = i.\"order\""
+		where += " AND o.`status` IN (?" + strings.Repeat(",?", len(q.Statuses)-1) + ")"
+		for _, s := range q.Statuses {
+			args = append(args, s)
 		}
-		where = dbx.And(where, dbx.In("o.status", statuses...))
 	}
 
 	var total int
-	count := app.DB().Select("count(*)").From(c.OrderItems + " i")
-	if len(q.Statuses) > 0 {
-		count = count.InnerJoin(c.Orders+" o", dbx.NewExp(`o.id = i."order"`))
-	}
-	if err := count.Where(where).Row(&total); err != nil {
+	err := stmts.read(app, "SELECT count(*) FROM `order_items` `i`"+join+" WHERE "+where, args, func(rows *sql.Rows) error {
+		return rows.Scan(&total)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("count purchases: %w", err)
 	}
 
-	items := []purchase{}
-	err := app.DB().Select(`i.id`, "i.order AS order", `o.number AS order_number`, `o.status AS status`,
-		`i.product`, `i.product_name`, `i.unit_price`, `i.quantity`, `(i.unit_price * i.quantity) AS total`,
-		`o.currency AS currency`, `i.estimated_arrival`, `i.created`).
-		From(c.OrderItems+" i").
-		InnerJoin(c.Orders+" o", dbx.NewExp(`o.id = i."order"`)).
-		Where(where).
-		OrderBy(q.orderBy()...).
-		Limit(int64(q.PerPage)).Offset(int64((q.Page - 1) * q.PerPage)).
-		All(&items)
+	items := make([]purchase, 0, q.PerPage)
+	page := "SELECT i.id, i.\"order\", o.number, o.status, i.product, i.product_name, i.unit_price, i.quantity," +
+		" i.unit_price * i.quantity, o.currency, i.estimated_arrival, i.created" +
+		" FROM `order_items` `i` INNER JOIN `orders` `o` ON o.id = i.\"order\"" +
+		" WHERE " + where + " ORDER BY " + strings.Join(q.orderBy(), ", ") + " LIMIT ? OFFSET ?"
+	err = stmts.read(app, page, append(args, q.PerPage, (q.Page-1)*q.PerPage), func(rows *sql.Rows) error {
+		var p purchase
+		err := rows.Scan(&p.ID, &p.Order, &p.OrderNumber, &p.Status, &p.Product, &p.ProductName, &p.UnitPrice,
+			&p.Quantity, &p.Total, &p.Currency, &p.EstimatedArrival, &p.Created)
+		items = append(items, p)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list purchases: %w", err)
 	}
