@@ -10,9 +10,10 @@
 //	hooks/records, jobs   the collections' record hooks and the order
 //	                      operations several entry points share; the job
 //	                      runner
-//	hooks/payments, emails, customer, staff
+//	hooks/payments, emails, customer, staff, apidoc
 //	                      capabilities: Stripe, the order emails, the
-//	                      customer's routes and page, support's timeline
+//	                      customer's routes and page, support's timeline,
+//	                      the API document and its reference page
 //	hooks                 this wiring
 //
 // A package imports only packages of a lower layer (imports_test.go).
@@ -26,6 +27,7 @@ import (
 
 	"shopdash/hooks/access"
 	"shopdash/hooks/alerts"
+	"shopdash/hooks/apidoc"
 	"shopdash/hooks/cache"
 	"shopdash/hooks/customer"
 	"shopdash/hooks/emails"
@@ -68,6 +70,7 @@ func Register(app core.App, public fs.FS, cfg Config) (*jobs.Jobs, error) {
 	outbox := emails.Register(app, cfg.emails(), alerter)
 	customer.Register(app, public, cfg.AppURL, answers)
 	staff.Register(app)
+	apidoc.Register(app)
 
 	// Jobs, in the order `shopdash jobs list` shows them.
 	if err := runner.Add(payments.JobStripeSync, cfg.syncSchedule(), pay.RunSync); err != nil {

@@ -27,6 +27,7 @@ var packageLayers = map[string]int{
 	"shopdash/hooks/payments": 3,
 	"shopdash/hooks/backups":  3,
 	"shopdash/hooks/staff":    3,
+	"shopdash/hooks/apidoc":   3,
 	"shopdash/hooks":          4,
 }
 
