@@ -21,7 +21,7 @@ BIN  ?= ./shopdash
 DATA ?= pb_data
 ADDR ?= 127.0.0.1:8090
 
-.PHONY: run build build-cgo sdk test unit fuzz e2e bench-smoke lint vet fmt-check staticcheck tools clean staff-screenshots drill
+.PHONY: run build build-cgo sdk test unit fuzz e2e bench-smoke lint vet fmt-check staticcheck tools clean staff-screenshots drill types typecheck
 
 ## run: build, migrate, seed an empty shop with demo data, serve on $(ADDR)
 run: build
@@ -50,10 +50,24 @@ $(NODE_MODULES): package-lock.json
 ## test: everything CI runs: checks, unit and API tests, the binary end to end,
 ## the failover drill, and a seconds-long smoke run of the benchmark harness so
 ## it keeps working
-test: lint unit fuzz e2e drill bench-smoke
+test: lint typecheck unit fuzz e2e drill bench-smoke
 
 bench-smoke:
 	$(MAKE) bench BENCH_SMOKE=1
+
+## types: regenerate what front-end developers build on after a collection or
+## route changes: clients/ts/collections.d.ts and docs/schema.md from the
+## migrated collections (internal/schemagen)
+TSC := node_modules/.bin/tsc
+types:
+	go test -count=1 -run '^TestGeneratedFilesAreCurrent$$' ./internal/schemagen/ -update
+
+## typecheck: the committed types are what `make types` writes, and they and
+## the two pages (plain JavaScript with JSDoc types) compile with tsc
+typecheck: $(NODE_MODULES)
+	go test -count=1 -run '^TestGeneratedFilesAreCurrent$$' ./internal/schemagen/
+	$(TSC) -p clients/ts
+	$(TSC) -p clients/ts/pages
 
 unit: $(NODE_MODULES)
 	SHOPDASH_SDK_CHECK=1 go test -count=1 ./...

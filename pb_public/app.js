@@ -1,8 +1,14 @@
+// @ts-check
 // The customer page: plain JavaScript on the official PocketBase JS SDK
 // (vendor/pocketbase.umd.js, copied from npm by `make sdk`). No build step.
+// `make typecheck` checks this file against the generated types of
+// clients/ts, imported in comments (JSDoc), which cost nothing at run time.
 "use strict";
 
-const pb = new PocketBase(location.origin);
+/** @typedef {import("../clients/ts").TypedPocketBase} TypedPocketBase */
+/** @typedef {import("../clients/ts").OrdersRecord} OrdersRecord */
+
+const pb = /** @type {TypedPocketBase} */ (new PocketBase(location.origin));
 // The page reloads a list both after an action and on the realtime event
 // that action causes; both loads must finish, so none is auto-cancelled.
 pb.autoCancellation(false);
@@ -81,7 +87,7 @@ function t(key, vars = {}) {
 function applyLanguage(lang) {
   state.lang = texts[lang] ? lang : "en";
   document.documentElement.lang = state.lang;
-  document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("[data-i18n]")).forEach((el) => { el.textContent = t(el.dataset.i18n); });
 }
 
 // Amounts are in minor units as Stripe counts them, the lists of
@@ -106,6 +112,13 @@ function day(value) {
   return new Intl.DateTimeFormat(state.lang, { dateStyle: "medium", timeZone: "UTC" }).format(new Date(value.replace(" ", "T")));
 }
 
+/**
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Record<string, any>} [attrs] values, or listeners for the "on…" names
+ * @param {...any} children nodes or text
+ * @returns {HTMLElementTagNameMap[K]}
+ */
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
@@ -224,7 +237,7 @@ function renderRecent(order) {
 }
 
 async function loadPurchases() {
-  const query = new URLSearchParams({ sort: state.sort, page: state.page, perPage: state.perPage });
+  const query = new URLSearchParams({ sort: state.sort, page: String(state.page), perPage: String(state.perPage) });
   const data = await pb.send("/api/v1/purchases?" + query, {});
   state.totalPages = Math.max(data.totalPages, 1);
   const rows = data.items.map((p) => el("tr", {},
@@ -237,7 +250,7 @@ async function loadPurchases() {
   ));
   if (rows.length === 0) rows.push(el("tr", {}, el("td", { colspan: "6", class: "muted" }, t("noPurchases"))));
   $("#purchases tbody").replaceChildren(...rows);
-  document.querySelectorAll("#purchases th[data-sort]").forEach((th) => {
+  /** @type {NodeListOf<HTMLTableCellElement>} */ (document.querySelectorAll("#purchases th[data-sort]")).forEach((th) => {
     const field = th.dataset.sort;
     const sort = state.sort === field ? "ascending" : state.sort === "-" + field ? "descending" : "none";
     th.setAttribute("aria-sort", sort);
@@ -281,10 +294,11 @@ async function loadAccount() {
 // orderRow is one of the customer's orders: number, date, total, status,
 // and under "History" the date of each status, the tracking link once
 // shipped, Stripe's receipt, what was refunded, and "buy again".
+/** @param {OrdersRecord} order */
 function orderRow(order) {
   const cancellable = order.status === "pending" || order.status === "paid";
   const dates = [el("li", {}, `${t("placed")}: ${day(order.created)}`)];
-  for (const field of ["paid_at", "shipped_at", "delivered_at", "cancelled_at", "refunded_at"]) {
+  for (const field of /** @type {const} */ (["paid_at", "shipped_at", "delivered_at", "cancelled_at", "refunded_at"])) {
     if (order[field]) dates.push(el("li", {}, `${t("at_" + field)}: ${day(order[field])}`));
   }
   const extra = [];
@@ -324,6 +338,7 @@ function safeLink(link) {
 // (the server prices them). Left out: products no longer sold (the
 // customer sees active products only, so their expand is empty), those
 // out of stock, and downloads, which the customer owns already.
+/** @param {OrdersRecord} order */
 async function buyAgain(order) {
   try {
     const items = await pb.collection("order_items").getFullList({ filter: pb.filter("order = {:id}", { id: order.id }), expand: "product" });
@@ -342,6 +357,7 @@ async function buyAgain(order) {
   }
 }
 
+/** @param {OrdersRecord} order */
 async function cancelOrder(order) {
   if (!(await ask(t("confirmCancel", { number: order.number })))) return;
   try {

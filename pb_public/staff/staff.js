@@ -1,12 +1,22 @@
+// @ts-check
 // The staff console at /staff/: support works the order queue, orders and
 // customers; store works the catalogue. Plain JavaScript on the official
 // PocketBase JS SDK (../vendor/pocketbase.umd.js), no build step, and no
 // inline code: the page runs under the same Content-Security-Policy as the
 // customer page. Every text goes through t(), every value into the page as
 // text (el() never parses HTML).
+// `make typecheck` checks this file against the generated types of
+// clients/ts, imported in comments (JSDoc), which cost nothing at run time.
 "use strict";
 
-const pb = new PocketBase(location.origin);
+/** @typedef {import("../../clients/ts").TypedPocketBase} TypedPocketBase */
+/** @typedef {import("../../clients/ts").OrdersRecord} OrdersRecord */
+/** @typedef {import("../../clients/ts").OrderItemsRecord} OrderItemsRecord */
+/** @typedef {import("../../clients/ts").OrderNotesRecord} OrderNotesRecord */
+/** @typedef {import("../../clients/ts").ProductsRecord} ProductsRecord */
+/** @typedef {import("../../clients/ts").Address} Address */
+
+const pb = /** @type {TypedPocketBase} */ (new PocketBase(location.origin));
 // A list reloads both after an action and on the realtime event that action
 // causes; both loads must finish, so none is auto-cancelled.
 pb.autoCancellation(false);
@@ -300,8 +310,8 @@ function applyLanguage(lang) {
   state.lang = texts[lang] ? lang : "en";
   document.documentElement.lang = state.lang;
   $("#lang").value = state.lang;
-  document.querySelectorAll("[data-i18n]").forEach((node) => { node.textContent = t(node.dataset.i18n); });
-  document.querySelectorAll("[data-i18n-label]").forEach((node) => { node.setAttribute("aria-label", t(node.dataset.i18nLabel)); });
+  /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("[data-i18n]")).forEach((node) => { node.textContent = t(node.dataset.i18n); });
+  /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("[data-i18n-label]")).forEach((node) => { node.setAttribute("aria-label", t(node.dataset.i18nLabel)); });
 }
 
 // Amounts are in minor units as Stripe counts them, the lists of
@@ -358,6 +368,13 @@ function moment(value) {
 
 // el makes an element; attributes that are null, undefined or false are
 // left out, children are appended as nodes or text.
+/**
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Record<string, any>} [attrs] values, or listeners for the "on…" names
+ * @param {...any} children nodes, text, or lists of them
+ * @returns {HTMLElementTagNameMap[K]}
+ */
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
@@ -412,6 +429,7 @@ function outLink(url, text) {
 
 // field is a labelled input with its hint and error slot; name is the
 // API's field name, which the server's field errors use.
+/** @param {{id: string, name: string, label: string, hint?: string, input: HTMLInputElement | HTMLTextAreaElement}} options */
 function field({ id, name, label, hint, input }) {
   input.id = id;
   input.name = name;
@@ -551,7 +569,7 @@ function show(view) {
   $('#nav a[data-view="customers"]').hidden = !isSupport();
   $('#nav a[data-view="catalogue"]').hidden = !isStore();
   const section = { order: "orders", product: "catalogue" }[view] || view;
-  document.querySelectorAll("#nav a").forEach((a) => {
+  document.querySelectorAll("#nav a").forEach((/** @type {HTMLAnchorElement} */ a) => {
     if (a.dataset.view === section) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   });
@@ -720,6 +738,7 @@ async function loadOrders() {
   $("#orders-next").disabled = o.page >= o.totalPages;
 }
 
+/** @param {OrdersRecord} order */
 function orderRow(order) {
   const mark = state.marks.get(order.id);
   return el("tr", { class: mark ? "marked" : null, "data-order": order.id },
@@ -741,6 +760,7 @@ function readOrderFilters() {
 
 // One order -------------------------------------------------------------
 
+/** @type {Record<string, (order: OrdersRecord) => boolean>} */
 const orderActions = {
   ship: (o) => o.status === "paid",
   deliver: (o) => o.status === "shipped",
@@ -748,13 +768,14 @@ const orderActions = {
   cancel: (o) => o.status === "pending" || o.status === "paid",
   refund: (o) => ["paid", "shipped", "delivered"].includes(o.status) && remaining(o) > 0,
 };
-const remaining = (order) => Math.max(0, (order.total || 0) - (order.refunded_amount || 0));
+const remaining = (/** @type {OrdersRecord} */ order) => Math.max(0, (order.total || 0) - (order.refunded_amount || 0));
 
 async function loadOrder(id) {
   state.marks.delete(id);
   state.order = null;
   $("#order-title").textContent = t("loading");
   fill($("#order-body"));
+  /** @type {OrdersRecord} */
   let order;
   try {
     order = await pb.collection("orders").getOne(id);
@@ -797,10 +818,9 @@ const fetchNotes = (id) => pb.collection("order_notes").getFullList({
 // being filled in: the actions are redrawn only when none is open.
 async function refreshOrder(id) {
   if (state.view !== "order" || state.order?.id !== id) return;
-  const [order, timeline, notes] = await Promise.all([
+  const [order, [timeline, notes]] = await Promise.all([
     pb.collection("orders").getOne(id),
-    fetchTimeline(id).then((value) => ({ status: "fulfilled", value }), (reason) => ({ status: "rejected", reason })),
-    fetchNotes(id).then((value) => ({ status: "fulfilled", value }), (reason) => ({ status: "rejected", reason })),
+    Promise.allSettled([fetchTimeline(id), fetchNotes(id)]),
   ]);
   if (state.view !== "order" || state.order?.id !== id) return;
   const statusChanged = order.status !== state.order.status;
@@ -828,6 +848,7 @@ function renderOrderFacts(order, timeline) {
     [t("refundedAt"), order.refunded_at ? moment(order.refunded_at) : null],
   ]));
 
+  /** @type {Partial<Address>} */
   const a = order.shipping_address || {};
   const cityLine = [a.postal_code, a.city, a.region].filter(Boolean).join(" ");
   const addressLines = [a.line1, a.line2, cityLine, a.country].filter(Boolean);
@@ -891,6 +912,10 @@ function timelineEntry(entry, order) {
     actor ? el("span", { class: "muted" }, ` · ${t("by", { actor })}`) : null);
 }
 
+/**
+ * @param {OrdersRecord} order
+ * @param {OrderItemsRecord[]} items
+ */
 function renderItems(order, items) {
   const rows = items.map((i) => el("tr", {},
     cell(t("colProduct"), i.product_name, "main"),
@@ -908,6 +933,7 @@ function renderItems(order, items) {
 // renderActions shows a button for each action the order's status allows;
 // a button opens its form (one at a time), and every form asks before it
 // changes anything.
+/** @param {OrdersRecord} order */
 function renderActions(order) {
   const box = $("#order-actions");
   const builders = { ship: shipForm, arrival: arrivalForm, cancel: cancelForm, refund: refundForm };
@@ -935,7 +961,7 @@ function renderActions(order) {
 function togglePanel(name, button) {
   const open = button.getAttribute("aria-expanded") !== "true";
   document.querySelectorAll("#order-actions [aria-expanded]").forEach((b) => b.setAttribute("aria-expanded", "false"));
-  document.querySelectorAll("#order-actions form").forEach((f) => { f.hidden = true; });
+  /** @type {NodeListOf<HTMLFormElement>} */ (document.querySelectorAll("#order-actions form")).forEach((f) => { f.hidden = true; });
   if (!open) return;
   button.setAttribute("aria-expanded", "true");
   const form = $(`#${name}-form`);
@@ -960,11 +986,12 @@ function actionForm(name, { help, fields, submit, danger = false, onsubmit }) {
 // order once, with the realtime event the action causes.
 async function afterAction(message) {
   notify(message, { focus: true });
-  document.querySelectorAll("#order-actions form").forEach((f) => { f.hidden = true; });
+  /** @type {NodeListOf<HTMLFormElement>} */ (document.querySelectorAll("#order-actions form")).forEach((f) => { f.hidden = true; });
   const id = state.order.id;
   later("order", () => refreshOrder(id));
 }
 
+/** @param {OrdersRecord} order */
 function shipForm(order) {
   return actionForm("ship", {
     help: t("shipHelp"),
@@ -997,6 +1024,10 @@ function shipForm(order) {
   });
 }
 
+/**
+ * @param {OrdersRecord} order
+ * @param {HTMLButtonElement} button
+ */
 async function markDelivered(order, button) {
   if (!(await ask({ title: t("confirmDeliverTitle"), text: t("confirmDeliver", { number: order.number }), yes: t("yesDeliver") }))) return;
   try {
@@ -1009,6 +1040,7 @@ async function markDelivered(order, button) {
   await afterAction(t("deliveredMsg", { number: order.number }));
 }
 
+/** @param {OrdersRecord} order */
 function arrivalForm(order) {
   const current = order.estimated_arrival ? String(order.estimated_arrival).slice(0, 10) : "";
   return actionForm("arrival", {
@@ -1033,6 +1065,7 @@ function arrivalForm(order) {
   });
 }
 
+/** @param {OrdersRecord} order */
 function cancelForm(order) {
   const paid = order.status === "paid";
   const amount = money(remaining(order), order.currency);
@@ -1059,6 +1092,7 @@ function cancelForm(order) {
   });
 }
 
+/** @param {OrdersRecord} order */
 function refundForm(order) {
   const left = remaining(order);
   const upper = order.currency.toUpperCase();
@@ -1101,6 +1135,7 @@ function refundForm(order) {
 
 // renderNotes lists the order's notes, oldest first, and the form that adds
 // one (kept as typed when keepForm).
+/** @param {PromiseSettledResult<OrderNotesRecord[]>} notes */
 function renderNotes(notes, { keepForm = false } = {}) {
   const box = $("#order-notes");
   const list = notes.status === "rejected"
@@ -1200,6 +1235,7 @@ function renderCustomerResults() {
 
 async function showCustomer(id) {
   const box = $("#customer-detail");
+  /** @type {import("../../clients/ts").UsersRecord} */
   let user;
   try {
     user = await pb.collection("users").getOne(id);
@@ -1209,6 +1245,7 @@ async function showCustomer(id) {
     return;
   }
   const orders = await pb.collection("orders").getList(1, 50, { filter: pb.filter("user = {:id}", { id }), sort: "-created" });
+  /** @type {Partial<Address>} */
   const a = user.shipping_address || {};
   const lines = [a.line1, a.line2, [a.postal_code, a.city, a.region].filter(Boolean).join(" "), a.country].filter(Boolean);
   const rows = orders.items.map((o) => el("tr", {},
@@ -1256,6 +1293,7 @@ async function loadProducts() {
 
 const syncBadge = (sync) => el("span", { class: `badge sync-${sync || "pending"}` }, t("sync_" + (sync || "")));
 
+/** @param {ProductsRecord} product */
 function productRow(product) {
   return el("tr", { "data-product": product.id },
     cell(t("colProduct"), [
@@ -1273,8 +1311,12 @@ function productRow(product) {
 }
 
 // A product Stripe failed to take, or never got, can be pushed now.
-const pushable = (product) => product.stripe_sync === "failed" || !product.stripe_sync;
+const pushable = (/** @type {ProductsRecord} */ product) => product.stripe_sync === "failed" || !product.stripe_sync;
 
+/**
+ * @param {ProductsRecord} product
+ * @param {string} [id]
+ */
 function pushButton(product, id) {
   const again = product.stripe_sync === "failed";
   return el("button", { type: "button", class: "secondary", id,
@@ -1282,6 +1324,10 @@ function pushButton(product, id) {
     onclick: (e) => pushAgain(product, e.currentTarget) }, t(again ? "pushAgain" : "pushNow"));
 }
 
+/**
+ * @param {ProductsRecord} product
+ * @param {HTMLButtonElement} button
+ */
 async function pushAgain(product, button) {
   let answer;
   try {
@@ -1339,6 +1385,7 @@ async function loadProduct(id) {
 
 // renderProductState shows what changes without the form: the Stripe
 // state and whether the product is in the shop.
+/** @param {ProductsRecord} product */
 function renderProductState(product) {
   const box = $("#product-stripe");
   const sync = product.stripe_sync || "";
