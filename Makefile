@@ -57,15 +57,20 @@ bench-smoke:
 
 ## types: regenerate what front-end developers build on after a collection or
 ## route changes: clients/ts/collections.d.ts and docs/schema.md from the
-## migrated collections (internal/schemagen)
+## migrated collections (internal/schemagen), clients/ts/api.d.ts from the
+## OpenAPI document (openapi-typescript, pinned in package-lock.json)
 TSC := node_modules/.bin/tsc
-types:
+OPENAPI_DOC := hooks/apidoc/openapi.json
+OPENAPI_TS := node_modules/.bin/openapi-typescript $(OPENAPI_DOC) --empty-objects-unknown -o clients/ts/api.d.ts
+types: $(NODE_MODULES)
 	go test -count=1 -run '^TestGeneratedFilesAreCurrent$$' ./internal/schemagen/ -update
+	$(OPENAPI_TS)
 
 ## typecheck: the committed types are what `make types` writes, and they and
 ## the two pages (plain JavaScript with JSDoc types) compile with tsc
 typecheck: $(NODE_MODULES)
 	go test -count=1 -run '^TestGeneratedFilesAreCurrent$$' ./internal/schemagen/
+	$(OPENAPI_TS) --check || { echo "clients/ts/api.d.ts is not what $(OPENAPI_DOC) gives: run make types"; exit 1; }
 	$(TSC) -p clients/ts
 	$(TSC) -p clients/ts/pages
 

@@ -7,6 +7,12 @@
 
 /** @typedef {import("../clients/ts").TypedPocketBase} TypedPocketBase */
 /** @typedef {import("../clients/ts").OrdersRecord} OrdersRecord */
+/** @typedef {import("../clients/ts").Schemas["Me"]} Me */
+/** @typedef {import("../clients/ts").Schemas["Dashboard"]} Dashboard */
+/** @typedef {import("../clients/ts").Schemas["PurchasesPage"]} PurchasesPage */
+/** @typedef {import("../clients/ts").ApiBody<"/api/v1/checkout", "post">} CheckoutBody */
+/** @typedef {import("../clients/ts").ApiAnswer<"/api/v1/checkout", "post", 201>} CheckoutAnswer */
+/** @typedef {import("../clients/ts").ApiAnswer<"/api/v1/downloads", "get">} Downloads */
 
 const pb = /** @type {TypedPocketBase} */ (new PocketBase(location.origin));
 // The page reloads a list both after an action and on the realtime event
@@ -76,7 +82,7 @@ const texts = {
   },
 };
 
-const state = { lang: "en", me: null, sort: "-created", page: 1, perPage: 10, totalPages: 1 };
+const state = { lang: "en", me: /** @type {Me | null} */ (null), sort: "-created", page: 1, perPage: 10, totalPages: 1 };
 const $ = (sel) => document.querySelector(sel);
 
 function t(key, vars = {}) {
@@ -208,6 +214,7 @@ async function loadFooter() {
 
 async function loadDashboard() {
   $("#verify").hidden = state.me.verified !== false;
+  /** @type {Dashboard} */
   const data = await pb.send("/api/v1/dashboard", {});
   const featured = $("#featured");
   featured.replaceChildren(...data.featured_products.map((p) => el("li", {},
@@ -220,6 +227,7 @@ async function loadDashboard() {
   await loadPurchases();
 }
 
+/** @param {Dashboard["recent_order"]} order */
 function renderRecent(order) {
   const box = $("#recent");
   if (!order) {
@@ -238,6 +246,7 @@ function renderRecent(order) {
 
 async function loadPurchases() {
   const query = new URLSearchParams({ sort: state.sort, page: String(state.page), perPage: String(state.perPage) });
+  /** @type {PurchasesPage} */
   const data = await pb.send("/api/v1/purchases?" + query, {});
   state.totalPages = Math.max(data.totalPages, 1);
   const rows = data.items.map((p) => el("tr", {},
@@ -269,7 +278,8 @@ function sortBy(field) {
 
 async function buy(productId) {
   try {
-    const res = await pb.send("/api/v1/checkout", { method: "POST", body: { items: [{ product: productId, quantity: 1 }] } });
+    /** @type {CheckoutAnswer} */
+    const res = await pb.send("/api/v1/checkout", { method: "POST", body: /** @satisfies {CheckoutBody} */ ({ items: [{ product: productId, quantity: 1 }] }) });
     location.assign(res.checkout_url);
   } catch (err) {
     fail(err);
@@ -282,7 +292,7 @@ async function loadAccount() {
   fillProfile(state.me);
   const [orders, downloads] = await Promise.all([
     pb.collection("orders").getList(1, 50, { sort: "-created", filter: pb.filter("user = {:id}", { id: state.me.id }) }),
-    pb.send("/api/v1/downloads", {}),
+    /** @type {Promise<Downloads>} */ (pb.send("/api/v1/downloads", {})),
   ]);
   $("#orders").replaceChildren(...(orders.items.length ? orders.items.map(orderRow) : [el("li", { class: "muted" }, t("noOrders"))]));
   $("#downloads").replaceChildren(...(downloads.items.length
@@ -350,7 +360,8 @@ async function buyAgain(order) {
       notify(t("nothingToBuy"), true);
       return;
     }
-    const res = await pb.send("/api/v1/checkout", { method: "POST", body: { items: lines } });
+    /** @type {CheckoutAnswer} */
+    const res = await pb.send("/api/v1/checkout", { method: "POST", body: /** @satisfies {CheckoutBody} */ ({ items: lines }) });
     location.assign(res.checkout_url);
   } catch (err) {
     fail(err);
@@ -361,7 +372,7 @@ async function buyAgain(order) {
 async function cancelOrder(order) {
   if (!(await ask(t("confirmCancel", { number: order.number })))) return;
   try {
-    await pb.send(`/api/v1/orders/${order.id}/cancel`, { method: "POST", body: {} });
+    await pb.send(`/api/v1/orders/${order.id}/cancel`, { method: "POST", body: /** @satisfies {import("../clients/ts").ApiBody<"/api/v1/orders/{id}/cancel", "post">} */ ({}) });
     notify(t("cancelled", { number: order.number }));
     await loadAccount();
   } catch (err) {
@@ -369,6 +380,7 @@ async function cancelOrder(order) {
   }
 }
 
+/** @param {Me} me */
 function fillProfile(me) {
   const form = $("#profile");
   const address = me.shipping_address || {};
@@ -450,7 +462,7 @@ async function deleteAccount(event) {
   const password = $("#delete-password").value;
   if (!(await ask(t("confirmDelete")))) return;
   try {
-    await pb.send("/api/v1/me", { method: "DELETE", body: { password } });
+    await pb.send("/api/v1/me", { method: "DELETE", body: /** @satisfies {import("../clients/ts").ApiBody<"/api/v1/me", "delete">} */ ({ password }) });
     pb.authStore.clear();
     notify(t("deleted"));
     route();

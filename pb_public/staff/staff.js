@@ -14,7 +14,12 @@
 /** @typedef {import("../../clients/ts").OrderItemsRecord} OrderItemsRecord */
 /** @typedef {import("../../clients/ts").OrderNotesRecord} OrderNotesRecord */
 /** @typedef {import("../../clients/ts").ProductsRecord} ProductsRecord */
+/** @typedef {import("../../clients/ts").UsersRecord} UsersRecord */
 /** @typedef {import("../../clients/ts").Address} Address */
+/** @typedef {import("../../clients/ts").Schemas["Me"]} Me */
+/** @typedef {import("../../clients/ts").Schemas["CustomerResult"]} CustomerResult */
+/** @typedef {import("../../clients/ts").Schemas["TimelineEntry"]} TimelineEntry */
+/** @typedef {import("../../clients/ts").ApiAnswer<"/api/v1/orders/{id}/timeline", "get">} Timeline */
 
 const pb = /** @type {TypedPocketBase} */ (new PocketBase(location.origin));
 // A list reloads both after an action and on the realtime event that action
@@ -269,22 +274,22 @@ const texts = {
 
 const state = {
   lang: "en",
-  me: null,
+  me: /** @type {Me | null} */ (null),
   view: "",
   // asked counts a list's loads, so that only the latest one is shown.
   orders: { page: 1, perPage: 20, q: "", status: "", sort: "-created", totalPages: 1, asked: 0 },
   products: { page: 1, perPage: 20, q: "", show: "", sort: "name", totalPages: 1, asked: 0 },
   // Orders created or changed since the page opened: id → "new" | "updated".
-  marks: new Map(),
-  order: null,
+  marks: /** @type {Map<string, "new" | "updated">} */ (new Map()),
+  order: /** @type {OrdersRecord | null} */ (null),
   // Until then, an update of the open order is this page's own doing and
   // is not announced as someone else's.
   ownChangeUntil: 0,
-  product: null,
+  product: /** @type {ProductsRecord | null} */ (null),
   // The next change of address keeps the message on screen (it is about
   // the page being opened, such as a product just added).
   keepNotice: false,
-  customers: null,
+  customers: /** @type {CustomerResult[] | null} */ (null),
   customerQuery: "",
 };
 const views = ["signin", "refused", "orders", "order", "customers", "catalogue", "product"];
@@ -550,7 +555,7 @@ async function busy(button, work) {
 
 // Screens ---------------------------------------------------------------
 
-const can = (permission) => Boolean(state.me?.permissions?.includes(permission));
+const can = (/** @type {Me["permissions"][number]} */ permission) => Boolean(state.me?.permissions?.includes(permission));
 const isSupport = () => can("update:orders");
 const isStore = () => can("update:products");
 
@@ -809,7 +814,7 @@ async function loadOrder(id) {
   renderNotes(notes);
 }
 
-const fetchTimeline = (id) => pb.send(`/api/v1/orders/${encodeURIComponent(id)}/timeline`, {});
+const fetchTimeline = (id) => /** @type {Promise<Timeline>} */ (pb.send(`/api/v1/orders/${encodeURIComponent(id)}/timeline`, {}));
 const fetchNotes = (id) => pb.collection("order_notes").getFullList({
   filter: pb.filter("order = {:id}", { id }), sort: "created", expand: "author",
 });
@@ -830,6 +835,10 @@ async function refreshOrder(id) {
   if (statusChanged || !$("#order-actions form:not([hidden])")) renderActions(order);
 }
 
+/**
+ * @param {OrdersRecord} order
+ * @param {PromiseSettledResult<Timeline>} timeline
+ */
 function renderOrderFacts(order, timeline) {
   fill($("#order-title"), t("orderTitle", { number: order.number }), " ", statusBadge(order.status));
   document.title = `${t("orderTitle", { number: order.number })} · shopdash`;
@@ -887,11 +896,16 @@ function renderOrderFacts(order, timeline) {
 
 // timelineEntry says one event of the order's life in the page's language,
 // from the details the server sends with it (its own text is English).
+/**
+ * @param {TimelineEntry} entry
+ * @param {OrdersRecord} order
+ */
 function timelineEntry(entry, order) {
+  /** @type {{amount?: number, currency?: string, total?: number, carrier?: string, tracking_number?: string, reason?: string, body?: string, template?: string, status?: string, fields?: string[]}} */
   const data = entry.data || {};
   const known = Boolean(texts.en["kind_" + entry.kind]);
-  const amount = entry.amount ?? data.amount;
-  const currency = entry.currency || data.currency || order.currency;
+  const amount = data.amount;
+  const currency = data.currency || order.currency;
   const translated = (prefix, value) => (value && texts.en[prefix + value] ? t(prefix + value) : value);
   const details = {
     created: [data.total ? money(data.total, currency) : null],
@@ -903,8 +917,7 @@ function timelineEntry(entry, order) {
     change: [(data.fields || []).map((f) => translated("field_", f) || f).join(", ")],
   }[entry.kind] || [amount ? money(amount, currency) : null];
   if (!known && entry.text) details.unshift(entry.text);
-  const actorName = typeof entry.actor === "object" && entry.actor ? entry.actor.name || entry.actor.email : entry.actor;
-  const actor = { "a superuser": t("actorSuperuser"), "a deleted account": t("actorDeleted") }[actorName] || actorName;
+  const actor = { "a superuser": t("actorSuperuser"), "a deleted account": t("actorDeleted") }[entry.actor] || entry.actor;
   return el("li", { "data-kind": entry.kind },
     el("span", { class: "when" }, moment(entry.at)),
     el("span", { class: "what" }, known ? t("kind_" + entry.kind) : entry.kind),
@@ -1014,7 +1027,7 @@ function shipForm(order) {
       if (!(await ask({ title: t("confirmShipTitle"), text: t("confirmShip", { number: order.number, carrier, tracking }), yes: t("yesShip") }))) return;
       try {
         changing();
-        await busy(button, () => pb.collection("orders").update(order.id, { status: "shipped", carrier, tracking_number: tracking, tracking_url: url }));
+        await busy(button, () => pb.collection("orders").update(order.id, /** @satisfies {Partial<OrdersRecord>} */ ({ status: "shipped", carrier, tracking_number: tracking, tracking_url: url })));
       } catch (err) {
         showServerError(form, err);
         return;
@@ -1032,7 +1045,7 @@ async function markDelivered(order, button) {
   if (!(await ask({ title: t("confirmDeliverTitle"), text: t("confirmDeliver", { number: order.number }), yes: t("yesDeliver") }))) return;
   try {
     changing();
-    await busy(button, () => pb.collection("orders").update(order.id, { status: "delivered" }));
+    await busy(button, () => pb.collection("orders").update(order.id, /** @satisfies {Partial<OrdersRecord>} */ ({ status: "delivered" })));
   } catch (err) {
     fail(err);
     return;
@@ -1055,7 +1068,7 @@ function arrivalForm(order) {
       if (!(await ask({ title: t("confirmArrivalTitle"), text: t("confirmArrival", { number: order.number, date: day(stored) }), yes: t("yesArrival") }))) return;
       try {
         changing();
-        await busy(button, () => pb.collection("orders").update(order.id, { estimated_arrival: stored }));
+        await busy(button, () => pb.collection("orders").update(order.id, /** @satisfies {Partial<OrdersRecord>} */ ({ estimated_arrival: stored })));
       } catch (err) {
         showServerError(form, err);
         return;
@@ -1082,7 +1095,8 @@ function cancelForm(order) {
       if (!(await ask({ title: t("confirmCancelTitle"), text, yes: t("yesCancel"), danger: true }))) return;
       try {
         changing();
-        await busy(button, () => pb.send(`/api/v1/orders/${encodeURIComponent(order.id)}/cancel`, { method: "POST", body: { reason } }));
+        await busy(button, () => pb.send(`/api/v1/orders/${encodeURIComponent(order.id)}/cancel`, { method: "POST",
+          body: /** @satisfies {import("../../clients/ts").ApiBody<"/api/v1/orders/{id}/cancel", "post">} */ ({ reason }) }));
       } catch (err) {
         showServerError(form, err);
         return;
@@ -1120,7 +1134,8 @@ function refundForm(order) {
       if (!(await ask({ title: t("confirmRefundTitle"), text, yes: t("yesRefund", { amount: shown }), danger: true }))) return;
       try {
         changing();
-        await busy(button, () => pb.send(`/api/v1/orders/${encodeURIComponent(order.id)}/refund`, { method: "POST", body: { amount, reason } }));
+        await busy(button, () => pb.send(`/api/v1/orders/${encodeURIComponent(order.id)}/refund`, { method: "POST",
+          body: /** @satisfies {import("../../clients/ts").ApiBody<"/api/v1/orders/{id}/refund", "post">} */ ({ amount, reason }) }));
       } catch (err) {
         showServerError(form, err, {
           409: t("nothingToRefund", { message: err?.response?.message || "" }),
@@ -1170,7 +1185,8 @@ async function addNote(form, button) {
   if (!(await ask({ title: t("confirmNoteTitle"), text: t("confirmNote"), yes: t("yesNote") }))) return;
   try {
     changing();
-    await busy(button, () => pb.collection("order_notes").create({ order: state.order.id, author: state.me.id, body }));
+    await busy(button, () => pb.collection("order_notes").create(
+      /** @satisfies {Partial<OrderNotesRecord>} */ ({ order: state.order.id, author: state.me.id, body })));
   } catch (err) {
     showServerError(form, err);
     return;
@@ -1215,6 +1231,7 @@ async function searchCustomers(event) {
 // through GET /api/v1/customers: PocketBase's records API lets only
 // superusers filter users by an email they have not made public.
 async function findCustomers(q) {
+  /** @type {import("../../clients/ts").ApiAnswer<"/api/v1/customers", "get">} */
   const res = await pb.send("/api/v1/customers", { query: { q } });
   return res.items;
 }
@@ -1235,7 +1252,7 @@ function renderCustomerResults() {
 
 async function showCustomer(id) {
   const box = $("#customer-detail");
-  /** @type {import("../../clients/ts").UsersRecord} */
+  /** @type {UsersRecord} */
   let user;
   try {
     user = await pb.collection("users").getOne(id);
@@ -1329,6 +1346,7 @@ function pushButton(product, id) {
  * @param {HTMLButtonElement} button
  */
 async function pushAgain(product, button) {
+  /** @type {import("../../clients/ts").ApiAnswer<"/api/v1/products/{id}/push", "post", 202>} */
   let answer;
   try {
     answer = await busy(button, () => pb.send(`/api/v1/products/${encodeURIComponent(product.id)}/push`, { method: "POST" }));
@@ -1361,6 +1379,7 @@ async function loadProduct(id) {
   showFieldErrors(form, {});
   $("#delete-refused").hidden = true;
   state.product = id ? await pb.collection("products").getOne(id) : null;
+  /** @type {Partial<ProductsRecord>} */
   const p = state.product || { currency: "usd", price: 0, stock: 0, active: true };
   form.name.value = p.name || "";
   form.description.value = p.description || "";
@@ -1464,7 +1483,7 @@ async function setActive(active) {
   const product = state.product;
   const prefix = active ? "Activate" : "Deactivate";
   if (!(await ask({ title: t(`confirm${prefix}Title`), text: t(`confirm${prefix}`, { name: product.name }), yes: t(`yes${prefix}`), danger: !active }))) return;
-  await busy($("#product-toggle"), () => pb.collection("products").update(product.id, { active }));
+  await busy($("#product-toggle"), () => pb.collection("products").update(product.id, /** @satisfies {Partial<ProductsRecord>} */ ({ active })));
   await loadProduct(product.id);
   notify(t(active ? "activatedMsg" : "deactivatedMsg", { name: product.name }), { focus: true });
 }
