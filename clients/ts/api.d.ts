@@ -3857,15 +3857,6 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Signed in, but the role does not allow it. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
             /** @description Too many requests: a rate limit of the shop's settings. */
             429: {
                 headers: {
@@ -3908,15 +3899,6 @@ export interface operations {
             };
             /** @description Not signed in, or the token has expired. */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description Signed in, but the role does not allow it. */
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3969,8 +3951,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /** @description The asset, of its own type. */
-                    "*/*": unknown;
+                    "application/octet-stream": string;
                 };
             };
             /** @description Not signed in, or the token has expired. */
@@ -4040,15 +4021,6 @@ export interface operations {
             };
             /** @description Not signed in, or the token has expired. */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description Signed in, but the role does not allow it. */
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4199,15 +4171,6 @@ export interface operations {
             };
             /** @description Not signed in, or the token has expired. */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description Signed in, but the role does not allow it. */
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };
