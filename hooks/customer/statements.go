@@ -4,13 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+
+	"shopdash/hooks/records"
 )
 
 // statements runs the customer routes' reads with statements prepared
@@ -42,7 +42,7 @@ func (s *statements) read(app core.App, text string, args []any, scan func(*sql.
 	start := time.Now()
 	err = scanRows(stmt, args, scan)
 	if db.QueryLogFunc != nil {
-		db.QueryLogFunc(context.Background(), time.Since(start), withArgs(text, args), nil, err)
+		db.QueryLogFunc(context.Background(), time.Since(start), records.SQLWithArgs(text, args), nil, err)
 	}
 	return err
 }
@@ -77,28 +77,4 @@ func (s *statements) prepared(db *dbx.DB, text string) (*sql.Stmt, error) {
 	}
 	s.byText[text] = stmt
 	return stmt, nil
-}
-
-// withArgs puts the arguments in place of the text's placeholders, for the
-// query log.
-func withArgs(text string, args []any) string {
-	var b strings.Builder
-	for _, arg := range args {
-		before, after, found := strings.Cut(text, "?")
-		if !found {
-			break
-		}
-		b.WriteString(before)
-		switch v := arg.(type) {
-		case string:
-			b.WriteString("'" + strings.ReplaceAll(v, "'", "''") + "'")
-		case int:
-			b.WriteString(strconv.Itoa(v))
-		default:
-			fmt.Fprintf(&b, "'%v'", v)
-		}
-		text = after
-	}
-	b.WriteString(text)
-	return b.String()
 }

@@ -45,6 +45,7 @@ type Metrics struct {
 	registry      *prometheus.Registry
 	requests      *requests
 	webhookEvents *prometheus.CounterVec
+	webhookBatch  *prometheus.HistogramVec
 	jobRuns       *prometheus.HistogramVec
 	// tokenHash is the SHA-256 of the metrics token; nil without one.
 	tokenHash []byte
@@ -60,6 +61,11 @@ func Register(app core.App, cfg Config) *Metrics {
 			Name: "shopdash_stripe_webhook_events_total",
 			Help: "Stripe webhook deliveries by event type and outcome (docs/metrics.md lists the outcomes).",
 		}, []string{"type", "outcome"}),
+		webhookBatch: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "shopdash_stripe_webhook_batch_events",
+			Help:    "Webhook events applied per transaction (group commit), by how: together, or one by one after the batch was rolled back.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32},
+		}, []string{"commit"}),
 		jobRuns: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "shopdash_job_run_duration_seconds",
 			Help:    "Background job runs by job and final status (succeeded, failed, cancelled), and how long each took.",
@@ -73,7 +79,7 @@ func Register(app core.App, cfg Config) *Metrics {
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests.total, m.requests.duration, m.webhookEvents, m.jobRuns,
+		m.requests.total, m.requests.duration, m.webhookEvents, m.webhookBatch, m.jobRuns,
 		newOutboxCollector(app), newSQLitePoolsCollector(app),
 	)
 	scrape := promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
@@ -127,6 +133,17 @@ func (m *Metrics) isMetricsToken(authorization string) bool {
 // ("unknown" before its signature is verified) and what became of it.
 func (m *Metrics) WebhookEvent(eventType, outcome string) {
 	m.webhookEvents.WithLabelValues(eventType, outcome).Inc()
+}
+
+// WebhookBatch records one batch of webhook events: how many, and whether
+// they were committed together ("batch") or, after one of them failed,
+// each on its own ("one_by_one").
+func (m *Metrics) WebhookBatch(events int, together bool) {
+	commit := "batch"
+	if !together {
+		commit = "one_by_one"
+	}
+	m.webhookBatch.WithLabelValues(commit).Observe(float64(events))
 }
 
 // JobRun counts one finished run of a job, with its status and duration.

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/stripe/stripe-go/v76"
 
@@ -89,19 +88,12 @@ func findOrderByID(app core.App, id string) (*core.Record, error) {
 // the index's condition in plain SQL for SQLite to use it (PocketBase's
 // filter language would write "!= ”" in a form SQLite does not match).
 func findByStripeID(app core.App, collection, field, id string) (*core.Record, error) {
-	record := &core.Record{}
-	err := app.RecordQuery(collection).
-		AndWhere(dbx.HashExp{field: id}).
-		AndWhere(dbx.NewExp(field + " != ''")).
-		Limit(1).One(record)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find %s by %s: %w", collection, field, err)
-	}
-	return record, nil
+	return writerStatements.FindRecordBy(app, collection, field, id)
 }
+
+// writerStatements keeps the webhook transaction's lookups compiled on the
+// writer's connection; the batcher prepares them between transactions.
+var writerStatements records.WriterStatements
 
 // upsertOutcome says what an upsert did to the database.
 type upsertOutcome int

@@ -42,7 +42,7 @@ func TestStripeIdLookupsUseTheirIndexes(t *testing.T) {
 		"`stripe_payment_intent`": "idx_orders_stripe_payment_intent",
 		"`stripe_invoice`":        "idx_orders_stripe_invoice",
 	} {
-		plan := shoptest.QueryPlan(t, app, queries("FROM `orders`", field))
+		plan := shoptest.QueryPlan(t, app, queries("FROM `orders`", "WHERE "+field))
 		if !strings.Contains(plan, "USING INDEX "+index) {
 			t.Errorf("lookup by %s:\n%s\nwant a search of %s", field, plan, index)
 		}

@@ -1,0 +1,155 @@
+package payments
+
+import (
+	"context"
+	"sync"
+
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/stripe/stripe-go/v76"
+
+	c "shopdash/collections"
+)
+
+// maxEventBatch bounds how many webhook events one transaction applies:
+// enough to cover a burst of Stripe's concurrent deliveries, small enough
+// that the writer is not held from checkouts and staff for long.
+const maxEventBatch = 32
+
+// eventBatcher applies the webhook's events in group commits. The shop has
+// one writer, and an event's own work in its transaction (find the order,
+// mark it paid, write the ledger row) costs less than opening and
+// committing that transaction; under a burst the deliveries queue for the
+// writer anyway. So the events that arrive while a transaction runs are
+// applied together in the next one, each exactly as applyEventOnce would,
+// and each delivery is answered only after the transaction that holds its
+// ledger row has committed: a crash mid-batch rolls the whole batch back
+// with nothing acknowledged, and Stripe sends those events again.
+//
+// Any error in a batch (a refusal, a busy order, the database) rolls it
+// back and applies its events again one by one through applyEventOnce, so
+// an event's outcome and answer never depend on the others it was batched
+// with. Alone, an event takes applyEventOnce's path directly.
+//
+// There is no goroutine of its own: the first delivery to find no batch
+// running leads, applies batches until its own event is done, then hands
+// the lead to the oldest waiting delivery, so no request serves others'
+// events for longer than its own batch and the one before it.
+type eventBatcher struct {
+	mu      sync.Mutex
+	queue   []*queuedEvent
+	leading bool
+	max     int
+	// observe is told of each batch: its size, and whether it committed
+	// together (false: rolled back and applied one by one).
+	observe func(events int, together bool)
+}
+
+// queuedEvent is one delivery waiting for its batch. lead is signalled
+// when it is to lead the next batches; done is closed when its result is
+// set.
+type queuedEvent struct {
+	event  stripe.Event
+	result eventResult
+	err    error
+	lead   chan struct{}
+	done   chan struct{}
+}
+
+func newEventBatcher(max int, observe func(events int, together bool)) *eventBatcher {
+	return &eventBatcher{max: max, observe: observe}
+}
+
+// apply applies event once, in a batch with the events delivered
+// meanwhile, and returns what applyEventOnce would have.
+func (b *eventBatcher) apply(app core.App, event stripe.Event) (eventResult, error) {
+	if _, handled := eventEffects[event.Type]; !handled || b.max <= 1 {
+		return applyEventOnce(context.Background(), app, event)
+	}
+	q := &queuedEvent{event: event, lead: make(chan struct{}, 1), done: make(chan struct{})}
+	b.mu.Lock()
+	b.queue = append(b.queue, q)
+	if b.leading {
+		b.mu.Unlock()
+		select {
+		case <-q.done:
+			return q.result, q.err
+		case <-q.lead:
+		}
+	} else {
+		b.leading = true
+		b.mu.Unlock()
+	}
+	b.lead(app, q)
+	return q.result, q.err
+}
+
+// lead applies batches from the queue until q's is done, then passes the
+// lead to the oldest delivery still queued, or ends it.
+func (b *eventBatcher) lead(app core.App, q *queuedEvent) {
+	for {
+		b.mu.Lock()
+		select {
+		case <-q.done:
+			if len(b.queue) > 0 {
+				b.queue[0].lead <- struct{}{}
+			} else {
+				b.leading = false
+			}
+			b.mu.Unlock()
+			return
+		default:
+		}
+		n := min(len(b.queue), b.max)
+		batch := make([]*queuedEvent, n)
+		copy(batch, b.queue)
+		b.queue = append(b.queue[:0:0], b.queue[n:]...)
+		b.mu.Unlock()
+		// Between transactions: compile what the last one asked for.
+		if err := writerStatements.Prepare(app); err != nil {
+			app.Logger().Warn("webhook lookups could not be prepared; they run compiled per call", "error", err.Error())
+		}
+		b.observe(len(batch), applyBatch(app, batch))
+	}
+}
+
+// applyBatch applies the batch's events in one transaction, or, if any of
+// them fails, each in its own; then it sets every result. It says whether
+// they were applied together.
+func applyBatch(app core.App, batch []*queuedEvent) (together bool) {
+	defer func() {
+		for _, q := range batch {
+			close(q.done)
+		}
+	}()
+	if len(batch) > 1 {
+		results := make([]eventResult, len(batch))
+		err := app.RunInTransaction(func(tx core.App) error {
+			for i, q := range batch {
+				// A repeat, also of an event earlier in this batch (its
+				// ledger row is written), is answered as applyEventOnce
+				// answers a repeat.
+				if eventRecorded(tx, q.event.ID) {
+					continue
+				}
+				if err := eventEffects[q.event.Type](context.Background(), tx, q.event); err != nil {
+					return err
+				}
+				results[i] = eventResult{status: c.EventApplied}
+				if err := recordEvent(tx, q.event, results[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			for i, q := range batch {
+				q.result = results[i]
+			}
+			return true
+		}
+	}
+	for _, q := range batch {
+		q.result, q.err = applyEventOnce(context.Background(), app, q.event)
+	}
+	return len(batch) == 1
+}

@@ -1,0 +1,130 @@
+package records_test
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+
+	c "shopdash/collections"
+	"shopdash/hooks/records"
+	"shopdash/internal/shoptest"
+)
+
+// TestWriterStatementsReadAsRecordQueryDoes: FindRecordBy gives the record
+// PocketBase's record query gives, field by field, outside a transaction
+// and inside one, before its statement is prepared (compiled for the call)
+// and after (kept on the writer's connection); it finds nothing for the
+// empty value or an unknown one; a field added to the collection is read
+// by a new statement; Exists agrees.
+func TestWriterStatementsReadAsRecordQueryDoes(t *testing.T) {
+	app := shoptest.NewApp(t)
+	defer app.Cleanup()
+	order, err := app.FindRecordById(c.Orders, shoptest.Shop().CustomerOrder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	order.Set(c.OrderStripeSession, "cs_writer_statements")
+	if err := app.Save(order); err != nil {
+		t.Fatal(err)
+	}
+	want, err := app.FindRecordById(c.Orders, order.Id)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var s records.WriterStatements
+	same := func(when string, got *core.Record) {
+		t.Helper()
+		if got == nil {
+			t.Fatalf("%s: no record", when)
+		}
+		if got.Id != want.Id || got.IsNew() || !reflect.DeepEqual(got.FieldsData(), want.FieldsData()) {
+			t.Errorf("%s:\n got %v\nwant %v", when, got.FieldsData(), want.FieldsData())
+		}
+	}
+	find := func(app core.App, value string) *core.Record {
+		t.Helper()
+		got, err := s.FindRecordBy(app, c.Orders, c.OrderStripeSession, value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	inTx := func(when string) {
+		t.Helper()
+		err := app.RunInTransaction(func(tx core.App) error {
+			same(when, find(tx, "cs_writer_statements"))
+			if got := find(tx, ""); got != nil {
+				t.Errorf("%s: the empty value found %s", when, got.Id)
+			}
+			found, err := s.Exists(tx, c.Orders, c.OrderStripeSession, "cs_writer_statements")
+			if err != nil || !found {
+				t.Errorf("%s: Exists = %v, %v", when, found, err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	same("outside a transaction", find(app, "cs_writer_statements"))
+	if got := find(app, "cs_nobody"); got != nil {
+		t.Errorf("an unknown session found %s", got.Id)
+	}
+	inTx("in a transaction, compiled for the call")
+	if err := s.Prepare(app); err != nil {
+		t.Fatal(err)
+	}
+	if s.Kept() != 2 {
+		t.Fatalf("%d statements prepared, want the two the transaction asked for", s.Kept())
+	}
+	inTx("in a transaction, prepared")
+
+	// The saved record is the one read: FindRecordBy's record saves as
+	// PocketBase's does.
+	err = app.RunInTransaction(func(tx core.App) error {
+		got := find(tx, "cs_writer_statements")
+		got.Set(c.OrderCancelReason, "read by a kept statement")
+		return tx.Save(got)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, err = app.FindRecordById(c.Orders, order.Id); err != nil || want.GetString(c.OrderCancelReason) != "read by a kept statement" {
+		t.Fatalf("saved: %v %v", want, err)
+	}
+
+	col, err := app.FindCollectionByNameOrId(c.Orders)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col.Fields.Add(&core.TextField{Name: "added_later"})
+	if err := app.Save(col); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.DB().Update(c.Orders, dbx.Params{"added_later": "seen"}, dbx.HashExp{"id": order.Id}).Execute(); err != nil {
+		t.Fatal(err)
+	}
+	err = app.RunInTransaction(func(tx core.App) error {
+		find(tx, "cs_writer_statements") // asks for the new text
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Prepare(app); err != nil || s.Kept() != 3 {
+		t.Fatalf("prepared %d, %v; want the new text too", s.Kept(), err)
+	}
+	err = app.RunInTransaction(func(tx core.App) error {
+		if got := find(tx, "cs_writer_statements"); got.GetString("added_later") != "seen" {
+			t.Errorf("the added field reads %q", got.GetString("added_later"))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
