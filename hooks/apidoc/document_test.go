@@ -37,7 +37,7 @@ func shopVersion(t *testing.T) string {
 // `go test ./hooks/apidoc/ -run TestCommittedDocumentIsCurrent -update`
 // rewrites it.
 func TestCommittedDocumentIsCurrent(t *testing.T) {
-	app := shoptest.NewApp(t)
+	app := shoptest.NewBareApp(t)
 	defer app.Cleanup()
 	built, err := apidoc.Build(app, shopVersion(t))
 	if err != nil {

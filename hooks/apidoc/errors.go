@@ -25,6 +25,8 @@ var ErrorCodes = []struct{ Code, Meaning string }{
 	{"validation_email_domain_not_allowed", "Email addresses of this domain are not accepted."},
 	{"validation_invalid_url", "Not a valid URL."},
 	{"validation_is_url", "Not a valid URL."},
+	{"validation_is_upper_case", "Must be in capital letters."},
+	{"validation_is_country_code_2_letter", "Not an ISO 3166-1 alpha-2 country code."},
 	{"validation_match_invalid", "The value does not have the field's pattern."},
 	{"validation_values_mismatch", "The two values must be the same (passwordConfirm)."},
 	{"validation_invalid_old_password", "The current password given is not right."},

@@ -32,7 +32,13 @@ func (r route) operation() object {
 	for status, answer := range r.answers {
 		responses[fmt.Sprint(status)] = answer
 	}
-	for _, status := range append(r.errors, 429, 500) {
+	errors := append([]int{429, 500}, r.errors...)
+	if len(r.security) == 1 && len(r.security[0].(object)) > 0 {
+		// Signed in only: a guest is 401, a user of another role (or a
+		// superuser on a customer's route) 403.
+		errors = append(errors, 401, 403)
+	}
+	for _, status := range errors {
 		responses[fmt.Sprint(status)] = errorResponse(status)
 	}
 	op := operation([]string{r.tag}, r.summary, r.id, r.description, r.parameters, r.body, responses)

@@ -81,7 +81,7 @@ func v1Routes() map[string]map[string]route {
 				queryParameter("token", "The file token of the download link.", object{"type": "string"})},
 			answers: map[int]object{200: {"description": "The file, as an attachment.",
 				"headers": object{"Content-Disposition": header("attachment; filename=…"), "Cache-Control": header("private, no-store")},
-				"content": object{"application/octet-stream": object{"schema": object{"type": "string", "contentMediaType": "application/octet-stream"}}},
+				"content": object{"*/*": object{}}, // the asset, of its own type
 			}},
 			errors: []int{401, 403, 404},
 		}},

@@ -104,6 +104,18 @@ func NewAppWithJobs(tb testing.TB, cfg hooks.Config) (*tests.TestApp, *jobs.Jobs
 	return newAppOn(tb, templateDir, cfg)
 }
 
+// NewBareApp is a copy of the template shop with no hook bound: its
+// collections as the migrations left them, for what is built from them
+// (the API document).
+func NewBareApp(tb testing.TB) *tests.TestApp {
+	tb.Helper()
+	app, err := tests.NewTestApp(templateDir)
+	if err != nil {
+		tb.Fatalf("new test app: %v", err)
+	}
+	return app
+}
+
 // newAppOn is an app on a copy of the data dir, with every hook bound.
 func newAppOn(tb testing.TB, dataDir string, cfg hooks.Config) (*tests.TestApp, *jobs.Jobs) {
 	tb.Helper()
@@ -115,6 +127,7 @@ func newAppOn(tb testing.TB, dataDir string, cfg hooks.Config) (*tests.TestApp, 
 	if err != nil {
 		tb.Fatalf("register hooks: %v", err)
 	}
+	checkAnswers(tb, app)
 	return app, jobs
 }
 
