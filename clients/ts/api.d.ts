@@ -1072,7 +1072,7 @@ export interface components {
         /** @description One field's error. */
         FieldError: {
             /** @description Every code the shop answers, with its meaning. */
-            code: "validation_required" | "validation_invalid_value" | "validation_not_unique" | "validation_min_text_constraint" | "validation_max_text_constraint" | "validation_min_number_constraint" | "validation_max_number_constraint" | "validation_only_int_constraint" | "validation_not_a_number" | "validation_invalid_email" | "validation_is_email" | "validation_email_domain_not_allowed" | "validation_invalid_url" | "validation_is_url" | "validation_match_invalid" | "validation_values_mismatch" | "validation_invalid_old_password" | "validation_invalid_password" | "validation_missing_rel_records" | "validation_too_many_values" | "validation_not_enough_values" | "validation_too_many_files" | "validation_file_size_limit" | "validation_invalid_mime_type" | "validation_json_size_limit" | "validation_invalid_date" | "validation_length_out_of_range" | "validation_length_too_long" | "validation_length_invalid" | "validation_in_invalid" | "validation_nil_or_not_empty_required" | "validation_min_greater_equal_than_required" | "validation_max_less_equal_than_required" | "validation_invalid_token" | "validation_invalid_or_existing_id" | "validation_forbidden_pk_character" | "validation_invalid_type" | "validation_out_of_range" | "validation_duplicate_field" | "validation_invalid_json" | "validation_invalid_sort" | "validation_invalid_status" | "validation_from_after_to" | "validation_window_too_long" | "validation_unknown_product" | "validation_duplicate_product" | "validation_digital_quantity" | "validation_out_of_stock" | "validation_mixed_currency" | "validation_already_owned" | "validation_download_in_checkout" | "validation_email_not_verified" | "validation_refund_too_large" | "validation_refund_out_of_range" | "validation_invalid_transition" | "validation_use_cancel_route" | "validation_not_editable" | "validation_required_to_ship" | "validation_not_shipped" | "validation_https_link" | "validation_before_order" | "validation_too_far" | "validation_not_in_transit" | "validation_product_in_orders" | "validation_invalid_address" | "validation_invalid_postal_code" | "validation_invalid_language" | "validation_blank_text" | "validation_control_character" | "validation_invisible_character" | "validation_unreadable_text" | "validation_query_too_costly" | "validation_invalid_filter" | "validation_shop_exists" | "validation_shop_required";
+            code: "validation_required" | "validation_invalid_value" | "validation_not_unique" | "validation_min_text_constraint" | "validation_max_text_constraint" | "validation_min_number_constraint" | "validation_max_number_constraint" | "validation_only_int_constraint" | "validation_not_a_number" | "validation_invalid_email" | "validation_is_email" | "validation_email_domain_not_allowed" | "validation_invalid_url" | "validation_is_url" | "validation_is_upper_case" | "validation_is_country_code_2_letter" | "validation_match_invalid" | "validation_values_mismatch" | "validation_invalid_old_password" | "validation_invalid_password" | "validation_missing_rel_records" | "validation_too_many_values" | "validation_not_enough_values" | "validation_too_many_files" | "validation_file_size_limit" | "validation_invalid_mime_type" | "validation_json_size_limit" | "validation_invalid_date" | "validation_length_out_of_range" | "validation_length_too_long" | "validation_length_invalid" | "validation_in_invalid" | "validation_nil_or_not_empty_required" | "validation_min_greater_equal_than_required" | "validation_max_less_equal_than_required" | "validation_invalid_token" | "validation_invalid_or_existing_id" | "validation_forbidden_pk_character" | "validation_invalid_type" | "validation_out_of_range" | "validation_duplicate_field" | "validation_invalid_json" | "validation_invalid_sort" | "validation_invalid_status" | "validation_from_after_to" | "validation_window_too_long" | "validation_unknown_product" | "validation_duplicate_product" | "validation_digital_quantity" | "validation_out_of_stock" | "validation_mixed_currency" | "validation_already_owned" | "validation_download_in_checkout" | "validation_email_not_verified" | "validation_refund_too_large" | "validation_refund_out_of_range" | "validation_invalid_transition" | "validation_use_cancel_route" | "validation_not_editable" | "validation_required_to_ship" | "validation_not_shipped" | "validation_https_link" | "validation_before_order" | "validation_too_far" | "validation_not_in_transit" | "validation_product_in_orders" | "validation_invalid_address" | "validation_invalid_postal_code" | "validation_invalid_language" | "validation_blank_text" | "validation_control_character" | "validation_invisible_character" | "validation_unreadable_text" | "validation_query_too_costly" | "validation_invalid_filter" | "validation_shop_exists" | "validation_shop_required";
             /** @description For a person. */
             message: string;
             /** @description The numbers or values the message refers to. */
@@ -3857,6 +3857,15 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
+            /** @description Signed in, but the role does not allow it. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
             /** @description Too many requests: a rate limit of the shop's settings. */
             429: {
                 headers: {
@@ -3899,6 +3908,15 @@ export interface operations {
             };
             /** @description Not signed in, or the token has expired. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Signed in, but the role does not allow it. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3951,7 +3969,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "*/*": unknown;
                 };
             };
             /** @description Not signed in, or the token has expired. */
@@ -4021,6 +4039,15 @@ export interface operations {
             };
             /** @description Not signed in, or the token has expired. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Signed in, but the role does not allow it. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4171,6 +4198,15 @@ export interface operations {
             };
             /** @description Not signed in, or the token has expired. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Signed in, but the role does not allow it. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
