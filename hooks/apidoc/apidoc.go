@@ -31,10 +31,11 @@ var documentETag = func() string {
 	return `"` + hex.EncodeToString(sum[:16]) + `"`
 }()
 
-// Register serves the document.
+// Register serves the document and its reference page.
 func Register(app core.App) {
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		access.V1(se).GET("/openapi.json", serveDocument)
+		registerReference(se)
 		return se.Next()
 	})
 }

@@ -8,6 +8,8 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
+
+	"shopdash/hooks/access"
 )
 
 // registerPublicPage serves the embedded customer page at / and replaces
@@ -30,24 +32,10 @@ func noCacheForPage(e *core.RequestEvent) error {
 	return e.Next()
 }
 
-// pageCSP lets the pages run only their own files: no inline script or
-// style, API and realtime calls to this origin only, images from this
-// origin (product images, thumbnails) and data: (the empty favicon), no
-// framing, no plugins, forms posting here only. The checkout leaves for
-// Stripe by navigation, which CSP does not restrict.
-const pageCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-
-// pageSecurityHeaders sets the headers every page carries, on top of the
-// ones PocketBase sets on every answer (X-Content-Type-Options and
-// X-Frame-Options among them).
+// pageSecurityHeaders sets the pages' policy and headers
+// (access.SetPageHeaders).
 func pageSecurityHeaders(e *core.RequestEvent) error {
-	h := e.Response.Header()
-	h.Set("Content-Security-Policy", pageCSP)
-	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+	access.SetPageHeaders(e.Response.Header(), access.PageCSP)
 	return e.Next()
 }
 
