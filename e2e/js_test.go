@@ -11,7 +11,8 @@ import (
 
 // runNodeSuite runs one node:test file of e2e/js against a fresh shop
 // (with stripe-mock as Stripe), from the repository root so that
-// node_modules resolves.
+// node_modules resolves. The suite reaches the shop through checkedURL:
+// every answer it gets must be what the API document describes.
 func runNodeSuite(t *testing.T, file string, env ...string) {
 	t.Helper()
 	if _, err := exec.LookPath("node"); err != nil {
@@ -26,7 +27,7 @@ func runNodeSuite(t *testing.T, file string, env ...string) {
 	cmd := exec.Command("node", "--test", "--test-reporter=spec", filepath.Join("e2e", "js", file))
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), append(env,
-		"SHOP_URL="+s.url,
+		"SHOP_URL="+checkedURL(t, s.url),
 		"STRIPE_WEBHOOK_SECRET="+webhookSecret,
 		"SUPERUSER_EMAIL="+superuserEmail,
 		"SUPERUSER_PASSWORD="+superuserPassword,
