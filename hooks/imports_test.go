@@ -14,22 +14,23 @@ import (
 // capabilities import the shared parts, shared parts import collections,
 // and no package imports one of its own layer (docs/architecture.md).
 var packageLayers = map[string]int{
-	"shopdash/collections":    0,
-	"shopdash/hooks/access":   1,
-	"shopdash/hooks/alerts":   1,
-	"shopdash/hooks/audit":    1,
-	"shopdash/hooks/cache":    1,
-	"shopdash/hooks/metrics":  1,
-	"shopdash/hooks/realtime": 1,
-	"shopdash/hooks/jobs":     2,
-	"shopdash/hooks/records":  2,
-	"shopdash/hooks/customer": 3,
-	"shopdash/hooks/emails":   3,
-	"shopdash/hooks/payments": 3,
-	"shopdash/hooks/backups":  3,
-	"shopdash/hooks/staff":    3,
-	"shopdash/hooks/apidoc":   3,
-	"shopdash/hooks":          4,
+	"shopdash/collections":       0,
+	"shopdash/internal/prepared": 0, // kept SQL statements; imports only PocketBase
+	"shopdash/hooks/access":      1,
+	"shopdash/hooks/alerts":      1,
+	"shopdash/hooks/audit":       1,
+	"shopdash/hooks/cache":       1,
+	"shopdash/hooks/metrics":     1,
+	"shopdash/hooks/realtime":    1,
+	"shopdash/hooks/jobs":        2,
+	"shopdash/hooks/records":     2,
+	"shopdash/hooks/customer":    3,
+	"shopdash/hooks/emails":      3,
+	"shopdash/hooks/payments":    3,
+	"shopdash/hooks/backups":     3,
+	"shopdash/hooks/staff":       3,
+	"shopdash/hooks/apidoc":      3,
+	"shopdash/hooks":             4,
 }
 
 // TestImportsRunOneWay reads the imports of every package under hooks/
@@ -65,6 +66,11 @@ func TestImportsRunOneWay(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkImports(t, "shopdash/collections", collections.Imports)
+	prepared, err := build.ImportDir("../internal/prepared", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkImports(t, "shopdash/internal/prepared", prepared.Imports)
 }
 
 func checkImports(t *testing.T, name string, imports []string) {

@@ -148,7 +148,7 @@ func TestMigratedRulesMatchCollections(t *testing.T) {
 func TestMigratedIndexesServeTheDashboardQueries(t *testing.T) {
 	app := newEmptyShop(t)
 	want := map[string][]string{
-		c.Orders: {"UNIQUE INDEX `idx_orders_number`", "`idx_orders_user_created`", "`idx_orders_created`",
+		c.Orders: {"UNIQUE INDEX `idx_orders_number`", "`idx_orders_user_created` ON `orders` (user, created, id, status, currency, total)", "`idx_orders_created`",
 			"UNIQUE INDEX `idx_orders_stripe_session`", "UNIQUE INDEX `idx_orders_stripe_invoice`",
 			"UNIQUE INDEX `idx_orders_stripe_payment_intent`", "UNIQUE INDEX `idx_orders_stripe_refund`"},
 		c.OrderItems:   {"`idx_order_items_user_created`", "`idx_order_items_created`", "`idx_order_items_order`", "`idx_order_items_product`"},

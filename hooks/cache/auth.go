@@ -9,6 +9,8 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
 	"github.com/pocketbase/pocketbase/tools/security"
+
+	"shopdash/internal/prepared"
 )
 
 // authCacheMax is how many verified tokens are remembered at most.
@@ -25,6 +27,8 @@ const authCacheMax = 10_000
 // data directory) can go unseen.
 type authCache struct {
 	ttl time.Duration
+	// stmts reads the token's record with a kept statement (verify.go).
+	stmts prepared.Statements
 
 	lookups Lookups
 
@@ -40,13 +44,11 @@ type authCacheEntry struct {
 	expires time.Time
 }
 
-// RegisterAuth remembers verified tokens for at most ttl; 0 leaves
-// every request to PocketBase's own lookup. It returns the count of its
+// RegisterAuth remembers verified tokens for at most ttl; with 0 every
+// signed-in request reads its record again (verified as PocketBase does,
+// verify.go) and nothing is remembered. It returns the count of its
 // lookups (none when off).
 func RegisterAuth(app core.App, ttl time.Duration) *Lookups {
-	if ttl <= 0 {
-		return &Lookups{}
-	}
 	cache := &authCache{ttl: ttl, entries: map[string]authCacheEntry{}}
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		// Before PocketBase's own loadAuthToken, which then finds e.Auth
@@ -58,6 +60,9 @@ func RegisterAuth(app core.App, ttl time.Duration) *Lookups {
 		})
 		return se.Next()
 	})
+	if ttl <= 0 {
+		return &Lookups{}
+	}
 	forgetRecord := func(e *core.RecordEvent) error {
 		if e.Record.Collection().IsAuth() {
 			cache.forget(e.Record.Id)
@@ -84,6 +89,12 @@ func (a *authCache) loadAuth(e *core.RequestEvent) error {
 	if token == "" || e.Auth != nil {
 		return e.Next()
 	}
+	if a.ttl <= 0 {
+		if record, err := verifyAuthToken(e.App, &a.stmts, token); err == nil {
+			e.Auth = record
+		}
+		return e.Next() // on an error loadAuthToken tries again and leaves the request a guest
+	}
 	now := time.Now()
 	if record := a.get(token, now); record != nil {
 		a.lookups.hits.Add(1)
@@ -92,7 +103,7 @@ func (a *authCache) loadAuth(e *core.RequestEvent) error {
 	}
 	a.lookups.misses.Add(1)
 	generation := a.currentGeneration()
-	record, err := e.App.FindAuthRecordByToken(token, core.TokenTypeAuth)
+	record, err := verifyAuthToken(e.App, &a.stmts, token)
 	if err != nil {
 		return e.Next() // loadAuthToken tries again and leaves the request a guest
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 
 	"shopdash/hooks/cache"
+	"shopdash/internal/prepared"
 )
 
 // Register binds the customer routes and the page. public is the page's
@@ -16,8 +17,10 @@ import (
 // cache of the read routes.
 func Register(app core.App, public fs.FS, appURL string, answers *cache.Answers) {
 	registerAccount(app)
-	registerDashboard(app, answers)
-	registerPurchases(app, answers)
+	// The routes' reads run as kept statements (prepared.Statements).
+	stmts := &prepared.Statements{}
+	registerDashboard(app, answers, stmts)
+	registerPurchases(app, answers, stmts)
 	registerDownloads(app, appURL)
 	registerPublicPage(app, public)
 }

@@ -4,15 +4,17 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
-	"github.com/pocketbase/dbx"
+	"database/sql"
 	"github.com/pocketbase/pocketbase/core"
 
 	c "shopdash/collections"
 	"shopdash/hooks/access"
 	"shopdash/hooks/cache"
 	"shopdash/hooks/records"
+	"shopdash/internal/prepared"
 )
 
 // maxFeatured is how many featured products the dashboard shows.
@@ -22,10 +24,10 @@ const maxFeatured = 8
 // paid and not given back.
 var spendingStatuses = []any{string(c.StatusPaid), string(c.StatusShipped), string(c.StatusDelivered)}
 
-func registerDashboard(app core.App, answers *cache.Answers) {
+func registerDashboard(app core.App, answers *cache.Answers, stmts *prepared.Statements) {
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		access.V1(se).GET("/dashboard", func(e *core.RequestEvent) error {
-			return showDashboard(e, answers)
+			return showDashboard(e, answers, stmts)
 		}).Bind(access.SignedIn())
 		return se.Next()
 	})
@@ -34,21 +36,21 @@ func registerDashboard(app core.App, answers *cache.Answers) {
 // showDashboard answers the customer's home screen: the profile, and two
 // cached parts, the featured products (the same for everyone) and the
 // customer's own newest order and 12-month stats.
-func showDashboard(e *core.RequestEvent, answers *cache.Answers) error {
+func showDashboard(e *core.RequestEvent, answers *cache.Answers, stmts *prepared.Statements) error {
 	featured, err := answers.JSON(cache.CatalogueOwner, "featured", func() (any, error) {
-		return featuredProducts(e.App)
+		return featuredProducts(e.App, stmts)
 	})
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
 	recent, err := answers.JSON(e.Auth.Id, "dashboard/recent_order", func() (any, error) {
-		return recentOrder(e.App, e.Auth.Id)
+		return recentOrder(e.App, stmts, e.Auth.Id)
 	})
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
 	stats, err := answers.JSON(e.Auth.Id, "dashboard/stats", func() (any, error) {
-		return spendingStats(e.App, e.Auth.Id, time.Now().UTC().AddDate(-1, 0, 0))
+		return spendingStats(e.App, stmts, e.Auth.Id, time.Now().UTC().AddDate(-1, 0, 0))
 	})
 	if err != nil {
 		return e.InternalServerError("", err)
@@ -77,68 +79,70 @@ func showDashboard(e *core.RequestEvent, answers *cache.Answers) error {
 
 // featuredProducts is up to maxFeatured active featured products, the most
 // recently changed first.
-func featuredProducts(app core.App) ([]map[string]any, error) {
-	featured, err := app.FindRecordsByFilter(c.Products, "active = true && featured = true", "-updated", maxFeatured, 0)
+func featuredProducts(app core.App, stmts *prepared.Statements) ([]map[string]any, error) {
+	featured, err := stmts.FindPublic(app, c.Products, "`active` = 1 AND `featured` = 1", "`updated` DESC", maxFeatured)
 	if err != nil {
 		return nil, fmt.Errorf("featured products: %w", err)
 	}
-	products := make([]map[string]any, len(featured))
-	for i, p := range featured {
-		products[i] = p.PublicExport()
+	if featured == nil {
+		featured = []map[string]any{}
 	}
-	return products, nil
+	return featured, nil
 }
 
 // recentOrder is the user's newest order with its items, or nil (an
 // untyped nil: a nil map would be written as {}).
-func recentOrder(app core.App, userID string) (any, error) {
-	orders, err := app.FindRecordsByFilter(c.Orders, "user = {:user}", "-created,-id", 1, 0, dbx.Params{"user": userID})
+func recentOrder(app core.App, stmts *prepared.Statements, userID string) (any, error) {
+	orders, err := stmts.FindPublic(app, c.Orders, "`user` = ?", "`created` DESC, `id` DESC", 1, userID)
 	if err != nil {
 		return nil, fmt.Errorf("recent order: %w", err)
 	}
 	if len(orders) == 0 {
 		return nil, nil
 	}
-	return orderWithItems(app, orders[0])
+	return orderWithItems(app, stmts, orders[0])
 }
 
 // orderWithItems is an order's public fields with its items under "items".
-func orderWithItems(app core.App, order *core.Record) (map[string]any, error) {
-	items, err := app.FindAllRecords(c.OrderItems, dbx.HashExp{c.ItemOrder: order.Id})
+func orderWithItems(app core.App, stmts *prepared.Statements, order map[string]any) (map[string]any, error) {
+	id, _ := order[core.FieldNameId].(string)
+	items, err := stmts.FindPublic(app, c.OrderItems, "`order` = ?", "", 0, id)
 	if err != nil {
-		return nil, fmt.Errorf("items of order %s: %w", order.Id, err)
+		return nil, fmt.Errorf("items of order %s: %w", id, err)
 	}
-	out := order.PublicExport()
-	list := make([]map[string]any, len(items))
-	for i, item := range items {
-		list[i] = item.PublicExport()
+	if items == nil {
+		items = []map[string]any{}
 	}
-	out["items"] = list
-	return out, nil
+	order["items"] = items
+	return order, nil
 }
 
 // spendingStats counts the user's paid orders since a time and what they
 // cost, in the currency most of them were in (orders in other currencies
 // are left out of the sum rather than added across currencies).
-func spendingStats(app core.App, userID string, since time.Time) (map[string]any, error) {
-	var rows []struct {
-		Currency string `db:"currency"`
-		Orders   int    `db:"orders"`
-		Spent    int    `db:"spent"`
-	}
-	err := app.DB().Select("currency", "count(*) AS orders", "coalesce(sum(total), 0) AS spent").
-		From(c.Orders).
-		Where(dbx.HashExp{c.OrderUser: userID}).
-		AndWhere(dbx.NewExp("created >= {:since}", dbx.Params{"since": records.Stamp(since).String()})).
-		AndWhere(dbx.In(c.OrderStatusField, spendingStatuses...)).
-		GroupBy("currency").OrderBy("orders DESC", "currency ASC").
-		All(&rows)
+func spendingStats(app core.App, stmts *prepared.Statements, userID string, since time.Time) (map[string]any, error) {
+	stats := map[string]any{"orders_12m": 0, "spent_12m": 0, "currency": c.DefaultCurrency}
+	args := append([]any{userID, records.Stamp(since).String()}, spendingStatuses...)
+	first := true
+	err := stmts.Query(app, spendingQuery, args, func(rows *sql.Rows) error {
+		var currency string
+		var orders, spent int
+		if err := rows.Scan(&currency, &orders, &spent); err != nil || !first {
+			return err
+		}
+		first = false
+		stats = map[string]any{"orders_12m": orders, "spent_12m": spent, "currency": currency}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("spending stats: %w", err)
 	}
-	stats := map[string]any{"orders_12m": 0, "spent_12m": 0, "currency": c.DefaultCurrency}
-	if len(rows) > 0 {
-		stats = map[string]any{"orders_12m": rows[0].Orders, "spent_12m": rows[0].Spent, "currency": rows[0].Currency}
-	}
 	return stats, nil
 }
+
+// spendingQuery sums a customer's paid orders since a time, by currency,
+// the currency with the most orders first; idx_orders_user_created covers
+// it.
+var spendingQuery = "SELECT `currency`, count(*) AS orders, coalesce(sum(`total`), 0) AS spent FROM `orders`" +
+	" WHERE `user` = ? AND `created` >= ? AND `status` IN (?" + strings.Repeat(", ?", len(spendingStatuses)-1) + ")" +
+	" GROUP BY `currency` ORDER BY orders DESC, `currency` ASC"

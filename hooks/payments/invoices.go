@@ -14,6 +14,7 @@ import (
 
 	c "shopdash/collections"
 	"shopdash/hooks/records"
+	"shopdash/internal/prepared"
 )
 
 // paymentDetails is what a Stripe payment tells about an order.
@@ -93,7 +94,7 @@ func findByStripeID(app core.App, collection, field, id string) (*core.Record, e
 
 // writerStatements keeps the webhook transaction's lookups compiled on the
 // writer's connection; the batcher prepares them between transactions.
-var writerStatements records.WriterStatements
+var writerStatements prepared.Statements
 
 // upsertOutcome says what an upsert did to the database.
 type upsertOutcome int

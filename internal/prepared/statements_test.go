@@ -1,6 +1,7 @@
-package records_test
+package prepared_test
 
 import (
+	"encoding/json"
 	"reflect"
 	"testing"
 
@@ -8,7 +9,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 
 	c "shopdash/collections"
-	"shopdash/hooks/records"
+	"shopdash/internal/prepared"
 	"shopdash/internal/shoptest"
 )
 
@@ -34,7 +35,7 @@ func TestWriterStatementsReadAsRecordQueryDoes(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var s records.WriterStatements
+	var s prepared.Statements
 	same := func(when string, got *core.Record) {
 		t.Helper()
 		if got == nil {
@@ -126,5 +127,48 @@ func TestWriterStatementsReadAsRecordQueryDoes(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestFindPublicIsThePublicExport: for every record of the shop's
+// products, orders and order items, FindPublic gives what PocketBase's
+// record, read by its own query, gives as PublicExport, value for value
+// and in JSON; and it refuses an auth collection, whose export hides
+// more.
+func TestFindPublicIsThePublicExport(t *testing.T) {
+	app := shoptest.NewApp(t)
+	defer app.Cleanup()
+	var s prepared.Statements
+	for _, collection := range []string{c.Products, c.Orders, c.OrderItems} {
+		want, err := app.FindAllRecords(collection)
+		if err != nil || len(want) == 0 {
+			t.Fatalf("%s: %d records, %v", collection, len(want), err)
+		}
+		got, err := s.FindPublic(app, collection, "1 = 1", "`id`", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byID := map[string]map[string]any{}
+		for _, g := range got {
+			byID[g[core.FieldNameId].(string)] = g
+		}
+		if len(byID) != len(want) {
+			t.Fatalf("%s: %d exported, want %d", collection, len(byID), len(want))
+		}
+		for _, w := range want {
+			export := w.PublicExport()
+			g := byID[w.Id]
+			if !reflect.DeepEqual(g, export) {
+				t.Errorf("%s %s:\n got %#v\nwant %#v", collection, w.Id, g, export)
+			}
+			gj, err1 := json.Marshal(g)
+			wj, err2 := json.Marshal(export)
+			if err1 != nil || err2 != nil || string(gj) != string(wj) {
+				t.Errorf("%s %s in JSON:\n got %s\nwant %s", collection, w.Id, gj, wj)
+			}
+		}
+	}
+	if _, err := s.FindPublic(app, c.Users, "1 = 1", "", 1); err == nil {
+		t.Error("FindPublic read users, an auth collection")
 	}
 }

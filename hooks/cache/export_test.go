@@ -1,0 +1,4 @@
+package cache
+
+// VerifyAuthToken is verifyAuthToken, for the external tests.
+var VerifyAuthToken = verifyAuthToken
