@@ -10,6 +10,7 @@ import (
 	"shopdash/hooks/emails"
 	"shopdash/hooks/metrics"
 	"shopdash/hooks/payments"
+	"shopdash/hooks/webhooks"
 )
 
 // Config is what the shop reads from its environment at start (CONTRACT §1).
@@ -58,6 +59,15 @@ type Config struct {
 	// MetricsOff is SHOPDASH_METRICS=off: no /metrics and no request
 	// timing (docs/metrics.md).
 	MetricsOff bool
+	// WebhookRetries is SHOPDASH_WEBHOOKS_RETRIES: the wait before each
+	// attempt of an outgoing webhook; nil means webhooks.DefaultRetries.
+	WebhookRetries []time.Duration
+	// WebhooksAllowPrivate is SHOPDASH_WEBHOOKS_ALLOW_PRIVATE=1: webhook
+	// endpoints may use http and private, loopback or link-local hosts.
+	WebhooksAllowPrivate bool
+	// WebhookTimeout bounds one webhook attempt; 0 means 15 s (tests
+	// shorten it).
+	WebhookTimeout time.Duration
 }
 
 // DefaultAppURL is the base of return links when SHOPDASH_APP_URL is unset.
@@ -106,6 +116,20 @@ func ConfigFromEnv() (Config, error) {
 			return cfg, fmt.Errorf("SHOPDASH_CACHE_TTL=%q: want a duration such as 30s, or off", raw)
 		}
 		cfg.CacheTTL = ttl
+	}
+	if raw := strings.TrimSpace(os.Getenv("SHOPDASH_WEBHOOKS_RETRIES")); raw != "" {
+		retries, err := webhooks.ParseRetries(raw)
+		if err != nil {
+			return cfg, fmt.Errorf("SHOPDASH_WEBHOOKS_RETRIES=%q: %w; want comma-separated durations such as 0s,5s,5m,30m", raw, err)
+		}
+		cfg.WebhookRetries = retries
+	}
+	switch raw := strings.TrimSpace(os.Getenv("SHOPDASH_WEBHOOKS_ALLOW_PRIVATE")); raw {
+	case "", "0":
+	case "1":
+		cfg.WebhooksAllowPrivate = true
+	default:
+		return cfg, fmt.Errorf("SHOPDASH_WEBHOOKS_ALLOW_PRIVATE=%q: want 1 or 0", raw)
 	}
 	switch raw := strings.TrimSpace(os.Getenv("SHOPDASH_METRICS")); raw {
 	case "", "on":
@@ -162,6 +186,11 @@ func (cfg Config) payments() payments.Config {
 // emails is the mail part of the configuration.
 func (cfg Config) emails() emails.Config {
 	return emails.Config{SMTPURL: cfg.SMTPURL, SMTPTimeout: cfg.SMTPTimeout}
+}
+
+// webhooks is the outgoing webhooks' part of the configuration.
+func (cfg Config) webhooks() webhooks.Config {
+	return webhooks.Config{Retries: cfg.WebhookRetries, AllowPrivate: cfg.WebhooksAllowPrivate, Timeout: cfg.WebhookTimeout}
 }
 
 // metrics is the /metrics part of the configuration.

@@ -138,3 +138,36 @@ func TestConfigFromEnvMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigFromEnvWebhooks reads SHOPDASH_WEBHOOKS_RETRIES and
+// SHOPDASH_WEBHOOKS_ALLOW_PRIVATE; a bad value stops the start with an
+// error that names the variable.
+func TestConfigFromEnvWebhooks(t *testing.T) {
+	for _, tc := range []struct {
+		retries, private string
+		wantAttempts     int
+		wantPrivate      bool
+		wantErr          string
+	}{
+		{"", "", 0, false, ""},
+		{"0s,1s,2s", "1", 3, true, ""},
+		{"0s, 5m", "0", 2, false, ""},
+		{"0s,soon", "", 0, false, "SHOPDASH_WEBHOOKS_RETRIES"},
+		{"-5s", "", 0, false, "SHOPDASH_WEBHOOKS_RETRIES"},
+		{"", "yes", 0, false, "SHOPDASH_WEBHOOKS_ALLOW_PRIVATE"},
+	} {
+		t.Setenv("SHOPDASH_WEBHOOKS_RETRIES", tc.retries)
+		t.Setenv("SHOPDASH_WEBHOOKS_ALLOW_PRIVATE", tc.private)
+		cfg, err := hooks.ConfigFromEnv()
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%q %q: error %v, want one naming %s", tc.retries, tc.private, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || len(cfg.WebhookRetries) != tc.wantAttempts || cfg.WebhooksAllowPrivate != tc.wantPrivate {
+			t.Errorf("%q %q: %v attempts %d private %t, want %d %t", tc.retries, tc.private, err,
+				len(cfg.WebhookRetries), cfg.WebhooksAllowPrivate, tc.wantAttempts, tc.wantPrivate)
+		}
+	}
+}

@@ -10,10 +10,11 @@
 //	hooks/records, jobs   the collections' record hooks and the order
 //	                      operations several entry points share; the job
 //	                      runner
-//	hooks/payments, emails, customer, staff, apidoc
+//	hooks/payments, emails, webhooks, customer, staff, apidoc
 //	                      capabilities: Stripe, the order emails, the
-//	                      customer's routes and page, support's timeline,
-//	                      the API document and its reference page
+//	                      outgoing webhooks, the customer's routes and
+//	                      page, support's timeline, the API document and
+//	                      its reference page
 //	hooks                 this wiring
 //
 // A package imports only packages of a lower layer (imports_test.go).
@@ -37,6 +38,7 @@ import (
 	"shopdash/hooks/realtime"
 	"shopdash/hooks/records"
 	"shopdash/hooks/staff"
+	"shopdash/hooks/webhooks"
 )
 
 // Register binds every capability of the shop to app and returns its
@@ -68,6 +70,7 @@ func Register(app core.App, public fs.FS, cfg Config) (*jobs.Jobs, error) {
 	// Capabilities.
 	pay := payments.Register(app, cfg.payments(), alerter, answers, m)
 	outbox := emails.Register(app, cfg.emails(), alerter)
+	outgoing := webhooks.Register(app, cfg.webhooks(), alerter, m)
 	customer.Register(app, public, cfg.AppURL, answers)
 	staff.Register(app)
 	apidoc.Register(app)
@@ -84,6 +87,9 @@ func Register(app core.App, public fs.FS, cfg Config) (*jobs.Jobs, error) {
 	}
 	if err := runner.Add(payments.JobStripeReplay, cfg.replaySchedule(), pay.RunReplay); err != nil {
 		return nil, fmt.Errorf("SHOPDASH_REPLAY_SCHEDULE %q: %w", cfg.ReplaySchedule, err)
+	}
+	if err := runner.Add(webhooks.JobWebhookOutbox, "", outgoing.RunPass); err != nil {
+		return nil, err
 	}
 	return runner, nil
 }

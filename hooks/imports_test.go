@@ -26,6 +26,7 @@ var packageLayers = map[string]int{
 	"shopdash/hooks/records":     2,
 	"shopdash/hooks/customer":    3,
 	"shopdash/hooks/emails":      3,
+	"shopdash/hooks/webhooks":    3,
 	"shopdash/hooks/payments":    3,
 	"shopdash/hooks/backups":     3,
 	"shopdash/hooks/staff":       3,

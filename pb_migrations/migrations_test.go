@@ -53,6 +53,12 @@ func TestMigratedSchemaHasEveryField(t *testing.T) {
 			c.JobRunWatermark, c.JobRunError},
 		c.AuditLog: {c.AuditActor, c.AuditAction, c.AuditTarget, c.AuditData, c.AuditCreated},
 		c.Shop:     {c.ShopAddress, c.ShopSupportEmail},
+		c.WebhookEndpoints: {c.EndpointURL, c.EndpointEvents, c.EndpointSecret, c.EndpointActive, c.EndpointDisabledReason,
+			c.EndpointDescription, c.EndpointPreviousSecret, c.EndpointPreviousSecretUntil, c.EndpointFailingSince,
+			c.EndpointCreated, c.EndpointUpdated},
+		c.WebhookDeliveries: {c.DeliveryEndpoint, c.DeliveryEventID, c.DeliveryType, c.DeliveryStatus, c.DeliveryAttempts,
+			c.DeliveryNextAttempt, c.DeliveryLastStatus, c.DeliveryLastError, c.DeliveryPayload, c.DeliveryResource,
+			c.DeliveryDeliveredAt, c.DeliveryClaim, c.DeliveryCreated, c.DeliveryUpdated},
 	}
 	for name, fields := range want {
 		col, err := app.FindCollectionByNameOrId(name)
@@ -98,6 +104,8 @@ func TestMigratedValuesMatchCollections(t *testing.T) {
 		{c.EmailJobs, c.EmailJobStatus, []string{c.EmailQueued, c.EmailSent, c.EmailFailed, c.EmailDead}},
 		{c.JobRuns, c.JobRunStatus, []string{c.JobRunning, c.JobSucceeded, c.JobFailed, c.JobCancelled}},
 		{c.Products, c.ProductStripeSync, []string{c.StripeSyncPending, c.StripeSyncSynced, c.StripeSyncFailed}},
+		{c.WebhookEndpoints, c.EndpointEvents, c.WebhookEventTypes},
+		{c.WebhookDeliveries, c.DeliveryStatus, c.DeliveryStatuses},
 	}
 	for _, ch := range checks {
 		if got := values(ch.collection, ch.field); !slices.Equal(got, ch.want) {
@@ -122,6 +130,9 @@ func TestMigratedRulesMatchCollections(t *testing.T) {
 		c.StripeEvents: {nil, nil, nil, nil, nil},
 		c.EmailJobs:    {nil, nil, nil, nil, nil},
 		c.JobRuns:      {nil, nil, nil, nil, nil},
+		// Secrets and customers' data: superusers only (CONTRACT §8).
+		c.WebhookEndpoints:  {nil, nil, nil, nil, nil},
+		c.WebhookDeliveries: {nil, nil, nil, nil, nil},
 	}
 	show := func(r *string) string {
 		if r == nil {

@@ -1494,6 +1494,55 @@ export interface components {
             updated: string;
             verified: boolean;
         };
+        /** @description A record of `webhook_deliveries` as the records API shows it to anyone but a superuser (hidden fields left out). Generated from the collection. */
+        WebhookDeliveriesRecord: {
+            attempts: number;
+            /** @description The collection's id. */
+            collectionId: string;
+            /** @constant */
+            collectionName: "webhook_deliveries";
+            /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), set by the server. */
+            created: string;
+            /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+            delivered_at: string;
+            /** @description Record id. */
+            endpoint: string;
+            event_id: string;
+            /** @description The related records asked for with `expand`, by field name; only when asked. */
+            expand?: Record<string, unknown>;
+            id: string;
+            last_error: string;
+            last_status: number;
+            /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+            next_attempt: string;
+            /** @description Any JSON value. */
+            payload: unknown;
+            resource: string;
+            /** @enum {string} */
+            status: "pending" | "delivered" | "failed" | "dead";
+            type: string;
+            /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), set by the server. */
+            updated: string;
+        };
+        /** @description A record of `webhook_endpoints` as the records API shows it to anyone but a superuser (hidden fields left out). Generated from the collection. */
+        WebhookEndpointsRecord: {
+            active: boolean;
+            /** @description The collection's id. */
+            collectionId: string;
+            /** @constant */
+            collectionName: "webhook_endpoints";
+            /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), set by the server. */
+            created: string;
+            description: string;
+            disabled_reason: string;
+            events: ("order.created" | "order.paid" | "order.shipped" | "order.delivered" | "order.cancelled" | "order.refunded" | "product.created" | "product.updated" | "product.deleted" | "customer.deleted")[];
+            /** @description The related records asked for with `expand`, by field name; only when asked. */
+            expand?: Record<string, unknown>;
+            id: string;
+            /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), set by the server. */
+            updated: string;
+            url: string;
+        };
     };
     responses: never;
     parameters: never;

@@ -334,6 +334,63 @@ export interface UsersRecord {
   };
 }
 
+/** The values of webhook_deliveries.status. */
+export type WebhookDeliveriesStatus = "pending" | "delivered" | "failed" | "dead";
+
+/** WebhookDeliveries is the outbox of the outgoing webhooks: one row per endpoint and event, written in the transaction of the change it tells of. Superusers only, read-only (CONTRACT §8). */
+export interface WebhookDeliveriesRecord {
+  id: RecordId;
+  collectionId: string;
+  collectionName: "webhook_deliveries";
+  /** relation to webhook_endpoints */
+  endpoint: RecordId;
+  /** at most 64 characters */
+  event_id: string;
+  /** at most 64 characters */
+  type: string;
+  status: WebhookDeliveriesStatus;
+  /** whole number, ≥ 0 */
+  attempts: number;
+  next_attempt: IsoDateString;
+  /** whole number, ≥ 0 */
+  last_status: number;
+  /** at most 500 characters */
+  last_error: string;
+  payload: unknown;
+  /** at most 64 characters */
+  resource: string;
+  delivered_at: IsoDateString;
+  created: IsoDateString;
+  updated: IsoDateString;
+  /** The related records asked for with `expand`. */
+  expand?: {
+    endpoint?: WebhookEndpointsRecord;
+  };
+}
+
+/** The values of webhook_endpoints.events. */
+export type WebhookEndpointsEvents = "order.created" | "order.paid" | "order.shipped" | "order.delivered" | "order.cancelled" | "order.refunded" | "product.created" | "product.updated" | "product.deleted" | "customer.deleted";
+
+/** WebhookEndpoints are the receivers of the shop's outgoing webhooks (CONTRACT §8). Superusers only. */
+export interface WebhookEndpointsRecord {
+  id: RecordId;
+  collectionId: string;
+  collectionName: "webhook_endpoints";
+  url: string;
+  events: WebhookEndpointsEvents[];
+  active: boolean;
+  /** at most 500 characters */
+  disabled_reason: string;
+  /** at most 500 characters */
+  description: string;
+  created: IsoDateString;
+  updated: IsoDateString;
+  /** The related records asked for with `expand`. */
+  expand?: {
+    webhook_deliveries_via_endpoint?: WebhookDeliveriesRecord[];
+  };
+}
+
 /** Every collection's record type, by collection name. */
 export interface Collections {
   audit_log: AuditLogRecord;
@@ -347,6 +404,8 @@ export interface Collections {
   shop: ShopRecord;
   stripe_events: StripeEventsRecord;
   users: UsersRecord;
+  webhook_deliveries: WebhookDeliveriesRecord;
+  webhook_endpoints: WebhookEndpointsRecord;
 }
 
 /** A collection's name. */
@@ -369,5 +428,7 @@ export type TypedPocketBase = Omit<PocketBase, "collection"> & {
   collection(idOrName: "shop"): RecordService<ShopRecord>;
   collection(idOrName: "stripe_events"): RecordService<StripeEventsRecord>;
   collection(idOrName: "users"): RecordService<UsersRecord>;
+  collection(idOrName: "webhook_deliveries"): RecordService<WebhookDeliveriesRecord>;
+  collection(idOrName: "webhook_endpoints"): RecordService<WebhookEndpointsRecord>;
   collection<M = RecordModel>(idOrName: string): RecordService<M>;
 };

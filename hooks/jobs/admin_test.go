@@ -164,7 +164,7 @@ func TestAdminJobsListShowsEverySwitchAndTheLastRuns(t *testing.T) {
 	jobsRunScenarios(t, []tests.ApiScenario{{
 		Name: "superuser lists the jobs", Method: http.MethodGet, URL: jobsURL,
 		Headers: shoptest.Headers(shop.Superuser), ExpectedStatus: http.StatusOK,
-		ExpectedContent: []string{`"name":"stripe_sync"`, `"name":"email_outbox"`, `"name":"stale_orders"`, `"name":"stripe_replay"`},
+		ExpectedContent: []string{`"name":"stripe_sync"`, `"name":"email_outbox"`, `"name":"stale_orders"`, `"name":"stripe_replay"`, `"name":"webhook_outbox"`},
 		BeforeTestFunc: func(t testing.TB, app *tests.TestApp, e *core.ServeEvent) {
 			jobsSetPaused(emails.JobEmailOutbox, true)(t, app, e)
 			// Seven runs, the newest (fetched 1) first in the list.
@@ -194,6 +194,7 @@ func TestAdminJobsListShowsEverySwitchAndTheLastRuns(t *testing.T) {
 				"email_outbox paused=true running=false fetched=[]",
 				"stale_orders paused=false running=false fetched=[]",
 				"stripe_replay paused=false running=false fetched=[]",
+				"webhook_outbox paused=false running=false fetched=[]",
 			}
 			if strings.Join(got, "\n") != strings.Join(want, "\n") {
 				t.Fatalf("jobs listed:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -46,7 +46,9 @@ type Metrics struct {
 	requests      *requests
 	webhookEvents *prometheus.CounterVec
 	webhookBatch  *prometheus.HistogramVec
-	jobRuns       *prometheus.HistogramVec
+	// webhookDeliveries counts the outgoing webhooks' attempts.
+	webhookDeliveries *prometheus.CounterVec
+	jobRuns           *prometheus.HistogramVec
 	// tokenHash is the SHA-256 of the metrics token; nil without one.
 	tokenHash []byte
 }
@@ -66,6 +68,7 @@ func Register(app core.App, cfg Config) *Metrics {
 			Help:    "Webhook events applied per transaction (group commit), by how: together, or one by one after the batch was rolled back.",
 			Buckets: []float64{1, 2, 4, 8, 16, 32},
 		}, []string{"commit"}),
+		webhookDeliveries: newWebhookDeliveries(),
 		jobRuns: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "shopdash_job_run_duration_seconds",
 			Help:    "Background job runs by job and final status (succeeded, failed, cancelled), and how long each took.",
@@ -79,7 +82,7 @@ func Register(app core.App, cfg Config) *Metrics {
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests.total, m.requests.duration, m.webhookEvents, m.webhookBatch, m.jobRuns,
+		m.requests.total, m.requests.duration, m.webhookEvents, m.webhookBatch, m.webhookDeliveries, m.jobRuns,
 		newOutboxCollector(app), newSQLitePoolsCollector(app),
 	)
 	scrape := promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
