@@ -73,6 +73,7 @@ func main() {
 		cli.NewStripeCommand(app, jobs),
 		cli.NewJobsCommand(app, jobs),
 		cli.NewEmailsCommand(app),
+		cli.NewWebhooksCommand(app),
 	)
 
 	if err := app.Start(); err != nil {

@@ -46,3 +46,21 @@ const DeliveryLastErrorMax = 500
 
 // DeliveryPayloadMax bounds a payload (an order with many items).
 const DeliveryPayloadMax = 1 << 20
+
+// What the data of the events holds besides the resource's id
+// (hooks/webhooks builds it, hooks/apidoc describes it from these lists
+// and the collections' fields). An order event also carries the customer
+// (id, email, name) and the items; order.refunded the refund's amount.
+var (
+	// WebhookOrderFields are the order's fields in an order event.
+	WebhookOrderFields = []string{OrderNumber, OrderStatusField, OrderCurrency, OrderTotal, OrderDiscount,
+		OrderRefundedAmount, OrderItemCount, OrderShippingAddress, OrderCarrier, OrderTrackingNumber,
+		OrderTrackingURL, OrderEstimatedArrival, OrderReceiptURL, OrderCancelReason, OrderPaidAt,
+		OrderShippedAt, OrderDeliveredAt, OrderCancelledAt, OrderRefundedAt, OrderCreated, OrderUpdated}
+	// WebhookItemFields are each item's fields in an order event.
+	WebhookItemFields = []string{ItemProduct, ItemProductName, ItemUnitPrice, ItemQuantity, ItemEstimatedArrival}
+	// WebhookProductFields are the product's fields in a product event.
+	WebhookProductFields = []string{ProductName, ProductDescription, ProductPrice, ProductCurrency, ProductStock,
+		ProductActive, ProductFeatured, ProductDigital, ProductImage, ProductAsset,
+		ProductStripeProduct, ProductStripePrice, ProductCreated, ProductUpdated}
+)

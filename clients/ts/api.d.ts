@@ -433,6 +433,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/webhooks/{endpoint}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay an endpoint's webhook deliveries
+         * @description Superusers only. Queues the endpoint's deliveries created since `since` (default the last 24 hours), of one status or any, to be sent again, each under its own webhook-id and body, with a fresh retry schedule; one an attempt holds right now is left to it. An inactive endpoint's are sent when it is active again.
+         */
+        post: operations["replayWebhooks"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/checkout": {
         parameters: {
             query?: never;
@@ -718,7 +738,7 @@ export interface webhooks {
         put?: never;
         /**
          * customer.deleted
-         * @description A delivery to a webhook endpoint (Standard Webhooks v1): headers webhook-id (the same on every attempt), webhook-timestamp and webhook-signature (`v1,` base64 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes). 2xx is delivered; 410 disables the endpoint; Retry-After is honoured; anything else is retried on the schedule.
+         * @description A customer deleted their account (or a superuser did): its id only. Sent as a Standard Webhooks v1 delivery: headers webhook-id (the same on every attempt and on a replay), webhook-timestamp and webhook-signature (`v1,` base64 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes; two, space-separated, for a day after the secret is rotated). 2xx is delivered; 410 disables the endpoint; Retry-After is honoured; anything else is retried on the schedule. Deliveries are not ordered: compare `data.updated`.
          */
         post: operations["webhook_customer_deleted"];
         delete?: never;
@@ -738,7 +758,7 @@ export interface webhooks {
         put?: never;
         /**
          * order.cancelled
-         * @description A delivery to a webhook endpoint (Standard Webhooks v1): headers webhook-id (the same on every attempt), webhook-timestamp and webhook-signature (`v1,` base64 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes). 2xx is delivered; 410 disables the endpoint; Retry-After is honoured; anything else is retried on the schedule.
+         * @description An order was cancelled. Sent as a Standard Webhooks v1 delivery: headers webhook-id (the same on every attempt and on a replay), webhook-timestamp and webhook-signature (`v1,` base64 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes; two, space-separated, for a day after the secret is rotated). 2xx is delivered; 410 disables the endpoint; Retry-After is honoured; anything else is retried on the schedule. Deliveries are not ordered: compare `data.updated`.
          */
         post: operations["webhook_order_cancelled"];
         delete?: never;
@@ -758,7 +778,7 @@ export interface webhooks {
         put?: never;
         /**
          * order.created
-         * @description A delivery to a webhook endpoint (Standard Webhooks v1): headers webhook-id (the same on every attempt), webhook-timestamp and webhook-signature (`v1,` base64 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes). 2xx is delivered; 410 disables the endpoint; Retry-After is honoured; anything else is retried on the schedule.
+         * @description An order was placed (a checkout, or an invoice paid at once), with its items. Sent as a Standard Webhooks v1 delivery: headers webhook-id (the same on every attempt and on a replay), webhook-timestamp and webhook-signature (`v1,` base64 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes; two, space-separated, for a day after the secret is rotated). 2xx is delivered; 410 disables the endpoint; Retry-After is honoured; anything else is retried on the schedule. Deliveries are not ordered: compare `data.updated`.
          */
         post: operations["webhook_order_created"];
         delete?: never;
@@ -778,7 +798,7 @@ export interface webhooks {
         put?: never;
         /**
          * order.delivered
-         * @description A delivery to a webhook endpoint (Standard Webhooks v1): headers webhook-id (the same on every attempt), webhook-timestamp and webhook-signature (`v1,` base64 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes). 2xx is delivered; 410 disables the endpoint; Retry-After is honoured; anything else is retried on the schedule.
+         * @description An order was delivered. Sent as a Standard Webhooks v1 delivery: headers webhook-id (the same on every attempt and on a replay), webhook-timestamp and webhook-signature (`v1,` base64 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes; two, space-separated, for a day after the secret is rotated). 2xx is delivered; 410 disables the endpoint; Retry-After is honoured; anything else is retried on the schedule. Deliveries are not ordered: compare `data.updated`.
          */
         post: operations["webhook_order_delivered"];
         delete?: never;
@@ -798,7 +818,7 @@ export interface webhooks {
         put?: never;
         /**
          * order.paid
-         * @description A delivery to a webhook endpoint (Standard Webhooks v1): headers webhook-id (the same on every attempt), webhook-timestamp and webhook-signature (`v1,` base64 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes). 2xx is delivered; 410 disables the endpoint; Retry-After is honoured; anything else is retried on the schedule.
+         * @description An order was paid. Sent as a Standard Webhooks v1 delivery: headers webhook-id (the same on every attempt and on a replay), webhook-timestamp and webhook-signature (`v1,` base64 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes; two, space-separated, for a day after the secret is rotated). 2xx is delivered; 410 disables the endpoint; Retry-After is honoured; anything else is retried on the schedule. Deliveries are not ordered: compare `data.updated`.
          */
         post: operations["webhook_order_paid"];
         delete?: never;
@@ -818,7 +838,7 @@ export interface webhooks {
         put?: never;
         /**
          * order.refunded
-         * @description A delivery to a webhook endpoint (Standard Webhooks v1): headers webhook-id (the same on every attempt), webhook-timestamp and webhook-signature (`v1,` base64 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes). 2xx is delivered; 410 disables the endpoint; Retry-After is honoured; anything else is retried on the schedule.
+         * @description A refund of an order, one delivery per refund: `amount` is this refund, `refunded_amount` all so far. Sent as a Standard Webhooks v1 delivery: headers webhook-id (the same on every attempt and on a replay), webhook-timestamp and webhook-signature (`v1,` base64 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes; two, space-separated, for a day after the secret is rotated). 2xx is delivered; 410 disables the endpoint; Retry-After is honoured; anything else is retried on the schedule. Deliveries are not ordered: compare `data.updated`.
          */
         post: operations["webhook_order_refunded"];
         delete?: never;
@@ -838,7 +858,7 @@ export interface webhooks {
         put?: never;
         /**
          * order.shipped
-         * @description A delivery to a webhook endpoint (Standard Webhooks v1): headers webhook-id (the same on every attempt), webhook-timestamp and webhook-signature (`v1,` base64 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes). 2xx is delivered; 410 disables the endpoint; Retry-After is honoured; anything else is retried on the schedule.
+         * @description An order was shipped, with its carrier and tracking. Sent as a Standard Webhooks v1 delivery: headers webhook-id (the same on every attempt and on a replay), webhook-timestamp and webhook-signature (`v1,` base64 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes; two, space-separated, for a day after the secret is rotated). 2xx is delivered; 410 disables the endpoint; Retry-After is honoured; anything else is retried on the schedule. Deliveries are not ordered: compare `data.updated`.
          */
         post: operations["webhook_order_shipped"];
         delete?: never;
@@ -858,7 +878,7 @@ export interface webhooks {
         put?: never;
         /**
          * product.created
-         * @description A delivery to a webhook endpoint (Standard Webhooks v1): headers webhook-id (the same on every attempt), webhook-timestamp and webhook-signature (`v1,` base64 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes). 2xx is delivered; 410 disables the endpoint; Retry-After is honoured; anything else is retried on the schedule.
+         * @description A product was created. Sent as a Standard Webhooks v1 delivery: headers webhook-id (the same on every attempt and on a replay), webhook-timestamp and webhook-signature (`v1,` base64 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes; two, space-separated, for a day after the secret is rotated). 2xx is delivered; 410 disables the endpoint; Retry-After is honoured; anything else is retried on the schedule. Deliveries are not ordered: compare `data.updated`.
          */
         post: operations["webhook_product_created"];
         delete?: never;
@@ -878,7 +898,7 @@ export interface webhooks {
         put?: never;
         /**
          * product.deleted
-         * @description A delivery to a webhook endpoint (Standard Webhooks v1): headers webhook-id (the same on every attempt), webhook-timestamp and webhook-signature (`v1,` base64 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes). 2xx is delivered; 410 disables the endpoint; Retry-After is honoured; anything else is retried on the schedule.
+         * @description A product was deleted: its last state. Sent as a Standard Webhooks v1 delivery: headers webhook-id (the same on every attempt and on a replay), webhook-timestamp and webhook-signature (`v1,` base64 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes; two, space-separated, for a day after the secret is rotated). 2xx is delivered; 410 disables the endpoint; Retry-After is honoured; anything else is retried on the schedule. Deliveries are not ordered: compare `data.updated`.
          */
         post: operations["webhook_product_deleted"];
         delete?: never;
@@ -898,7 +918,7 @@ export interface webhooks {
         put?: never;
         /**
          * product.updated
-         * @description A delivery to a webhook endpoint (Standard Webhooks v1): headers webhook-id (the same on every attempt), webhook-timestamp and webhook-signature (`v1,` base64 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes). 2xx is delivered; 410 disables the endpoint; Retry-After is honoured; anything else is retried on the schedule.
+         * @description A product's catalogue fields changed (not the Stripe bookkeeping). Sent as a Standard Webhooks v1 delivery: headers webhook-id (the same on every attempt and on a replay), webhook-timestamp and webhook-signature (`v1,` base64 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes; two, space-separated, for a day after the secret is rotated). 2xx is delivered; 410 disables the endpoint; Retry-After is honoured; anything else is retried on the schedule. Deliveries are not ordered: compare `data.updated`.
          */
         post: operations["webhook_product_updated"];
         delete?: never;
@@ -3675,6 +3695,118 @@ export interface operations {
             };
         };
     };
+    replayWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook endpoint's id. */
+                endpoint: string;
+            };
+            cookie?: never;
+        };
+        /** @description JSON (`Content-Type: application/json`, else 415), one value, at most 65536 bytes (else 413); names match whatever their case. */
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description A duration back from now (`24h`, `90m`) or an RFC 3339 time; default `24h`. */
+                    since?: string;
+                    /**
+                     * @description Only deliveries of this status; any when absent.
+                     * @enum {string}
+                     */
+                    status?: "pending" | "delivered" | "failed" | "dead";
+                };
+            };
+        };
+        responses: {
+            /** @description How many deliveries were queued. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        endpoint: string;
+                        /** @description Deliveries queued again. */
+                        queued: number;
+                    };
+                };
+            };
+            /** @description Bad request: field errors in `data` name what to fix. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not signed in, or the token has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Signed in, but the role does not allow it. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or someone else's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The body is not sent as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests: a rate limit of the shop's settings. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The shop failed; nothing to fix on the client's side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
     checkout: {
         parameters: {
             query?: never;
@@ -4937,7 +5069,7 @@ export interface operations {
                         /** @description The deleted customer's id. */
                         id: string;
                     };
-                    /** @description RFC 3339. */
+                    /** @description When the event happened, RFC 3339 with nanoseconds (UTC). */
                     timestamp: string;
                     /** @constant */
                     type: "customer.deleted";
@@ -4975,19 +5107,52 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description The order as the staff API shows it. */
+                    /** @description The order as support's page shows it, with its items. */
                     data: {
-                        carrier?: string;
-                        currency?: string;
-                        customer?: {
-                            email?: string;
-                            id?: string;
+                        cancel_reason: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        cancelled_at: string;
+                        carrier: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), set by the server. */
+                        created: string;
+                        currency: string;
+                        customer: {
+                            /** @description The email given at checkout; "" once the account is deleted. */
+                            email: string;
+                            /** @description The customer's user id ("" once the account is deleted). */
+                            id: string;
+                            /** @description The name given at checkout; "" once the account is deleted. */
+                            name: string;
                         };
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        delivered_at: string;
+                        discount: number;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        estimated_arrival: string;
+                        /** @description The order's id. */
                         id: string;
-                        items?: Record<string, unknown>[];
+                        item_count: number;
+                        items: {
+                            /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                            estimated_arrival: string;
+                            /** @description The item's id. */
+                            id: string;
+                            /** @description Record id. */
+                            product: string;
+                            product_name: string;
+                            quantity: number;
+                            unit_price: number;
+                        }[];
                         number: string;
-                        refunded_amount?: number;
-                        shipping_address?: {
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        paid_at: string;
+                        receipt_url: string;
+                        refunded_amount: number;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        refunded_at: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        shipped_at: string;
+                        shipping_address: {
                             city?: string;
                             /** @description ISO 3166-1 alpha-2 */
                             country?: string;
@@ -4996,12 +5161,15 @@ export interface operations {
                             postal_code?: string;
                             region?: string;
                         } | null;
-                        status: string;
-                        total?: number;
-                        tracking_number?: string;
-                        tracking_url?: string;
+                        /** @enum {string} */
+                        status: "pending" | "paid" | "shipped" | "delivered" | "cancelled" | "refunded";
+                        total: number;
+                        tracking_number: string;
+                        tracking_url: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), set by the server. */
+                        updated: string;
                     };
-                    /** @description RFC 3339. */
+                    /** @description When the event happened, RFC 3339 with nanoseconds (UTC). */
                     timestamp: string;
                     /** @constant */
                     type: "order.cancelled";
@@ -5039,19 +5207,52 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description The order as the staff API shows it. */
+                    /** @description The order as support's page shows it, with its items. */
                     data: {
-                        carrier?: string;
-                        currency?: string;
-                        customer?: {
-                            email?: string;
-                            id?: string;
+                        cancel_reason: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        cancelled_at: string;
+                        carrier: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), set by the server. */
+                        created: string;
+                        currency: string;
+                        customer: {
+                            /** @description The email given at checkout; "" once the account is deleted. */
+                            email: string;
+                            /** @description The customer's user id ("" once the account is deleted). */
+                            id: string;
+                            /** @description The name given at checkout; "" once the account is deleted. */
+                            name: string;
                         };
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        delivered_at: string;
+                        discount: number;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        estimated_arrival: string;
+                        /** @description The order's id. */
                         id: string;
-                        items?: Record<string, unknown>[];
+                        item_count: number;
+                        items: {
+                            /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                            estimated_arrival: string;
+                            /** @description The item's id. */
+                            id: string;
+                            /** @description Record id. */
+                            product: string;
+                            product_name: string;
+                            quantity: number;
+                            unit_price: number;
+                        }[];
                         number: string;
-                        refunded_amount?: number;
-                        shipping_address?: {
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        paid_at: string;
+                        receipt_url: string;
+                        refunded_amount: number;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        refunded_at: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        shipped_at: string;
+                        shipping_address: {
                             city?: string;
                             /** @description ISO 3166-1 alpha-2 */
                             country?: string;
@@ -5060,12 +5261,15 @@ export interface operations {
                             postal_code?: string;
                             region?: string;
                         } | null;
-                        status: string;
-                        total?: number;
-                        tracking_number?: string;
-                        tracking_url?: string;
+                        /** @enum {string} */
+                        status: "pending" | "paid" | "shipped" | "delivered" | "cancelled" | "refunded";
+                        total: number;
+                        tracking_number: string;
+                        tracking_url: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), set by the server. */
+                        updated: string;
                     };
-                    /** @description RFC 3339. */
+                    /** @description When the event happened, RFC 3339 with nanoseconds (UTC). */
                     timestamp: string;
                     /** @constant */
                     type: "order.created";
@@ -5103,19 +5307,52 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description The order as the staff API shows it. */
+                    /** @description The order as support's page shows it, with its items. */
                     data: {
-                        carrier?: string;
-                        currency?: string;
-                        customer?: {
-                            email?: string;
-                            id?: string;
+                        cancel_reason: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        cancelled_at: string;
+                        carrier: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), set by the server. */
+                        created: string;
+                        currency: string;
+                        customer: {
+                            /** @description The email given at checkout; "" once the account is deleted. */
+                            email: string;
+                            /** @description The customer's user id ("" once the account is deleted). */
+                            id: string;
+                            /** @description The name given at checkout; "" once the account is deleted. */
+                            name: string;
                         };
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        delivered_at: string;
+                        discount: number;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        estimated_arrival: string;
+                        /** @description The order's id. */
                         id: string;
-                        items?: Record<string, unknown>[];
+                        item_count: number;
+                        items: {
+                            /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                            estimated_arrival: string;
+                            /** @description The item's id. */
+                            id: string;
+                            /** @description Record id. */
+                            product: string;
+                            product_name: string;
+                            quantity: number;
+                            unit_price: number;
+                        }[];
                         number: string;
-                        refunded_amount?: number;
-                        shipping_address?: {
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        paid_at: string;
+                        receipt_url: string;
+                        refunded_amount: number;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        refunded_at: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        shipped_at: string;
+                        shipping_address: {
                             city?: string;
                             /** @description ISO 3166-1 alpha-2 */
                             country?: string;
@@ -5124,12 +5361,15 @@ export interface operations {
                             postal_code?: string;
                             region?: string;
                         } | null;
-                        status: string;
-                        total?: number;
-                        tracking_number?: string;
-                        tracking_url?: string;
+                        /** @enum {string} */
+                        status: "pending" | "paid" | "shipped" | "delivered" | "cancelled" | "refunded";
+                        total: number;
+                        tracking_number: string;
+                        tracking_url: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), set by the server. */
+                        updated: string;
                     };
-                    /** @description RFC 3339. */
+                    /** @description When the event happened, RFC 3339 with nanoseconds (UTC). */
                     timestamp: string;
                     /** @constant */
                     type: "order.delivered";
@@ -5167,19 +5407,52 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description The order as the staff API shows it. */
+                    /** @description The order as support's page shows it, with its items. */
                     data: {
-                        carrier?: string;
-                        currency?: string;
-                        customer?: {
-                            email?: string;
-                            id?: string;
+                        cancel_reason: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        cancelled_at: string;
+                        carrier: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), set by the server. */
+                        created: string;
+                        currency: string;
+                        customer: {
+                            /** @description The email given at checkout; "" once the account is deleted. */
+                            email: string;
+                            /** @description The customer's user id ("" once the account is deleted). */
+                            id: string;
+                            /** @description The name given at checkout; "" once the account is deleted. */
+                            name: string;
                         };
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        delivered_at: string;
+                        discount: number;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        estimated_arrival: string;
+                        /** @description The order's id. */
                         id: string;
-                        items?: Record<string, unknown>[];
+                        item_count: number;
+                        items: {
+                            /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                            estimated_arrival: string;
+                            /** @description The item's id. */
+                            id: string;
+                            /** @description Record id. */
+                            product: string;
+                            product_name: string;
+                            quantity: number;
+                            unit_price: number;
+                        }[];
                         number: string;
-                        refunded_amount?: number;
-                        shipping_address?: {
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        paid_at: string;
+                        receipt_url: string;
+                        refunded_amount: number;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        refunded_at: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        shipped_at: string;
+                        shipping_address: {
                             city?: string;
                             /** @description ISO 3166-1 alpha-2 */
                             country?: string;
@@ -5188,12 +5461,15 @@ export interface operations {
                             postal_code?: string;
                             region?: string;
                         } | null;
-                        status: string;
-                        total?: number;
-                        tracking_number?: string;
-                        tracking_url?: string;
+                        /** @enum {string} */
+                        status: "pending" | "paid" | "shipped" | "delivered" | "cancelled" | "refunded";
+                        total: number;
+                        tracking_number: string;
+                        tracking_url: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), set by the server. */
+                        updated: string;
                     };
-                    /** @description RFC 3339. */
+                    /** @description When the event happened, RFC 3339 with nanoseconds (UTC). */
                     timestamp: string;
                     /** @constant */
                     type: "order.paid";
@@ -5231,18 +5507,71 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description The order and this refund. */
+                    /** @description The order as support's page shows it, with its items. `amount` is this refund; `refunded_amount` all refunds so far. */
                     data: {
                         /** @description This refund, in minor units. */
                         amount: number;
-                        currency?: string;
+                        cancel_reason: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        cancelled_at: string;
+                        carrier: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), set by the server. */
+                        created: string;
+                        currency: string;
+                        customer: {
+                            /** @description The email given at checkout; "" once the account is deleted. */
+                            email: string;
+                            /** @description The customer's user id ("" once the account is deleted). */
+                            id: string;
+                            /** @description The name given at checkout; "" once the account is deleted. */
+                            name: string;
+                        };
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        delivered_at: string;
+                        discount: number;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        estimated_arrival: string;
+                        /** @description The order's id. */
                         id: string;
+                        item_count: number;
+                        items: {
+                            /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                            estimated_arrival: string;
+                            /** @description The item's id. */
+                            id: string;
+                            /** @description Record id. */
+                            product: string;
+                            product_name: string;
+                            quantity: number;
+                            unit_price: number;
+                        }[];
                         number: string;
-                        /** @description All refunds so far. */
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        paid_at: string;
+                        receipt_url: string;
                         refunded_amount: number;
-                        status: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        refunded_at: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        shipped_at: string;
+                        shipping_address: {
+                            city?: string;
+                            /** @description ISO 3166-1 alpha-2 */
+                            country?: string;
+                            line1?: string;
+                            line2?: string;
+                            postal_code?: string;
+                            region?: string;
+                        } | null;
+                        /** @enum {string} */
+                        status: "pending" | "paid" | "shipped" | "delivered" | "cancelled" | "refunded";
+                        total: number;
+                        tracking_number: string;
+                        tracking_url: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), set by the server. */
+                        updated: string;
                     };
-                    /** @description RFC 3339. */
+                    /** @description When the event happened, RFC 3339 with nanoseconds (UTC). */
                     timestamp: string;
                     /** @constant */
                     type: "order.refunded";
@@ -5280,19 +5609,52 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description The order as the staff API shows it. */
+                    /** @description The order as support's page shows it, with its items. */
                     data: {
-                        carrier?: string;
-                        currency?: string;
-                        customer?: {
-                            email?: string;
-                            id?: string;
+                        cancel_reason: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        cancelled_at: string;
+                        carrier: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), set by the server. */
+                        created: string;
+                        currency: string;
+                        customer: {
+                            /** @description The email given at checkout; "" once the account is deleted. */
+                            email: string;
+                            /** @description The customer's user id ("" once the account is deleted). */
+                            id: string;
+                            /** @description The name given at checkout; "" once the account is deleted. */
+                            name: string;
                         };
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        delivered_at: string;
+                        discount: number;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        estimated_arrival: string;
+                        /** @description The order's id. */
                         id: string;
-                        items?: Record<string, unknown>[];
+                        item_count: number;
+                        items: {
+                            /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                            estimated_arrival: string;
+                            /** @description The item's id. */
+                            id: string;
+                            /** @description Record id. */
+                            product: string;
+                            product_name: string;
+                            quantity: number;
+                            unit_price: number;
+                        }[];
                         number: string;
-                        refunded_amount?: number;
-                        shipping_address?: {
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        paid_at: string;
+                        receipt_url: string;
+                        refunded_amount: number;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        refunded_at: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), or "" when unset. */
+                        shipped_at: string;
+                        shipping_address: {
                             city?: string;
                             /** @description ISO 3166-1 alpha-2 */
                             country?: string;
@@ -5301,12 +5663,15 @@ export interface operations {
                             postal_code?: string;
                             region?: string;
                         } | null;
-                        status: string;
-                        total?: number;
-                        tracking_number?: string;
-                        tracking_url?: string;
+                        /** @enum {string} */
+                        status: "pending" | "paid" | "shipped" | "delivered" | "cancelled" | "refunded";
+                        total: number;
+                        tracking_number: string;
+                        tracking_url: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), set by the server. */
+                        updated: string;
                     };
-                    /** @description RFC 3339. */
+                    /** @description When the event happened, RFC 3339 with nanoseconds (UTC). */
                     timestamp: string;
                     /** @constant */
                     type: "order.shipped";
@@ -5344,9 +5709,30 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description The product. */
-                    data: components["schemas"]["ProductsRecord"];
-                    /** @description RFC 3339. */
+                    /** @description The product as store people see it (file fields are file names). */
+                    data: {
+                        active: boolean;
+                        /** @description File name: /api/files/{collectionId}/{recordId}/{name}. */
+                        asset: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), set by the server. */
+                        created: string;
+                        currency: string;
+                        description: string;
+                        digital: boolean;
+                        featured: boolean;
+                        /** @description The product's id. */
+                        id: string;
+                        /** @description File name: /api/files/{collectionId}/{recordId}/{name}. */
+                        image: string;
+                        name: string;
+                        price: number;
+                        stock: number;
+                        stripe_price: string;
+                        stripe_product: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), set by the server. */
+                        updated: string;
+                    };
+                    /** @description When the event happened, RFC 3339 with nanoseconds (UTC). */
                     timestamp: string;
                     /** @constant */
                     type: "product.created";
@@ -5384,9 +5770,30 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description The product. */
-                    data: components["schemas"]["ProductsRecord"];
-                    /** @description RFC 3339. */
+                    /** @description The product as store people see it (file fields are file names). */
+                    data: {
+                        active: boolean;
+                        /** @description File name: /api/files/{collectionId}/{recordId}/{name}. */
+                        asset: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), set by the server. */
+                        created: string;
+                        currency: string;
+                        description: string;
+                        digital: boolean;
+                        featured: boolean;
+                        /** @description The product's id. */
+                        id: string;
+                        /** @description File name: /api/files/{collectionId}/{recordId}/{name}. */
+                        image: string;
+                        name: string;
+                        price: number;
+                        stock: number;
+                        stripe_price: string;
+                        stripe_product: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), set by the server. */
+                        updated: string;
+                    };
+                    /** @description When the event happened, RFC 3339 with nanoseconds (UTC). */
                     timestamp: string;
                     /** @constant */
                     type: "product.deleted";
@@ -5424,9 +5831,30 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description The product. */
-                    data: components["schemas"]["ProductsRecord"];
-                    /** @description RFC 3339. */
+                    /** @description The product as store people see it (file fields are file names). */
+                    data: {
+                        active: boolean;
+                        /** @description File name: /api/files/{collectionId}/{recordId}/{name}. */
+                        asset: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), set by the server. */
+                        created: string;
+                        currency: string;
+                        description: string;
+                        digital: boolean;
+                        featured: boolean;
+                        /** @description The product's id. */
+                        id: string;
+                        /** @description File name: /api/files/{collectionId}/{recordId}/{name}. */
+                        image: string;
+                        name: string;
+                        price: number;
+                        stock: number;
+                        stripe_price: string;
+                        stripe_product: string;
+                        /** @description UTC time as PocketBase writes it (`2026-11-24 09:40:32.893Z`), set by the server. */
+                        updated: string;
+                    };
+                    /** @description When the event happened, RFC 3339 with nanoseconds (UTC). */
                     timestamp: string;
                     /** @constant */
                     type: "product.updated";

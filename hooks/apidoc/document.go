@@ -45,7 +45,7 @@ func Build(app core.App, version string) ([]byte, error) {
 		"security": []any{object{}, object{"pocketbaseToken": []any{}}},
 		"tags":     tags(cols),
 		"paths":    paths,
-		"webhooks": webhooks(),
+		"webhooks": webhooks(byName),
 		"components": object{
 			"schemas": schemas,
 			"securitySchemes": object{"pocketbaseToken": object{

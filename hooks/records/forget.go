@@ -14,7 +14,9 @@ import (
 // their account: their orders stay for accounting, unlinked and without the
 // name, email and address they carried; their items are unlinked; their
 // emails forget the address, and those not sent yet are given up rather
-// than retried into a false alert. It reports how many orders were kept.
+// than retried into a false alert; the webhook deliveries of their orders
+// keep the ids and lose the name, email and address. It reports how many
+// orders were kept.
 func ForgetCustomer(app core.App, userID string) (int64, error) {
 	now := types.NowDateTime().String()
 	result, err := app.DB().Update(c.Orders, dbx.Params{
@@ -37,5 +39,23 @@ func ForgetCustomer(app core.App, userID string) (int64, error) {
 		dbx.HashExp{c.EmailJobUser: userID}).Execute(); err != nil {
 		return 0, fmt.Errorf("forget email recipients: %w", err)
 	}
+	if err := forgetInWebhooks(app, userID); err != nil {
+		return 0, err
+	}
 	return orders, nil
+}
+
+// forgetInWebhooks blanks the customer's name, email and shipping address
+// in the stored bodies of their orders' webhook deliveries, sent or not:
+// what a delivery still to be sent or replayed carries is the order as it
+// is now.
+func forgetInWebhooks(app core.App, userID string) error {
+	_, err := app.DB().NewQuery("UPDATE {{" + c.WebhookDeliveries + "}} SET [[" + c.DeliveryPayload + "]] = json_set([[" +
+		c.DeliveryPayload + "]], '$.data.customer.email', '', '$.data.customer.name', '', '$.data.shipping_address', json('null'))" +
+		" WHERE [[" + c.DeliveryType + "]] LIKE 'order.%' AND json_extract([[" + c.DeliveryPayload + "]], '$.data.customer.id') = {:user}").
+		Bind(dbx.Params{"user": userID}).Execute()
+	if err != nil {
+		return fmt.Errorf("forget the customer in webhook deliveries: %w", err)
+	}
+	return nil
 }

@@ -78,18 +78,33 @@ func TestNewOrderEventCarriesItsItems(t *testing.T) {
 	shop := shoptest.Shop()
 	app, _ := webhookShop(t, hooks.Config{})
 	addEndpoint(t, app, "http://127.0.0.1:9/", c.EventOrderCreated)
-	source, err := app.FindRecordById(c.Orders, shop.CustomerOrder)
+	order, items := copyOrder(t, app, shop.CustomerOrder, "SD-WEBH-OOK1")
+	rows := deliveries(t, app, dbx.HashExp{c.DeliveryResource: order.Id})
+	if len(rows) != 1 {
+		t.Fatalf("%d deliveries of the new order, want its order.created", len(rows))
+	}
+	data := payloadData(t, rows[0])
+	if got := data["items"].([]any); len(got) != len(items) || data["number"] != "SD-WEBH-OOK1" {
+		t.Errorf("order.created data: %d items (want %d), number %v", len(got), len(items), data["number"])
+	}
+}
+
+// copyOrder saves a new order like source, and its items, in one
+// transaction, as a checkout does.
+func copyOrder(t *testing.T, app core.App, source, number string) (*core.Record, []*core.Record) {
+	t.Helper()
+	from, err := app.FindRecordById(c.Orders, source)
 	if err != nil {
 		t.Fatal(err)
 	}
-	items, err := app.FindAllRecords(c.OrderItems, dbx.HashExp{c.ItemOrder: source.Id})
+	items, err := app.FindAllRecords(c.OrderItems, dbx.HashExp{c.ItemOrder: from.Id})
 	if err != nil || len(items) == 0 {
 		t.Fatalf("items %v %v", items, err)
 	}
-	order := core.NewRecord(source.Collection())
-	order.Load(source.FieldsData())
+	order := core.NewRecord(from.Collection())
+	order.Load(from.FieldsData())
 	order.Id = ""
-	order.Set(c.OrderNumber, "SD-WEBH-OOK1")
+	order.Set(c.OrderNumber, number)
 	order.Set(c.OrderStripeSession, "")
 	err = app.RunInTransaction(func(tx core.App) error {
 		if err := tx.Save(order); err != nil {
@@ -109,14 +124,7 @@ func TestNewOrderEventCarriesItsItems(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows := deliveries(t, app, dbx.HashExp{c.DeliveryResource: order.Id})
-	if len(rows) != 1 {
-		t.Fatalf("%d deliveries of the new order, want its order.created", len(rows))
-	}
-	data := payloadData(t, rows[0])
-	if got := data["items"].([]any); len(got) != len(items) || data["number"] != "SD-WEBH-OOK1" {
-		t.Errorf("order.created data: %d items (want %d), number %v", len(got), len(items), data["number"])
-	}
+	return order, items
 }
 
 // TestProductAndCustomerEvents: a product's catalogue change is

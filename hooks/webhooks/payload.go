@@ -26,7 +26,7 @@ type orderItem struct {
 // ordered).
 func orderData(app core.App, order *core.Record) (map[string]any, error) {
 	items := []orderItem{}
-	err := app.DB().Select("id", c.ItemProduct, c.ItemProductName, c.ItemUnitPrice, c.ItemQuantity, c.ItemEstimatedArrival).
+	err := app.DB().Select(append([]string{"id"}, c.WebhookItemFields...)...).
 		From(c.OrderItems).Where(dbx.HashExp{c.ItemOrder: order.Id}).OrderBy(c.ItemCreated, "id").All(&items)
 	if err != nil {
 		return nil, fmt.Errorf("items of order %s: %w", order.Id, err)
@@ -40,10 +40,7 @@ func orderData(app core.App, order *core.Record) (map[string]any, error) {
 		},
 		"items": items,
 	}
-	for _, f := range []string{c.OrderNumber, c.OrderStatusField, c.OrderCurrency, c.OrderTotal, c.OrderDiscount,
-		c.OrderRefundedAmount, c.OrderItemCount, c.OrderShippingAddress, c.OrderCarrier, c.OrderTrackingNumber,
-		c.OrderTrackingURL, c.OrderEstimatedArrival, c.OrderReceiptURL, c.OrderCancelReason, c.OrderPaidAt,
-		c.OrderShippedAt, c.OrderDeliveredAt, c.OrderCancelledAt, c.OrderRefundedAt, c.OrderCreated, c.OrderUpdated} {
+	for _, f := range c.WebhookOrderFields {
 		data[f] = order.Get(f)
 	}
 	return data, nil
@@ -53,9 +50,7 @@ func orderData(app core.App, order *core.Record) (map[string]any, error) {
 // people see it (the file fields are file names).
 func productData(product *core.Record) map[string]any {
 	data := map[string]any{"id": product.Id}
-	for _, f := range []string{c.ProductName, c.ProductDescription, c.ProductPrice, c.ProductCurrency, c.ProductStock,
-		c.ProductActive, c.ProductFeatured, c.ProductDigital, c.ProductImage, c.ProductAsset,
-		c.ProductStripeProduct, c.ProductStripePrice, c.ProductCreated, c.ProductUpdated} {
+	for _, f := range c.WebhookProductFields {
 		data[f] = product.Get(f)
 	}
 	return data

@@ -29,6 +29,10 @@ const JobWebhookOutbox = "webhook_outbox"
 var DefaultRetries = []time.Duration{0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour,
 	5 * time.Hour, 10 * time.Hour, 14 * time.Hour, 20 * time.Hour, 24 * time.Hour}
 
+// DeliveryRetention is how long delivered and dead deliveries are kept
+// after their last attempt; the worker deletes older ones every hour.
+const DeliveryRetention = 30 * 24 * time.Hour
+
 // Bounds of the worker.
 const (
 	defaultTimeout     = 15 * time.Second
@@ -44,6 +48,7 @@ const (
 	// command) are seen within it.
 	endpointsTTL = 10 * time.Second
 	pollEvery    = time.Second
+	pruneEvery   = time.Hour
 	// shutdownWait is how long stopping waits for attempts under way,
 	// whose requests are cancelled; one cut off is sent again.
 	shutdownWait = 5 * time.Second
@@ -126,6 +131,7 @@ func Register(app core.App, cfg Config, alerter *alerts.Alerter, m *metrics.Metr
 	}
 	w.bindEndpointRules()
 	w.bindEvents()
+	w.bindRoutes()
 	w.startWorker()
 	m.WebhookOutbox(app)
 	return w

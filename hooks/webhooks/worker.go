@@ -74,9 +74,14 @@ func (w *Webhooks) nudge() {
 func (w *Webhooks) run(ctx context.Context, wg *sync.WaitGroup) {
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
+	var pruned time.Time
 	for {
 		if paused, _ := jobs.Paused(w.app, JobWebhookOutbox); !paused {
 			w.dispatch(ctx, wg)
+			if time.Since(pruned) >= pruneEvery {
+				pruned = time.Now()
+				w.pruneDeliveries()
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -88,8 +93,10 @@ func (w *Webhooks) run(ctx context.Context, wg *sync.WaitGroup) {
 }
 
 // RunPass is the webhook_outbox job: it sends every delivery due now, and
-// the retries that come due while it runs, until none is left.
+// the retries that come due while it runs, until none is left, and prunes
+// the old ones.
 func (w *Webhooks) RunPass(ctx context.Context, run *jobs.Run) error {
+	w.pruneDeliveries()
 	for ctx.Err() == nil {
 		var wg sync.WaitGroup
 		started := w.dispatch(ctx, &wg)
@@ -181,4 +188,22 @@ func (w *Webhooks) claim(endpoint string, limit int) ([]claimedDelivery, error) 
 			"endpoint": endpoint, "limit": limit,
 		}).All(&claimed)
 	return claimed, err
+}
+
+// pruneDeliveries deletes the delivered and dead deliveries last changed
+// more than DeliveryRetention ago: the outbox is not an archive, and its
+// payloads hold customers' data.
+func (w *Webhooks) pruneDeliveries() {
+	before := records.Stamp(w.now().UTC().Add(-DeliveryRetention)).String()
+	res, err := w.app.NonconcurrentDB().Delete(c.WebhookDeliveries, dbx.And(
+		dbx.In(c.DeliveryStatus, c.DeliveryDelivered, c.DeliveryDead),
+		dbx.NewExp("[["+c.DeliveryUpdated+"]] < {:before}", dbx.Params{"before": before}),
+	)).Execute()
+	if err != nil {
+		w.app.Logger().Error("could not prune old webhook deliveries", "job", JobWebhookOutbox, "error", err.Error())
+		return
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		w.app.Logger().Info("pruned old webhook deliveries", "job", JobWebhookOutbox, "deleted", n)
+	}
 }

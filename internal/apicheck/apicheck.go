@@ -128,3 +128,23 @@ func (c *Checker) routable(r *http.Request) *http.Request {
 	out.URL = &url.URL{Path: r.URL.Path, RawQuery: r.URL.RawQuery}
 	return out
 }
+
+// CheckWebhook validates the body of an outgoing webhook delivery against
+// the document's webhooks section: its type must be there, and the body
+// the schema of that type's delivery.
+func (c *Checker) CheckWebhook(body []byte) error {
+	var payload map[string]any
+	if err := json.Unmarshal(body, &payload); err != nil {
+		return fmt.Errorf("a webhook body that is not JSON: %w", err)
+	}
+	kind, _ := payload["type"].(string)
+	item := c.doc.Webhooks[kind]
+	if item == nil || item.Post == nil || item.Post.RequestBody == nil {
+		return fmt.Errorf("webhook type %q is not in the API document's webhooks", kind)
+	}
+	schema := item.Post.RequestBody.Value.Content.Get("application/json").Schema.Value
+	if err := schema.VisitJSON(payload, openapi3.EnableJSONSchema2020(), openapi3.MultiErrors()); err != nil {
+		return fmt.Errorf("a %s delivery the API document does not describe: %w\nbody: %.600s", kind, err, body)
+	}
+	return nil
+}
