@@ -18,8 +18,8 @@ func TestStripeIdLookupsUseTheirIndexes(t *testing.T) {
 	fake := fakestripe.New(t)
 	app := shoptest.NewAppWith(t, shoptest.StripeConfig(fake.URL))
 	defer app.Cleanup()
+	queries := shoptest.RecordQueries(app) // before serving starts the workers, which query
 	handler := shoptest.ServeShop(t, app)
-	queries := shoptest.RecordQueries(app)
 	events := []struct {
 		id, kind string
 		object   map[string]any
