@@ -38,12 +38,15 @@ run: build
 build:
 	go build -trimpath -buildvcs=auto -o $(BIN) .
 
-## sdk: refresh the page's committed JS SDK from npm after changing the version
-## package-lock.json pins; `make unit` checks the two are the same bytes
+## sdk: refresh the pages' committed scripts from npm after changing the
+## versions package-lock.json pins (the JS SDK, and Scalar for /api/docs);
+## `make unit` checks each is the same bytes as its package
 SDK := pb_public/vendor/pocketbase.umd.js
+SCALAR := pb_public/vendor/scalar-api-reference.js
 NODE_MODULES := node_modules/.package-lock.json
 sdk: $(NODE_MODULES)
 	cp node_modules/pocketbase/dist/pocketbase.umd.js $(SDK)
+	cp node_modules/@scalar/api-reference/dist/browser/standalone.js $(SCALAR)
 $(NODE_MODULES): package-lock.json
 	npm ci --no-audit --no-fund
 
@@ -56,13 +59,15 @@ bench-smoke:
 	$(MAKE) bench BENCH_SMOKE=1
 
 ## types: regenerate what front-end developers build on after a collection or
-## route changes: clients/ts/collections.d.ts and docs/schema.md from the
+## route changes: hooks/apidoc/openapi.json from the routes and collections,
+## clients/ts/collections.d.ts and docs/schema.md from the
 ## migrated collections (internal/schemagen), clients/ts/api.d.ts from the
 ## OpenAPI document (openapi-typescript, pinned in package-lock.json)
 TSC := node_modules/.bin/tsc
 OPENAPI_DOC := hooks/apidoc/openapi.json
 OPENAPI_TS := node_modules/.bin/openapi-typescript $(OPENAPI_DOC) --empty-objects-unknown -o clients/ts/api.d.ts
 types: $(NODE_MODULES)
+	go test -count=1 -run '^TestCommittedDocumentIsCurrent$$' ./hooks/apidoc/ -update
 	go test -count=1 -run '^TestGeneratedFilesAreCurrent$$' ./internal/schemagen/ -update
 	$(OPENAPI_TS)
 
