@@ -15,18 +15,29 @@ import (
 // scrapeQueryTimeout bounds the outbox query of one scrape.
 const scrapeQueryTimeout = 5 * time.Second
 
-// outboxCollector reads the email outbox at scrape time: one grouped
-// query over the (status, next_attempt) index, rather than a count kept
-// in memory that a `shopdash emails retry` in another process would not
-// move.
+// outboxCollector reads an outbox (the order emails, the outgoing
+// webhooks) at scrape time: one grouped query over its status index,
+// rather than a count kept in memory that a command in another process
+// (`shopdash emails retry`, a webhook replay) would not move.
 type outboxCollector struct {
 	app                 core.App
+	outbox              outbox
 	depth, dead, oldest *prometheus.Desc
+}
+
+// outbox names an outbox's table and columns: waiting are the statuses of
+// rows still to be sent, dead the status of rows given up on.
+type outbox struct {
+	name, table, status, created string
+	waiting                      []any
+	dead                         string
 }
 
 func newOutboxCollector(app core.App) *outboxCollector {
 	return &outboxCollector{
 		app: app,
+		outbox: outbox{name: "email", table: c.EmailJobs, status: c.EmailJobStatus, created: c.EmailJobCreated,
+			waiting: []any{c.EmailQueued, c.EmailFailed}, dead: c.EmailDead},
 		depth: prometheus.NewDesc("shopdash_outbox_depth",
 			"Order emails waiting to be sent: queued, or failed with a retry to come.", nil, nil),
 		dead: prometheus.NewDesc("shopdash_outbox_dead",
@@ -52,14 +63,14 @@ func (o *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 		Count  int    `db:"n"`
 		Oldest string `db:"oldest"`
 	}
-	err := o.app.DB().Select(c.EmailJobStatus, "COUNT(*) AS n", "MIN("+c.EmailJobCreated+") AS oldest").
-		From(c.EmailJobs).
-		Where(dbx.In(c.EmailJobStatus, c.EmailQueued, c.EmailFailed, c.EmailDead)).
-		GroupBy(c.EmailJobStatus).
+	err := o.app.DB().Select(o.outbox.status+" AS status", "COUNT(*) AS n", "MIN("+o.outbox.created+") AS oldest").
+		From(o.outbox.table).
+		Where(dbx.In(o.outbox.status, append(o.outbox.waiting, o.outbox.dead)...)).
+		GroupBy(o.outbox.status).
 		WithContext(ctx).
 		All(&rows)
 	if err != nil {
-		o.app.Logger().Error("metrics: read the email outbox", "error", err.Error())
+		o.app.Logger().Error("metrics: read the "+o.outbox.name+" outbox", "error", err.Error())
 		for _, desc := range []*prometheus.Desc{o.depth, o.dead, o.oldest} {
 			ch <- prometheus.NewInvalidMetric(desc, err)
 		}
@@ -68,7 +79,7 @@ func (o *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	var depth, dead int
 	var oldest string // PocketBase's date format sorts as text
 	for _, row := range rows {
-		if row.Status == c.EmailDead {
+		if row.Status == o.outbox.dead {
 			dead += row.Count
 			continue
 		}
