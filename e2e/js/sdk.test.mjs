@@ -491,10 +491,10 @@ test("cancel: a customer cancels their own pending order but gets 404 for anothe
   assert.equal(audit.length, 1, "the support cancel is audited once");
 });
 
-test("admin jobs: a superuser sees the four background jobs; customers and store get 403", async () => {
+test("admin jobs: a superuser sees the five background jobs; customers and store get 403", async () => {
   const jobs = await pb.superuser.send("/api/v1/admin/jobs");
-  assert.equal(jobs.items.length, 4);
-  assert.deepEqual(jobs.items.map((j) => j.name).sort(), ["email_outbox", "stale_orders", "stripe_replay", "stripe_sync"]);
+  assert.equal(jobs.items.length, 5);
+  assert.deepEqual(jobs.items.map((j) => j.name).sort(), ["email_outbox", "stale_orders", "stripe_replay", "stripe_sync", "webhook_outbox"]);
   for (const j of jobs.items) {
     assert.equal(typeof j.paused, "boolean");
     assert.ok(Array.isArray(j.last_runs));
