@@ -151,6 +151,8 @@ func replayCommand(app core.App) *cobra.Command {
 			switch {
 			case errors.Is(err, webhooks.ErrNoEndpoint):
 				return fmt.Errorf("no webhook endpoint %q (shopdash webhooks list)", args[0])
+			case errors.Is(err, webhooks.ErrNoDelivery):
+				return fmt.Errorf("endpoint %s has no delivery %q", args[0], r.Delivery)
 			case err != nil:
 				return fieldErrors(err)
 			}
@@ -160,5 +162,6 @@ func replayCommand(app core.App) *cobra.Command {
 	}
 	replay.Flags().StringVar(&r.Since, "since", webhooks.DefaultReplaySince, "deliveries created since this long ago (24h) or this RFC 3339 time")
 	replay.Flags().StringVar(&r.Status, "status", "", "only deliveries of this status: "+strings.Join(c.DeliveryStatuses, ", "))
+	replay.Flags().StringVar(&r.Delivery, "delivery", "", "only this delivery (its id in webhook_deliveries), whenever it was created")
 	return replay
 }

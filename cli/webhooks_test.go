@@ -70,6 +70,12 @@ func TestWebhooksCommandAddsListsDisablesAndReplays(t *testing.T) {
 	if err != nil || !strings.Contains(out, "1 deliveries queued again") {
 		t.Fatalf("replay: %v\n%s", err, out)
 	}
+	if out, err := run("replay", id[1], "--delivery", "dlv000000000001"); err != nil || !strings.Contains(out, "1 deliveries queued again") {
+		t.Fatalf("replay one delivery: %v\n%s", err, out)
+	}
+	if _, err := run("replay", id[1], "--delivery", "nope"); err == nil || !strings.Contains(err.Error(), "has no delivery") {
+		t.Errorf("replay of a delivery the endpoint does not have: %v", err)
+	}
 	replayed, _ := app.FindRecordById(c.WebhookDeliveries, "dlv000000000001")
 	if replayed.GetString(c.DeliveryStatus) != c.DeliveryPending || replayed.GetInt(c.DeliveryAttempts) != 0 ||
 		replayed.GetString(c.DeliveryEventID) != "msg_1" {

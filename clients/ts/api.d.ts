@@ -444,7 +444,7 @@ export interface paths {
         put?: never;
         /**
          * Replay an endpoint's webhook deliveries
-         * @description Superusers only. Queues the endpoint's deliveries created since `since` (default the last 24 hours), of one status or any, to be sent again, each under its own webhook-id and body, with a fresh retry schedule; one an attempt holds right now is left to it. An inactive endpoint's are sent when it is active again.
+         * @description Superusers only. Queues the endpoint's deliveries created since `since` (default the last 24 hours), of one status or any, or the one `delivery`, to be sent again, each under its own webhook-id and body, with a fresh retry schedule; one an attempt holds right now is left to it. An inactive endpoint's are sent when it is active again.
          */
         post: operations["replayWebhooks"];
         delete?: never;
@@ -3709,6 +3709,8 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": {
+                    /** @description One delivery of the endpoint (a webhook_deliveries id), whenever it was created; 404 if the endpoint has no such delivery. */
+                    delivery?: string;
                     /** @description A duration back from now (`24h`, `90m`) or an RFC 3339 time; default `24h`. */
                     since?: string;
                     /**

@@ -162,11 +162,12 @@ func v1Routes() map[string]map[string]route {
 		"/api/v1/admin/jobs/{name}/resume": {"post": jobSwitch("resume", "Resume a job", 200)},
 		"/api/v1/admin/webhooks/{endpoint}/replay": {"post": {
 			tag: "admin", summary: "Replay an endpoint's webhook deliveries", id: "replayWebhooks", security: signedIn,
-			description: "Superusers only. Queues the endpoint's deliveries created since `since` (default the last 24 hours), of one status or any, to be sent again, each under its own webhook-id and body, with a fresh retry schedule; one an attempt holds right now is left to it. An inactive endpoint's are sent when it is active again.",
+			description: "Superusers only. Queues the endpoint's deliveries created since `since` (default the last 24 hours), of one status or any, or the one `delivery`, to be sent again, each under its own webhook-id and body, with a fresh retry schedule; one an attempt holds right now is left to it. An inactive endpoint's are sent when it is active again.",
 			parameters:  []any{pathParameter("endpoint", "The webhook endpoint's id.")},
 			body: jsonRequest(closed(object{
-				"since":  text("A duration back from now (`24h`, `90m`) or an RFC 3339 time; default `24h`."),
-				"status": object{"type": "string", "enum": c.DeliveryStatuses, "description": "Only deliveries of this status; any when absent."},
+				"since":    text("A duration back from now (`24h`, `90m`) or an RFC 3339 time; default `24h`."),
+				"status":   object{"type": "string", "enum": c.DeliveryStatuses, "description": "Only deliveries of this status; any when absent."},
+				"delivery": text("One delivery of the endpoint (a webhook_deliveries id), whenever it was created; 404 if the endpoint has no such delivery."),
 			}), false),
 			answers: map[int]object{200: jsonAnswer("How many deliveries were queued.", closedAllRequired(object{
 				"endpoint": text(""), "queued": whole("Deliveries queued again."),

@@ -22,15 +22,20 @@ import (
 // DefaultReplaySince is how far back a replay looks when not told.
 const DefaultReplaySince = "24h"
 
-// ErrNoEndpoint is a replay of an endpoint that does not exist.
-var ErrNoEndpoint = errors.New("no such webhook endpoint")
+// ErrNoEndpoint is a replay of an endpoint that does not exist, and
+// ErrNoDelivery one of a delivery the endpoint does not have.
+var (
+	ErrNoEndpoint = errors.New("no such webhook endpoint")
+	ErrNoDelivery = errors.New("no such delivery of this webhook endpoint")
+)
 
 // Replay selects the deliveries of an endpoint to send again: those
 // created since a time (a duration back from now, "24h", or an RFC 3339
-// time), of one status or any.
+// time), of one status or any; or one delivery, whenever it was created.
 type Replay struct {
-	Since  string `json:"since"`
-	Status string `json:"status"`
+	Since    string `json:"since"`
+	Status   string `json:"status"`
+	Delivery string `json:"delivery"`
 }
 
 // Validate names the field at fault, as the route answers it.
@@ -87,7 +92,7 @@ func ReplayDeliveries(app core.App, actor, endpoint string, r Replay) (int64, er
 			return err
 		}
 		return audit.Write(tx, actor, "webhooks.replay", c.AuditRef(c.WebhookEndpoints, endpoint),
-			map[string]any{"since": r.Since, "status": r.Status, "queued": queued})
+			map[string]any{"since": r.Since, "status": r.Status, "delivery": r.Delivery, "queued": queued})
 	})
 	return queued, err
 }
@@ -109,6 +114,13 @@ func requeue(app core.App, endpoint string, r Replay) (int64, error) {
 		dbx.HashExp{c.DeliveryEndpoint: endpoint, c.DeliveryClaim: ""},
 		dbx.NewExp("[["+c.DeliveryCreated+"]] >= {:since}", dbx.Params{"since": records.Stamp(since).String()}),
 	)
+	if r.Delivery != "" {
+		if _, err := app.FindFirstRecordByFilter(c.WebhookDeliveries, "id = {:id} && endpoint = {:endpoint}",
+			dbx.Params{"id": r.Delivery, "endpoint": endpoint}); err != nil {
+			return 0, ErrNoDelivery
+		}
+		where = dbx.HashExp{c.DeliveryEndpoint: endpoint, c.DeliveryClaim: "", "id": r.Delivery}
+	}
 	if r.Status != "" {
 		where = dbx.And(where, dbx.HashExp{c.DeliveryStatus: r.Status})
 	}
@@ -135,7 +147,7 @@ func (w *Webhooks) bindRoutes() {
 
 func (w *Webhooks) replayFromAdmin(e *core.RequestEvent) error {
 	var body Replay
-	if err := access.BindBody(e, &body, `{"since": "24h", "status": "dead"}`); err != nil {
+	if err := access.BindBody(e, &body, `{"since": "24h", "status": "dead"} or {"delivery": "..."}`); err != nil {
 		return err
 	}
 	if err := body.Validate(); err != nil {
@@ -146,6 +158,8 @@ func (w *Webhooks) replayFromAdmin(e *core.RequestEvent) error {
 	switch {
 	case errors.Is(err, ErrNoEndpoint):
 		return e.NotFoundError("No such webhook endpoint.", nil)
+	case errors.Is(err, ErrNoDelivery):
+		return e.NotFoundError("No such delivery of this webhook endpoint.", nil)
 	case err != nil:
 		return e.InternalServerError("", err)
 	}

@@ -23,6 +23,7 @@ import (
 func TestReplayRouteIsForSuperusers(t *testing.T) {
 	t.Parallel()
 	shop := shoptest.Shop()
+	const knownDelivery = "dlvreplaytest01"
 	var endpoint string
 	factory := func(tb testing.TB) *tests.TestApp {
 		app := shoptest.NewApp(tb)
@@ -31,7 +32,7 @@ func TestReplayRouteIsForSuperusers(t *testing.T) {
 		// Not due: the scenario's serve starts the worker, whose claim would
 		// hide the delivery from the replay.
 		shoptest.WebhookSetFields(tb, app, c.WebhookDeliveries, delivery,
-			dbx.Params{c.DeliveryNextAttempt: records.Stamp(time.Now().Add(time.Hour)).String()})
+			dbx.Params{c.DeliveryNextAttempt: records.Stamp(time.Now().Add(time.Hour)).String(), "id": knownDelivery})
 		return app
 	}
 	atEndpoint := func(t testing.TB, app *tests.TestApp, e *core.ServeEvent) {
@@ -58,6 +59,10 @@ func TestReplayRouteIsForSuperusers(t *testing.T) {
 			Body: strings.NewReader(`{"since":"2020-01-01T00:00:00Z","status":"pending"}`), ExpectedContent: []string{`"queued":1`}},
 		{Name: "superuser, dead only", Headers: shoptest.Headers(shop.Superuser), ExpectedStatus: 200,
 			Body: strings.NewReader(`{"status":"dead"}`), ExpectedContent: []string{`"queued":0`}},
+		{Name: "superuser, one delivery", Headers: shoptest.Headers(shop.Superuser), ExpectedStatus: 200,
+			Body: strings.NewReader(`{"delivery":"` + knownDelivery + `"}`), ExpectedContent: []string{`"queued":1`}},
+		{Name: "superuser, a delivery the endpoint does not have", Headers: shoptest.Headers(shop.Superuser), ExpectedStatus: 404,
+			Body: strings.NewReader(`{"delivery":"nope"}`), ExpectedContent: []string{`"status":404`}},
 		{Name: "bad since and status", Headers: shoptest.Headers(shop.Superuser), ExpectedStatus: 400,
 			Body:            strings.NewReader(`{"since":"yesterday","status":"lost"}`),
 			ExpectedContent: []string{`"since":{"code":"validation_invalid_date"`, `"status":{"code":"validation_in_invalid"`}},
