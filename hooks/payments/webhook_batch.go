@@ -2,6 +2,8 @@ package payments
 
 import (
 	"context"
+	"fmt"
+	"runtime/debug"
 	"sync"
 
 	"github.com/pocketbase/pocketbase/core"
@@ -117,6 +119,16 @@ func (b *eventBatcher) lead(app core.App, q *queuedEvent) {
 // they were applied together.
 func applyBatch(app core.App, batch []*queuedEvent) (together bool) {
 	defer func() {
+		// An effect that panics fails its batch's deliveries (500: Stripe
+		// sends them again, and the ledger keeps repeats harmless) instead
+		// of leaving the deliveries queued behind it waiting for ever.
+		if r := recover(); r != nil {
+			app.Logger().Error("applying a batch of Stripe events panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			for _, q := range batch {
+				q.result, q.err = eventResult{}, fmt.Errorf("applying the event panicked: %v", r)
+			}
+			together = false
+		}
 		for _, q := range batch {
 			close(q.done)
 		}
