@@ -31,7 +31,9 @@ run: build
 	@echo "Staff page:      http://$(ADDR)/staff/"
 	@echo "Admin dashboard: http://$(ADDR)/_/   (first superuser: $(BIN) superuser upsert admin@example.com 'a-long-password' --dir $(DATA))"
 	@echo
-	$(BIN) serve --dir $(DATA) --http $(ADDR)
+	@echo "Demo: staff sign in with the password alone (SHOPDASH_STAFF_MFA=off); a real shop asks them for an emailed code too."
+	@echo
+	SHOPDASH_STAFF_MFA=off $(BIN) serve --dir $(DATA) --http $(ADDR)
 
 ## build: the single binary, with the customer and staff pages and their SDK
 ## embedded (a plain `go build` or `go install` gives the same)

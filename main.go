@@ -74,6 +74,7 @@ func main() {
 		cli.NewJobsCommand(app, jobs),
 		cli.NewEmailsCommand(app),
 		cli.NewWebhooksCommand(app),
+		cli.NewSessionsCommand(app),
 	)
 
 	if err := app.Start(); err != nil {

@@ -63,5 +63,8 @@ func printDemoLogins(app core.App, cmd *cobra.Command) error {
 		}
 		fmt.Fprintf(out, "  %-8s  %s\n", a.Role, a.Email)
 	}
+	if header {
+		fmt.Fprintln(out, "Staff (support, store) also give a code sent by email, unless the shop runs with SHOPDASH_STAFF_MFA=off (make run does).")
+	}
 	return nil
 }

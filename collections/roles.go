@@ -13,6 +13,10 @@ const (
 	RoleStore    Role = "store"
 )
 
+// IsStaff reports whether the role is one of the shop's team (support,
+// store): shorter sessions and a second factor (docs/security.md).
+func (r Role) IsStaff() bool { return r == RoleSupport || r == RoleStore }
+
 // Roles lists every role, the default first.
 var Roles = []Role{RoleCustomer, RoleSupport, RoleStore}
 

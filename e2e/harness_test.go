@@ -143,9 +143,10 @@ func startShop(t *testing.T, env ...string) *shop {
 	}
 	addr := freeAddr(t)
 	// No scheduled job runs against the stand-ins unless a test asks
-	// (stripe-mock serves fixed sample events and invoices); a test's own
-	// env comes later and wins.
-	env = append([]string{"SHOPDASH_SYNC_SCHEDULE=off", "SHOPDASH_REPLAY_SCHEDULE=off"}, env...)
+	// (stripe-mock serves fixed sample events and invoices), and staff sign
+	// in with their password alone unless a test turns the second factor
+	// on (sessions_test.go); a test's own env comes later and wins.
+	env = append([]string{"SHOPDASH_SYNC_SCHEDULE=off", "SHOPDASH_REPLAY_SCHEDULE=off", "SHOPDASH_STAFF_MFA=off"}, env...)
 	start(t, append(env, "SHOPDASH_APP_URL=http://"+addr), binary, "serve", "--dir", dir, "--http", addr)
 	waitFor(t, "http://"+addr+"/api/health")
 	return &shop{t: t, url: "http://" + addr}

@@ -15,11 +15,17 @@ import (
 // every answer it gets must be what the API document describes.
 func runNodeSuite(t *testing.T, file string, env ...string) {
 	t.Helper()
+	runNodeSuiteWith(t, file, nil, env...)
+}
+
+// runNodeSuiteWith is runNodeSuite with more of the shop's environment.
+func runNodeSuiteWith(t *testing.T, file string, shopEnv []string, env ...string) {
+	t.Helper()
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Fatal("node is not installed")
 	}
 	stripeURL := startStripeMock(t)
-	s := startShop(t, "STRIPE_SECRET_KEY=sk_test_e2e", "STRIPE_API_BASE="+stripeURL, "STRIPE_WEBHOOK_SECRET="+webhookSecret)
+	s := startShop(t, append([]string{"STRIPE_SECRET_KEY=sk_test_e2e", "STRIPE_API_BASE=" + stripeURL, "STRIPE_WEBHOOK_SECRET=" + webhookSecret}, shopEnv...)...)
 	root, err := filepath.Abs("..")
 	if err != nil {
 		t.Fatal(err)
@@ -48,6 +54,17 @@ func TestJSSDK(t *testing.T) {
 // TestCustomerPageInChromium drives the embedded page in Debian's Chromium
 // with playwright-core and leaves screenshots in artifacts/.
 func TestCustomerPageInChromium(t *testing.T) {
+	chromium := chromiumPath(t)
+	artifacts, err := filepath.Abs(filepath.Join("..", "artifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runNodeSuite(t, "browser.test.mjs", "CHROMIUM="+chromium, "ARTIFACTS="+artifacts)
+}
+
+// chromiumPath is $CHROMIUM or Debian's Chromium, which must be installed.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
 	chromium := os.Getenv("CHROMIUM")
 	if chromium == "" {
 		chromium = "/usr/bin/chromium"
@@ -55,9 +72,5 @@ func TestCustomerPageInChromium(t *testing.T) {
 	if _, err := os.Stat(chromium); err != nil {
 		t.Fatalf("chromium is not installed at %s: run `make tools`", chromium)
 	}
-	artifacts, err := filepath.Abs(filepath.Join("..", "artifacts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	runNodeSuite(t, "browser.test.mjs", "CHROMIUM="+chromium, "ARTIFACTS="+artifacts)
+	return chromium
 }

@@ -10,6 +10,7 @@ import (
 	"shopdash/hooks/emails"
 	"shopdash/hooks/metrics"
 	"shopdash/hooks/payments"
+	"shopdash/hooks/sessions"
 	"shopdash/hooks/webhooks"
 )
 
@@ -68,6 +69,18 @@ type Config struct {
 	// WebhookTimeout bounds one webhook attempt; 0 means 15 s (tests
 	// shorten it).
 	WebhookTimeout time.Duration
+	// SessionMax is SHOPDASH_SESSION_MAX: how long a customer stays signed
+	// in after entering the password, refreshes included; 0 means
+	// sessions.DefaultCustomerMax (30 days).
+	SessionMax time.Duration
+	// StaffSessionMax is SHOPDASH_STAFF_SESSION_MAX, the same for support
+	// and store; 0 means sessions.DefaultStaffMax (12 hours).
+	StaffSessionMax time.Duration
+	// StaffMFAOff is SHOPDASH_STAFF_MFA=off: staff sign in without the
+	// emailed code (make run's demo).
+	StaffMFAOff bool
+	// Now is the sessions' clock; nil means time.Now (tests move it).
+	Now func() time.Time
 }
 
 // DefaultAppURL is the base of return links when SHOPDASH_APP_URL is unset.
@@ -131,6 +144,22 @@ func ConfigFromEnv() (Config, error) {
 	default:
 		return cfg, fmt.Errorf("SHOPDASH_WEBHOOKS_ALLOW_PRIVATE=%q: want 1 or 0", raw)
 	}
+	for name, dst := range map[string]*time.Duration{"SHOPDASH_SESSION_MAX": &cfg.SessionMax, "SHOPDASH_STAFF_SESSION_MAX": &cfg.StaffSessionMax} {
+		if raw := strings.TrimSpace(os.Getenv(name)); raw != "" {
+			d, err := time.ParseDuration(raw)
+			if err != nil || d <= 0 {
+				return cfg, fmt.Errorf("%s=%q: want a duration such as 720h or 12h", name, raw)
+			}
+			*dst = d
+		}
+	}
+	switch raw := strings.TrimSpace(os.Getenv("SHOPDASH_STAFF_MFA")); raw {
+	case "", "on":
+	case "off":
+		cfg.StaffMFAOff = true
+	default:
+		return cfg, fmt.Errorf("SHOPDASH_STAFF_MFA=%q: want on or off", raw)
+	}
 	switch raw := strings.TrimSpace(os.Getenv("SHOPDASH_METRICS")); raw {
 	case "", "on":
 	case "off":
@@ -191,6 +220,11 @@ func (cfg Config) emails() emails.Config {
 // webhooks is the outgoing webhooks' part of the configuration.
 func (cfg Config) webhooks() webhooks.Config {
 	return webhooks.Config{Retries: cfg.WebhookRetries, AllowPrivate: cfg.WebhooksAllowPrivate, Timeout: cfg.WebhookTimeout}
+}
+
+// sessions is the session policy's part of the configuration.
+func (cfg Config) sessions() sessions.Config {
+	return sessions.Config{CustomerMax: cfg.SessionMax, StaffMax: cfg.StaffSessionMax, StaffMFAOff: cfg.StaffMFAOff, Now: cfg.Now}
 }
 
 // metrics is the /metrics part of the configuration.

@@ -171,3 +171,28 @@ func TestConfigFromEnvWebhooks(t *testing.T) {
 		}
 	}
 }
+
+func TestSessionSettingsFromTheEnvironment(t *testing.T) {
+	for _, bad := range [][2]string{
+		{"SHOPDASH_SESSION_MAX", "30 days"},
+		{"SHOPDASH_STAFF_SESSION_MAX", "-1h"},
+		{"SHOPDASH_STAFF_MFA", "maybe"},
+	} {
+		t.Run(bad[0], func(t *testing.T) {
+			t.Setenv(bad[0], bad[1])
+			if _, err := hooks.ConfigFromEnv(); err == nil {
+				t.Errorf("%s=%q: no error", bad[0], bad[1])
+			}
+		})
+	}
+	t.Setenv("SHOPDASH_SESSION_MAX", "240h")
+	t.Setenv("SHOPDASH_STAFF_SESSION_MAX", "8h")
+	t.Setenv("SHOPDASH_STAFF_MFA", "off")
+	cfg, err := hooks.ConfigFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SessionMax != 240*time.Hour || cfg.StaffSessionMax != 8*time.Hour || !cfg.StaffMFAOff {
+		t.Errorf("got %v %v %v", cfg.SessionMax, cfg.StaffSessionMax, cfg.StaffMFAOff)
+	}
+}

@@ -7,9 +7,10 @@
 //	                      cross-cutting parts: permissions and the records
 //	                      API's guards, operator alerts, the audit log, the
 //	                      caches, the Prometheus metrics, realtime delivery
-//	hooks/records, jobs   the collections' record hooks and the order
+//	hooks/records, jobs, sessions
+//	                      the collections' record hooks and the order
 //	                      operations several entry points share; the job
-//	                      runner
+//	                      runner; the session policy
 //	hooks/payments, emails, webhooks, customer, staff, apidoc
 //	                      capabilities: Stripe, the order emails, the
 //	                      outgoing webhooks, the customer's routes and
@@ -37,6 +38,7 @@ import (
 	"shopdash/hooks/payments"
 	"shopdash/hooks/realtime"
 	"shopdash/hooks/records"
+	"shopdash/hooks/sessions"
 	"shopdash/hooks/staff"
 	"shopdash/hooks/webhooks"
 )
@@ -65,13 +67,14 @@ func Register(app core.App, public fs.FS, cfg Config) (*jobs.Jobs, error) {
 	access.RegisterListScoping(app)
 	alerter := alerts.New(app, cfg.AlertEmail)
 	records.Register(app)
+	policy := sessions.Register(app, cfg.sessions())
 	runner := jobs.Register(app, m)
 
 	// Capabilities.
 	pay := payments.Register(app, cfg.payments(), alerter, answers, m)
 	outbox := emails.Register(app, cfg.emails(), alerter)
 	outgoing := webhooks.Register(app, cfg.webhooks(), alerter, m)
-	customer.Register(app, public, cfg.AppURL, answers)
+	customer.Register(app, public, cfg.AppURL, answers, policy)
 	staff.Register(app)
 	apidoc.Register(app)
 

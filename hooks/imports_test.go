@@ -24,6 +24,7 @@ var packageLayers = map[string]int{
 	"shopdash/hooks/realtime":    1,
 	"shopdash/hooks/jobs":        2,
 	"shopdash/hooks/records":     2,
+	"shopdash/hooks/sessions":    2,
 	"shopdash/hooks/customer":    3,
 	"shopdash/hooks/emails":      3,
 	"shopdash/hooks/webhooks":    3,

@@ -421,3 +421,16 @@ func migrationsSince(t *testing.T, name string) int {
 	}
 	return n
 }
+
+// TestStaffAreAskedForASecondFactor: OTP and MFA on, for support and store
+// only.
+func TestStaffAreAskedForASecondFactor(t *testing.T) {
+	app := newEmptyShop(t)
+	users, err := app.FindCollectionByNameOrId(c.Users)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !users.OTP.Enabled || !users.MFA.Enabled || users.MFA.Rule != "role = 'support' || role = 'store'" {
+		t.Errorf("OTP %v, MFA %v with rule %q", users.OTP.Enabled, users.MFA.Enabled, users.MFA.Rule)
+	}
+}

@@ -48,6 +48,11 @@ const texts = {
     history: "History", placed: "Placed", at_paid_at: "Paid", at_shipped_at: "Shipped", at_delivered_at: "Delivered",
     at_cancelled_at: "Cancelled", at_refunded_at: "Refunded", track: "Track the parcel ({carrier} {number})",
     shippedWith: "Shipped with {carrier}, tracking number {number}", receipt: "Receipt",
+    sessionsTitle: "Where you are signed in", signOutAllLabel: "To sign out of all devices (this one too), enter your password",
+    signOutAll: "Sign out of all devices", signedOutAll: "You are signed out of all your devices.",
+    sessionEnded: "Your session has ended: for your safety a session lasts at most 30 days after you enter your password. Please sign in again.",
+    signedOutElsewhere: "You were signed out (your password changed, or all sessions were ended). Please sign in again.",
+    reauth: "For your safety, enter your password to make this change.",
     refundedPart: "Refunded so far: {amount}", buyAgain: "Buy again", nothingToBuy: "None of these products can be bought any more.",
   },
   es: {
@@ -78,6 +83,11 @@ const texts = {
     history: "Historial", placed: "Realizado", at_paid_at: "Pagado", at_shipped_at: "Enviado", at_delivered_at: "Entregado",
     at_cancelled_at: "Cancelado", at_refunded_at: "Reembolsado", track: "Seguir el paquete ({carrier} {number})",
     shippedWith: "Enviado con {carrier}, número de seguimiento {number}", receipt: "Recibo",
+    sessionsTitle: "Dónde has iniciado sesión", signOutAllLabel: "Para cerrar la sesión en todos los dispositivos (también en este), escribe tu contraseña",
+    signOutAll: "Cerrar sesión en todos los dispositivos", signedOutAll: "Has cerrado la sesión en todos tus dispositivos.",
+    sessionEnded: "Tu sesión ha terminado: por seguridad, las sesiones duran como mucho 30 días desde que escribes tu contraseña. Vuelve a iniciar sesión.",
+    signedOutElsewhere: "Se ha cerrado tu sesión (se cambió tu contraseña o se cerraron todas las sesiones). Vuelve a iniciar sesión.",
+    reauth: "Por seguridad, escribe tu contraseña para hacer este cambio.",
     refundedPart: "Reembolsado hasta ahora: {amount}", buyAgain: "Volver a comprar", nothingToBuy: "Ninguno de estos productos se puede comprar ya.",
   },
 };
@@ -175,9 +185,26 @@ function show(screen) {
   $("#main").focus();
 }
 
+// signedOut shows the sign-in page saying why the session ended: its
+// lifetime (session_expired, or a token the SDK already sees as expired),
+// or a revoke or password change elsewhere.
+function signedOut(reason) {
+  pb.authStore.clear();
+  const box = $("#signin-notice");
+  box.textContent = t(reason);
+  box.hidden = false;
+  return route();
+}
+
+/** @param {any} err */
+function endedReason(err) {
+  return err?.response?.data?.session?.code === "session_expired" ? "sessionEnded" : "signedOutElsewhere";
+}
+
 async function route() {
   if (!pb.authStore.isValid) {
     applyLanguage(navigator.language?.slice(0, 2));
+    if (pb.authStore.token) return signedOut("sessionEnded");
     show("signin");
     return;
   }
@@ -193,10 +220,7 @@ async function route() {
       await loadDashboard();
     }
   } catch (err) {
-    if (err?.status === 401) {
-      pb.authStore.clear();
-      return route();
-    }
+    if (err?.status === 401) return signedOut(endedReason(err));
     fail(err);
   }
 }
@@ -467,7 +491,34 @@ async function deleteAccount(event) {
     notify(t("deleted"));
     route();
   } catch (err) {
+    if (err?.response?.data?.password?.code === "reauth_required") {
+      notify(t("reauth"), true);
+      $("#delete-password").focus();
+      return;
+    }
     showFieldErrors(form, err?.response?.data);
+    fail(err);
+  }
+}
+
+// signOutEverywhere ends every session of the account, this one too.
+/** @param {SubmitEvent} event */
+async function signOutEverywhere(event) {
+  event.preventDefault();
+  const form = /** @type {HTMLFormElement} */ (event.target);
+  const password = /** @type {HTMLInputElement} */ ($("#signout-all-password")).value;
+  showFieldErrors(form, {});
+  try {
+    await pb.send("/api/v1/me/sessions/revoke", { method: "POST", body: /** @satisfies {import("../clients/ts").ApiBody<"/api/v1/me/sessions/revoke", "post">} */ ({ password }) });
+    form.reset();
+    await pb.collection("orders").unsubscribe().catch(() => {});
+    await signedOut("signedOutAll");
+  } catch (err) {
+    if (err?.status === 400) return showFieldErrors(form, err.response?.data);
+    if (err?.status === 401 && !err?.response?.data?.session) {
+      return showFieldErrors(form, { password: { message: err.response?.message } });
+    }
+    if (err?.status === 401) return signedOut(endedReason(err));
     fail(err);
   }
 }
@@ -499,6 +550,7 @@ document.addEventListener("DOMContentLoaded", () => {
     event.preventDefault();
     const form = event.target;
     $("#signin-error").hidden = true;
+    $("#signin-notice").hidden = true;
     try {
       await pb.collection("users").authWithPassword(form.email.value.trim(), form.password.value);
       form.reset();
@@ -523,6 +575,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#export").addEventListener("click", exportData);
   $("#resend-verification").addEventListener("click", resendVerification);
   $("#delete-form").addEventListener("submit", deleteAccount);
+  $("#signout-all-form").addEventListener("submit", signOutEverywhere);
   window.addEventListener("hashchange", route);
 
   checkoutReturn();

@@ -433,6 +433,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/users/{id}/sessions/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign an account out of all devices
+         * @description Superusers only. Ends every session of the account at once (REST, realtime, /api/v1); audited as `user.sessions_revoke` under the superuser. `shopdash sessions revoke EMAIL` does the same from the command line.
+         */
+        post: operations["revokeAccountSessions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/webhooks/{endpoint}/replay": {
         parameters: {
             query?: never;
@@ -560,7 +580,7 @@ export interface paths {
         post?: never;
         /**
          * Delete the account
-         * @description Needs the account's current password, so a stolen token alone cannot delete an account. Orders stay for accounting without personal data.
+         * @description Needs the account's current password, or a sign-in less than 10 minutes old (401 `reauth_required` otherwise; 403 for a wrong password), so a stolen token alone cannot delete an account. Orders stay for accounting without personal data.
          */
         delete: operations["deleteMe"];
         options?: never;
@@ -579,6 +599,26 @@ export interface paths {
         get: operations["exportMe"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/sessions/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign out of all devices
+         * @description Ends every session of the account, this one included (a new token key): every token is refused from then on, on the REST API, realtime and /api/v1. 401 for a wrong password.
+         */
+        post: operations["revokeSessions"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1092,7 +1132,7 @@ export interface components {
         /** @description One field's error. */
         FieldError: {
             /** @description Every code the shop answers, with its meaning. */
-            code: "validation_required" | "validation_invalid_value" | "validation_not_unique" | "validation_min_text_constraint" | "validation_max_text_constraint" | "validation_min_number_constraint" | "validation_max_number_constraint" | "validation_only_int_constraint" | "validation_not_a_number" | "validation_invalid_email" | "validation_is_email" | "validation_email_domain_not_allowed" | "validation_invalid_url" | "validation_is_url" | "validation_is_upper_case" | "validation_is_country_code_2_letter" | "validation_match_invalid" | "validation_values_mismatch" | "validation_invalid_old_password" | "validation_invalid_password" | "validation_missing_rel_records" | "validation_too_many_values" | "validation_not_enough_values" | "validation_too_many_files" | "validation_file_size_limit" | "validation_invalid_mime_type" | "validation_json_size_limit" | "validation_invalid_date" | "validation_length_out_of_range" | "validation_length_too_long" | "validation_length_invalid" | "validation_in_invalid" | "validation_nil_or_not_empty_required" | "validation_min_greater_equal_than_required" | "validation_max_less_equal_than_required" | "validation_invalid_token" | "validation_invalid_or_existing_id" | "validation_forbidden_pk_character" | "validation_invalid_type" | "validation_out_of_range" | "validation_duplicate_field" | "validation_invalid_json" | "validation_invalid_sort" | "validation_invalid_status" | "validation_from_after_to" | "validation_window_too_long" | "validation_unknown_product" | "validation_duplicate_product" | "validation_digital_quantity" | "validation_out_of_stock" | "validation_mixed_currency" | "validation_already_owned" | "validation_download_in_checkout" | "validation_email_not_verified" | "validation_refund_too_large" | "validation_refund_out_of_range" | "validation_invalid_transition" | "validation_use_cancel_route" | "validation_not_editable" | "validation_required_to_ship" | "validation_not_shipped" | "validation_https_link" | "validation_before_order" | "validation_too_far" | "validation_not_in_transit" | "validation_product_in_orders" | "validation_invalid_address" | "validation_invalid_postal_code" | "validation_invalid_language" | "validation_blank_text" | "validation_control_character" | "validation_invisible_character" | "validation_unreadable_text" | "validation_query_too_costly" | "validation_invalid_filter" | "validation_shop_exists" | "validation_shop_required";
+            code: "validation_required" | "validation_invalid_value" | "validation_not_unique" | "validation_min_text_constraint" | "validation_max_text_constraint" | "validation_min_number_constraint" | "validation_max_number_constraint" | "validation_only_int_constraint" | "validation_not_a_number" | "validation_invalid_email" | "validation_is_email" | "validation_email_domain_not_allowed" | "validation_invalid_url" | "validation_is_url" | "validation_is_upper_case" | "validation_is_country_code_2_letter" | "validation_match_invalid" | "validation_values_mismatch" | "validation_invalid_old_password" | "validation_invalid_password" | "validation_missing_rel_records" | "validation_too_many_values" | "validation_not_enough_values" | "validation_too_many_files" | "validation_file_size_limit" | "validation_invalid_mime_type" | "validation_json_size_limit" | "validation_invalid_date" | "validation_length_out_of_range" | "validation_length_too_long" | "validation_length_invalid" | "validation_in_invalid" | "validation_nil_or_not_empty_required" | "validation_min_greater_equal_than_required" | "validation_max_less_equal_than_required" | "validation_invalid_token" | "validation_invalid_or_existing_id" | "validation_forbidden_pk_character" | "validation_invalid_type" | "validation_out_of_range" | "validation_duplicate_field" | "validation_invalid_json" | "validation_invalid_sort" | "validation_invalid_status" | "validation_from_after_to" | "validation_window_too_long" | "validation_unknown_product" | "validation_duplicate_product" | "validation_digital_quantity" | "validation_out_of_stock" | "validation_mixed_currency" | "validation_already_owned" | "validation_download_in_checkout" | "validation_email_not_verified" | "validation_refund_too_large" | "validation_refund_out_of_range" | "validation_invalid_transition" | "validation_use_cancel_route" | "validation_not_editable" | "validation_required_to_ship" | "validation_not_shipped" | "validation_https_link" | "validation_before_order" | "validation_too_far" | "validation_not_in_transit" | "validation_product_in_orders" | "validation_invalid_address" | "validation_invalid_postal_code" | "validation_invalid_language" | "validation_blank_text" | "validation_control_character" | "validation_invisible_character" | "validation_unreadable_text" | "validation_query_too_costly" | "validation_invalid_filter" | "validation_shop_exists" | "validation_shop_required" | "reauth_required" | "session_expired";
             /** @description For a person. */
             message: string;
             /** @description The numbers or values the message refers to. */
@@ -1622,6 +1662,15 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
             /** @description Too many requests: a rate limit of the shop's settings. */
             429: {
                 headers: {
@@ -1672,6 +1721,15 @@ export interface operations {
             };
             /** @description Bad request: field errors in `data` name what to fix. */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1760,6 +1818,15 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
             /** @description Too many requests: a rate limit of the shop's settings. */
             429: {
                 headers: {
@@ -1810,6 +1877,15 @@ export interface operations {
             };
             /** @description Bad request: field errors in `data` name what to fix. */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1898,6 +1974,15 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
             /** @description Too many requests: a rate limit of the shop's settings. */
             429: {
                 headers: {
@@ -1969,6 +2054,15 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
             /** @description Signed in, but the role does not allow it. */
             403: {
                 headers: {
@@ -2026,6 +2120,15 @@ export interface operations {
             };
             /** @description Bad request: field errors in `data` name what to fix. */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2114,6 +2217,15 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
             /** @description Too many requests: a rate limit of the shop's settings. */
             429: {
                 headers: {
@@ -2164,6 +2276,15 @@ export interface operations {
             };
             /** @description Bad request: field errors in `data` name what to fix. */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2328,7 +2449,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Not signed in, or the token has expired. */
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2434,6 +2555,15 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
             /** @description Too many requests: a rate limit of the shop's settings. */
             429: {
                 headers: {
@@ -2527,6 +2657,15 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
             /** @description Signed in, but the role does not allow it. */
             403: {
                 headers: {
@@ -2591,6 +2730,15 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
             /** @description Not found, or someone else's. */
             404: {
                 headers: {
@@ -2643,6 +2791,15 @@ export interface operations {
             };
             /** @description Bad request: field errors in `data` name what to fix. */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2753,7 +2910,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Not signed in, or the token has expired. */
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2859,6 +3016,15 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
             /** @description Too many requests: a rate limit of the shop's settings. */
             429: {
                 headers: {
@@ -2909,6 +3075,15 @@ export interface operations {
             };
             /** @description Bad request: field errors in `data` name what to fix. */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3061,6 +3236,15 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
             /** @description Too many requests: a rate limit of the shop's settings. */
             429: {
                 headers: {
@@ -3170,6 +3354,15 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
             /** @description Signed in, but the role does not allow it. */
             403: {
                 headers: {
@@ -3227,6 +3420,15 @@ export interface operations {
             };
             /** @description Bad request: field errors in `data` name what to fix. */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3359,7 +3561,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Not signed in, or the token has expired. */
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3435,7 +3637,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Not signed in, or the token has expired. */
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3497,7 +3699,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Not signed in, or the token has expired. */
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3568,7 +3770,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Not signed in, or the token has expired. */
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3639,7 +3841,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Not signed in, or the token has expired. */
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3668,6 +3870,72 @@ export interface operations {
             };
             /** @description The record's state forbids it now (its status, or another operation holds it). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests: a rate limit of the shop's settings. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The shop failed; nothing to fix on the client's side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    revokeAccountSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The account's id (users). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every session ended. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Signed in, but the role does not allow it. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or someone else's. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3744,7 +4012,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Not signed in, or the token has expired. */
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3863,7 +4131,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Not signed in, or the token has expired. */
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3975,7 +4243,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Not signed in, or the token has expired. */
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4031,7 +4299,7 @@ export interface operations {
                     "application/json": components["schemas"]["Dashboard"];
                 };
             };
-            /** @description Not signed in, or the token has expired. */
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4089,7 +4357,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Not signed in, or the token has expired. */
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4155,7 +4423,7 @@ export interface operations {
                     "*/*": unknown;
                 };
             };
-            /** @description Not signed in, or the token has expired. */
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4220,7 +4488,7 @@ export interface operations {
                     "application/json": components["schemas"]["Me"];
                 };
             };
-            /** @description Not signed in, or the token has expired. */
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4266,11 +4534,11 @@ export interface operations {
             cookie?: never;
         };
         /** @description JSON (`Content-Type: application/json`, else 415), one value, at most 65536 bytes (else 413); names match whatever their case. */
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": {
-                    /** @description The account's current password. */
-                    password: string;
+                    /** @description The account's current password; may be left out within 10 minutes of the sign-in. */
+                    password?: string;
                 };
             };
         };
@@ -4291,7 +4559,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Not signed in, or the token has expired. */
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4379,7 +4647,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Not signed in, or the token has expired. */
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4390,6 +4658,95 @@ export interface operations {
             };
             /** @description Signed in, but the role does not allow it. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests: a rate limit of the shop's settings. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The shop failed; nothing to fix on the client's side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    revokeSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description JSON (`Content-Type: application/json`, else 415), one value, at most 65536 bytes (else 413); names match whatever their case. */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The account's current password. */
+                    password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Every session ended. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: field errors in `data` name what to fix. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Signed in, but the role does not allow it. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The body is not sent as application/json. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4507,7 +4864,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Not signed in, or the token has expired. */
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4640,7 +4997,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Not signed in, or the token has expired. */
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4757,7 +5114,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Not signed in, or the token has expired. */
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4827,7 +5184,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Not signed in, or the token has expired. */
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4934,7 +5291,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Not signed in, or the token has expired. */
+            /** @description Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`). */
             401: {
                 headers: {
                     [name: string]: unknown;

@@ -89,6 +89,8 @@ var ErrorCodes = []struct{ Code, Meaning string }{
 	{"validation_invalid_filter", "A filter that is not one whole expression."},
 	{"validation_shop_exists", "The shop collection holds one record only."},
 	{"validation_shop_required", "The shop record cannot be deleted."},
+	{"reauth_required", "A sensitive change (deleting the account, a new email address) more than 10 minutes after the password was entered: give the password again (`data.password`)."},
+	{"session_expired", "The session is past its absolute lifetime (SHOPDASH_SESSION_MAX, SHOPDASH_STAFF_SESSION_MAX after the password was entered, refreshes included): sign in again (`data.session`)."},
 }
 
 // errorSchemas are the error envelope of every answer with a 4xx or 5xx
@@ -137,7 +139,7 @@ func errorMeaning(status int) string {
 	case 400:
 		return "Bad request: field errors in `data` name what to fix."
 	case 401:
-		return "Not signed in, or the token has expired."
+		return "Not signed in, the token has expired or was revoked, the session is past its lifetime (`session_expired`), or a sensitive change needs the password again (`reauth_required`)."
 	case 403:
 		return "Signed in, but the role does not allow it."
 	case 404:

@@ -248,9 +248,10 @@ func recordBody(col *core.Collection, create bool) object {
 }
 
 // recordsResponses is the answers of a records-API operation: the success
-// and the errors, each with the shop's error envelope.
+// and the errors, each with the shop's error envelope. Every operation may
+// answer 401: a token past its session's lifetime (session_expired).
 func recordsResponses(success int, schema object, errors ...int) object {
-	out := object{}
+	out := object{"401": errorResponse(401)}
 	switch {
 	case success == 204:
 		out["204"] = object{"description": "Done."}

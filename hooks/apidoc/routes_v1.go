@@ -31,12 +31,19 @@ func v1Routes() map[string]map[string]route {
 			},
 			"delete": {
 				tag: "account", summary: "Delete the account", id: "deleteMe", security: signedIn,
-				description: "Needs the account's current password, so a stolen token alone cannot delete an account. Orders stay for accounting without personal data.",
-				body:        jsonRequest(closed(object{"password": text("The account's current password.")}, "password"), true),
+				description: "Needs the account's current password, or a sign-in less than 10 minutes old (401 `reauth_required` otherwise; 403 for a wrong password), so a stolen token alone cannot delete an account. Orders stay for accounting without personal data.",
+				body:        jsonRequest(closed(object{"password": text("The account's current password; may be left out within 10 minutes of the sign-in.")}), false),
 				answers:     map[int]object{204: {"description": "Deleted."}},
 				errors:      []int{400, 401, 403, 413, 415},
 			},
 		},
+		"/api/v1/me/sessions/revoke": {"post": {
+			tag: "account", summary: "Sign out of all devices", id: "revokeSessions", security: signedIn,
+			description: "Ends every session of the account, this one included (a new token key): every token is refused from then on, on the REST API, realtime and /api/v1. 401 for a wrong password.",
+			body:        jsonRequest(closed(object{"password": text("The account's current password.")}, "password"), true),
+			answers:     map[int]object{204: {"description": "Every session ended."}},
+			errors:      []int{400, 401, 413, 415},
+		}},
 		"/api/v1/me/export": {"get": {
 			tag: "account", summary: "Export the account's data", id: "exportMe", security: signedIn,
 			answers: map[int]object{200: jsonAnswer("Everything stored about the user, as an attachment.", closedAllRequired(object{
@@ -156,6 +163,13 @@ func v1Routes() map[string]map[string]route {
 			description: "Superusers only.",
 			answers:     map[int]object{200: jsonAnswer("Every job with its switch and last runs.", closedAllRequired(object{"items": listOf(ref("JobState"))}), nil)},
 			errors:      []int{401, 403},
+		}},
+		"/api/v1/admin/users/{id}/sessions/revoke": {"post": {
+			tag: "admin", summary: "Sign an account out of all devices", id: "revokeAccountSessions", security: signedIn,
+			description: "Superusers only. Ends every session of the account at once (REST, realtime, /api/v1); audited as `user.sessions_revoke` under the superuser. `shopdash sessions revoke EMAIL` does the same from the command line.",
+			parameters:  []any{pathParameter("id", "The account's id (users).")},
+			answers:     map[int]object{204: {"description": "Every session ended."}},
+			errors:      []int{401, 403, 404},
 		}},
 		"/api/v1/admin/jobs/{name}/run":    {"post": jobSwitch("run", "Run a job now", 202)},
 		"/api/v1/admin/jobs/{name}/pause":  {"post": jobSwitch("pause", "Pause a job", 200)},

@@ -85,7 +85,7 @@ func RegisterAuth(app core.App, ttl time.Duration) *Lookups {
 // loadAuth sets e.Auth from the cache, or from PocketBase's verification
 // of the token, which it then remembers.
 func (a *authCache) loadAuth(e *core.RequestEvent) error {
-	token := requestToken(e)
+	token := RequestToken(e)
 	if token == "" || e.Auth != nil {
 		return e.Next()
 	}
@@ -124,8 +124,8 @@ func (a *authCache) loadAuth(e *core.RequestEvent) error {
 	return e.Next()
 }
 
-// requestToken is the request's auth token, as PocketBase reads it.
-func requestToken(e *core.RequestEvent) string {
+// RequestToken is the request's auth token, as PocketBase reads it.
+func RequestToken(e *core.RequestEvent) string {
 	token := e.Request.Header.Get("Authorization")
 	if len(token) > 7 && strings.EqualFold(token[:7], "Bearer ") {
 		return token[7:]

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/pocketbase/dbx"
-	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
 
@@ -14,14 +13,15 @@ import (
 	"shopdash/hooks/access"
 	"shopdash/hooks/audit"
 	"shopdash/hooks/records"
+	"shopdash/hooks/sessions"
 )
 
-func registerAccount(app core.App) {
+func registerAccount(app core.App, policy *sessions.Policy) {
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		g := access.V1(se)
 		g.GET("/me", showMe).Bind(access.SignedIn())
 		g.GET("/me/export", exportMe).Bind(access.SignedIn())
-		g.DELETE("/me", deleteMe).Bind(access.SignedIn())
+		g.DELETE("/me", func(e *core.RequestEvent) error { return deleteMe(e, policy) }).Bind(access.SignedIn())
 		return se.Next()
 	})
 }
@@ -93,20 +93,17 @@ type deleteAccountRequest struct {
 	Password string `json:"password"`
 }
 
-// deleteMe deletes the signed-in account after checking its password, so a
-// stolen token alone cannot. records.ForgetCustomer keeps the orders without
+// deleteMe deletes the signed-in account after checking its password, or
+// within 10 minutes of the sign-in without it (sessions.ConfirmSignIn), so
+// a stolen token alone cannot. records.ForgetCustomer keeps the orders without
 // personal data; that, the audit entry and the delete are one transaction.
-func deleteMe(e *core.RequestEvent) error {
+func deleteMe(e *core.RequestEvent, policy *sessions.Policy) error {
 	var body deleteAccountRequest
 	if err := access.BindBody(e, &body, `{"password": "..."}`); err != nil {
 		return err
 	}
-	if err := validation.ValidateStruct(&body,
-		validation.Field(&body.Password, validation.Required.Error("Give your current password to delete the account."))); err != nil {
-		return e.BadRequestError("Check the password.", err)
-	}
-	if !e.Auth.ValidatePassword(body.Password) {
-		return e.ForbiddenError("The password is not right.", nil)
+	if err := policy.ConfirmSignIn(e, body.Password); err != nil {
+		return err
 	}
 
 	userID := e.Auth.Id

@@ -272,19 +272,21 @@ func accountExpectKept(t testing.TB, app *tests.TestApp, res *http.Response) {
 	shoptest.ExpectAuditRows("user.delete_account", "", 0)(t, app, res)
 }
 
+// TestDeleteMeRefusesWithoutTheRightPassword: the fixtures' tokens carry
+// no recent sign-in, so no password is 401 reauth_required.
 func TestDeleteMeRefusesWithoutTheRightPassword(t *testing.T) {
 	t.Parallel()
 	shop := shoptest.Shop()
-	missing := []string{`"status":400`, `"password":{"code":"validation_required"`}
+	missing := []string{`"status":401`, `"password":{"code":"reauth_required"`}
 	var scenarios []tests.ApiScenario
 	for _, tc := range []struct {
 		name, body string
 		status     int
 		content    []string
 	}{
-		{"no body", "", http.StatusBadRequest, missing},
-		{"no password", `{}`, http.StatusBadRequest, missing},
-		{"an empty password", `{"password":""}`, http.StatusBadRequest, missing},
+		{"no body", "", http.StatusUnauthorized, missing},
+		{"no password", `{}`, http.StatusUnauthorized, missing},
+		{"an empty password", `{"password":""}`, http.StatusUnauthorized, missing},
 		{"a body that is not JSON", `password=` + seed.DemoPassword, http.StatusBadRequest, []string{`"status":400`}},
 		{"the right password with something after the JSON", `{"password":"` + seed.DemoPassword + `"} trailing`, http.StatusBadRequest, []string{`"status":400`, `The body must be JSON`}},
 		{"a broken string in the password", `{"password":"` + seed.DemoPassword + `\ud800x"}`, http.StatusBadRequest, []string{`"password":{"code":"validation_invalid_json"`}},

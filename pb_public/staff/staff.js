@@ -36,6 +36,13 @@ const texts = {
     refusedTitle: "This page is for the shop's staff",
     refusedText: "You are signed in with a customer account. Your orders and your account are on the shop's page.",
     toShop: "Go to the shop",
+    codeSent: "We emailed a sign-in code to {email}. Enter it below to finish signing in (it works for 3 minutes).",
+    codeLabel: "Code from the email", finishSignIn: "Finish signing in", codeAgain: "Send a new code",
+    wrongCode: "The code is not right or has expired. Check the latest email, or send a new code.", codeMissing: "Enter the code from the email.",
+    sessionEnded: "Your session has ended: staff sessions last at most 12 hours after you sign in. Please sign in again.",
+    signedOutElsewhere: "You were signed out (your password changed, or all your sessions were ended). Please sign in again.",
+    signOutAll: "Sign out of all devices", signOutAllPrompt: "To sign out of all devices (this one too), enter your password:",
+    signedOutAll: "You are signed out of all your devices.",
     error: "Something went wrong: {message}", offline: "The shop could not be reached. Check your connection and try again.",
     fixErrors: "Please correct the marked fields.", required: "Please fill this in.",
     stripeFailed: "Stripe did not answer, so nothing was changed. Please try again later. If it keeps failing, tell the shop owner.",
@@ -159,6 +166,13 @@ const texts = {
     refusedTitle: "Esta página es para el personal de la tienda",
     refusedText: "Has entrado con una cuenta de cliente. Tus pedidos y tu cuenta están en la página de la tienda.",
     toShop: "Ir a la tienda",
+    codeSent: "Te hemos enviado un código a {email}. Escríbelo abajo para terminar de entrar (sirve durante 3 minutos).",
+    codeLabel: "Código del correo", finishSignIn: "Terminar de entrar", codeAgain: "Enviar un código nuevo",
+    wrongCode: "El código no es correcto o ha caducado. Mira el último correo o pide un código nuevo.", codeMissing: "Escribe el código del correo.",
+    sessionEnded: "Tu sesión ha terminado: las sesiones del personal duran como mucho 12 horas desde que entras. Vuelve a entrar.",
+    signedOutElsewhere: "Se ha cerrado tu sesión (se cambió tu contraseña o se cerraron todas tus sesiones). Vuelve a entrar.",
+    signOutAll: "Cerrar sesión en todos los dispositivos", signOutAllPrompt: "Para cerrar la sesión en todos los dispositivos (también en este), escribe tu contraseña:",
+    signedOutAll: "Has cerrado la sesión en todos tus dispositivos.",
     error: "Algo ha fallado: {message}", offline: "No se pudo conectar con la tienda. Revisa la conexión y vuelve a probar.",
     fixErrors: "Corrige los campos marcados.", required: "Rellena este campo.",
     stripeFailed: "Stripe no respondió, así que no se ha cambiado nada. Vuelve a probar más tarde. Si sigue fallando, avisa a quien lleva la tienda.",
@@ -291,6 +305,9 @@ const state = {
   keepNotice: false,
   customers: /** @type {CustomerResult[] | null} */ (null),
   customerQuery: "",
+  // The second step of a staff sign-in: PocketBase's MFA id and the
+  // emailed code's id.
+  mfa: /** @type {{email: string, mfaId: string, otpId: string} | null} */ (null),
 };
 const views = ["signin", "refused", "orders", "order", "customers", "catalogue", "product"];
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -470,7 +487,7 @@ function errorMessage(err) {
 
 function fail(err) {
   if (err?.status === 401) {
-    signOut();
+    signOut(err?.response?.data?.session?.code === "session_expired" ? "sessionEnded" : "signedOutElsewhere");
     return;
   }
   notify(err?.status === 502 ? t("stripeFailed") : t("error", { message: errorMessage(err) }), { bad: true, focus: true });
@@ -579,6 +596,7 @@ function show(view) {
     else a.removeAttribute("aria-current");
   });
   $("#signout").hidden = !state.me;
+  $("#signout-all").hidden = !state.me;
   $("#who").textContent = state.me ? state.me.name || state.me.email : "";
   document.title = (t("title_" + section) !== "title_" + section ? t("title_" + section) + " · " : "") + "shopdash";
 }
@@ -653,25 +671,92 @@ async function signIn(event) {
     message.textContent = t("signInMissing");
     return;
   }
+  $("#signin-notice").hidden = true;
   try {
     await busy(form.querySelector("button"), () => pb.collection("users").authWithPassword(email, form.password.value));
   } catch (err) {
+    if (err?.status === 401 && err?.response?.mfaId) {
+      // The second factor (staff, SHOPDASH_STAFF_MFA): a code by email.
+      state.mfa = { email, mfaId: err.response.mfaId, otpId: "" };
+      form.reset();
+      await sendCode().catch((e) => { $("#code-error").textContent = e?.status === 429 ? t("tooManyTries") : errorMessage(e); });
+      return;
+    }
     message.textContent = err?.status === 429 ? t("tooManyTries") : err?.status === 0 ? t("offline") : t("wrongLogin");
     return;
   }
+  await signedIn(form);
+}
+
+async function signedIn(form) {
   form.reset();
   clearNotice();
   state.me = null;
+  state.mfa = null;
+  $("#code-form").hidden = true;
+  $("#signin-form").hidden = false;
   await route();
 }
 
-async function signOut() {
+// sendCode mails a one-time code for the second step and shows its form.
+async function sendCode() {
+  const mfa = /** @type {{email: string, mfaId: string, otpId: string}} */ (state.mfa);
+  $("#signin-form").hidden = true;
+  $("#code-form").hidden = false;
+  $("#code-error").textContent = "";
+  $("#code-sent").textContent = t("codeSent", { email: mfa.email });
+  $("#signin-code").focus();
+  const { otpId } = await pb.collection("users").requestOTP(mfa.email);
+  mfa.otpId = otpId;
+}
+
+/** @param {SubmitEvent} event */
+async function enterCode(event) {
+  event.preventDefault();
+  const form = /** @type {HTMLFormElement} */ (event.target);
+  const mfa = state.mfa;
+  const code = form.code.value.trim();
+  $("#code-error").textContent = "";
+  if (!mfa || !code) {
+    $("#code-error").textContent = t("codeMissing");
+    return;
+  }
+  try {
+    await busy(form.querySelector("button"), () => pb.collection("users").authWithOTP(mfa.otpId, code, { mfaId: mfa.mfaId }));
+  } catch (err) {
+    $("#code-error").textContent = err?.status === 429 ? t("tooManyTries") : err?.status === 0 ? t("offline") : t("wrongCode");
+    return;
+  }
+  await signedIn(form);
+}
+
+// signOutEverywhere ends every session of the account, this one too,
+// after asking for the password.
+async function signOutEverywhere() {
+  const password = prompt(t("signOutAllPrompt"));
+  if (!password) return;
+  try {
+    await pb.send("/api/v1/me/sessions/revoke", { method: "POST", body: /** @satisfies {import("../../clients/ts").ApiBody<"/api/v1/me/sessions/revoke", "post">} */ ({ password }) });
+  } catch (err) {
+    if (err?.status === 401 && !err?.response?.data?.session) {
+      notify(errorMessage(err), { bad: true, focus: true });
+      return;
+    }
+    throw err;
+  }
+  await signOut("signedOutAll");
+}
+
+/** @param {string} [reason] a text key saying why, shown on the sign-in page */
+async function signOut(reason) {
   await pb.realtime.unsubscribe().catch(() => {});
   pb.authStore.clear();
   Object.assign(state, { me: null, order: null, product: null, customers: null, customerQuery: "" });
   state.marks.clear();
   clearNotice();
   history.replaceState(null, "", location.pathname);
+  $("#signin-notice").textContent = reason ? t(reason) : "";
+  $("#signin-notice").hidden = !reason;
   await route();
 }
 
@@ -1534,6 +1619,9 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#notice-close").addEventListener("click", clearNotice);
   $("#signin-form").addEventListener("submit", (e) => { signIn(e).catch(fail); });
   $("#signout").addEventListener("click", () => { signOut().catch(fail); });
+  $("#signout-all").addEventListener("click", () => { signOutEverywhere().catch(fail); });
+  $("#code-form").addEventListener("submit", (e) => { enterCode(e).catch(fail); });
+  $("#code-again").addEventListener("click", () => { sendCode().catch((e) => { $("#code-error").textContent = e?.status === 429 ? t("tooManyTries") : errorMessage(e); }); });
   $("#refused-signout").addEventListener("click", () => { signOut().catch(fail); });
 
   const typedOrderSearch = debounce(readOrderFilters, 400);
