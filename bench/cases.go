@@ -192,6 +192,19 @@ func runShopCases(cfg config, bin, dir string, fake *fakeStripe, dr *driverRun) 
 		}
 		dr.Abuse = ar
 	}
+	// The outgoing webhooks, on a fresh start, after the measured cases:
+	// their endpoints are disabled when it ends.
+	if product != "" && (cfg.only == nil || cfg.only["outgoing-webhooks"]) {
+		orders := 2000
+		if cfg.smoke {
+			orders = 100
+		}
+		or, err := runOutgoingWebhooksCase(bin, dir, env, su.token, tokens, product, orders, cfg.concurrency[len(cfg.concurrency)-1])
+		if err != nil {
+			return fmt.Errorf("case outgoing-webhooks: %w", err)
+		}
+		dr.Outgoing = or
+	}
 	// Batch cases, after the HTTP ones so those are measured on the shop as
 	// seeded: the email drain (server started with the SMTP sink), then the
 	// sync (server stopped: SQLite has one writer).
@@ -383,17 +396,7 @@ func webhookTarget(orders []pendingOrder) func(string) vegeta.Targeter {
 	return func(base string) vegeta.Targeter {
 		return func(t *vegeta.Target) error {
 			n := eventSeq.Add(1)
-			order := orders[int(n)%len(orders)]
-			ev := map[string]any{
-				"id": fmt.Sprintf("evt_bench_%d_%d", run, n), "object": "event", "type": "checkout.session.completed",
-				"api_version": stripe.APIVersion, "created": time.Now().Unix(),
-				"data": map[string]any{"object": map[string]any{
-					"id": order.Session, "object": "checkout.session",
-					"client_reference_id": order.ID, "metadata": map[string]string{"order_id": order.ID},
-					"payment_status": "paid", "status": "complete", "mode": "payment",
-					"amount_total": order.Total, "currency": order.Currency,
-				}},
-			}
+			ev := paidEvent(orders[int(n)%len(orders)], fmt.Sprintf("evt_bench_%d_%d", run, n))
 			payload, err := json.Marshal(ev)
 			if err != nil {
 				return err
@@ -403,6 +406,20 @@ func webhookTarget(orders []pendingOrder) func(string) vegeta.Targeter {
 			t.Header = http.Header{"Stripe-Signature": {sp.Header}, "Content-Type": {"application/json"}}
 			return nil
 		}
+	}
+}
+
+// paidEvent is the checkout.session.completed event that pays the order.
+func paidEvent(order pendingOrder, id string) map[string]any {
+	return map[string]any{
+		"id": id, "object": "event", "type": "checkout.session.completed",
+		"api_version": stripe.APIVersion, "created": time.Now().Unix(),
+		"data": map[string]any{"object": map[string]any{
+			"id": order.Session, "object": "checkout.session",
+			"client_reference_id": order.ID, "metadata": map[string]string{"order_id": order.ID},
+			"payment_status": "paid", "status": "complete", "mode": "payment",
+			"amount_total": order.Total, "currency": order.Currency,
+		}},
 	}
 }
 

@@ -73,7 +73,7 @@ func main() {
 		syncN   = flag.Int("sync-invoices", -1, "invoices for the stripe-sync case (default 100000, 1000 with -smoke; 0 skips)")
 		syncCap = flag.Duration("sync-timeout", 0, "cap on the stripe-sync case, SIGINT after it (default 90s, 20s with -smoke)")
 		emails  = flag.Int("emails", -1, "queued emails for the email-drain case (default 10000, 200 with -smoke; 0 skips)")
-		only    = flag.String("cases", "", "comma-separated HTTP cases to run (default all): purchases,purchases-uncached,purchases-no-metrics,records-api,dashboard,dashboard-uncached,health,checkout,webhook,abuse,realtime; none for the batch cases only")
+		only    = flag.String("cases", "", "comma-separated HTTP cases to run (default all): purchases,purchases-uncached,purchases-no-metrics,records-api,dashboard,dashboard-uncached,health,checkout,webhook,abuse,outgoing-webhooks,realtime; none for the batch cases only")
 		conc    = flag.String("c", "", "comma-separated concurrencies (default 1,64)")
 		prof    = flag.String("profile", "", "directory for a CPU profile of each measured attack and a heap profile after it (pprof, from /debug/pprof)")
 		rt      = flag.String("realtime", "", "comma-separated connected customers of the realtime case, measured after a run with none (default 1000,5000, 50 with -smoke; off or 0 skips)")

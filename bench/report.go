@@ -46,6 +46,7 @@ type driverRun struct {
 	Cases           []*caseResult      `json:"cases"`
 	Batch           []*batchResult     `json:"batch_cases,omitempty"`
 	Abuse           *abuseResult       `json:"abuse,omitempty"`
+	Outgoing        *outgoingResult    `json:"outgoing_webhooks,omitempty"`
 	Realtime        *realtimeResult    `json:"realtime,omitempty"`
 	Ratios          map[string]float64 `json:"ratios"`
 	Goals           []goal             `json:"goals"`
@@ -130,6 +131,19 @@ func (d *driverRun) evaluate() {
 			a.CheckoutMaxMS <= 1000 && a.PurchasesMaxMS <= 1000 && a.ProbeErrors == 0)
 		add("no attack request over 3 s", fmt.Sprintf("%.0f ms of %d requests %v", a.AttackMaxMS, a.AttackRequests, a.AttackStatuses),
 			a.AttackMaxMS <= 3000)
+	}
+	if o := d.Outgoing; o != nil {
+		add(fmt.Sprintf("webhook route with %d endpoints taking order.paid costs < 10%% of its events/s", o.Endpoints),
+			fmt.Sprintf("%.1f%% (server CPU per event +%.1f%%)", 100*o.Cost, 100*o.CPUCost), o.Cost < 0.10)
+		once := true
+		for _, r := range o.Rounds {
+			if r.WorkerPaused {
+				once = once && o.Drained == r.Endpoints*(o.Orders-r.Errors)
+			} else {
+				once = once && r.Repeats == 0 && r.Deliveries == r.Endpoints*(o.Orders-r.Errors)
+			}
+		}
+		add("every outgoing delivery arrives, once", fmt.Sprintf("%v; drain %.0f deliveries/s", once, o.DrainPerSecond), once)
 	}
 	if rr := d.Realtime; rr != nil {
 		rr.evaluate(d.Ratios, add)
@@ -254,6 +268,9 @@ func (r *report) markdown() string {
 				fmt.Fprintf(&s, "| %s | %s | %d / %d | %.1f | %.0f %s | %s |\n", b.Name, b.What, b.Done, b.Count, b.Seconds, b.Rate, b.Unit, note)
 			}
 			s.WriteString("\n")
+		}
+		if o := d.Outgoing; o != nil {
+			o.markdown(&s)
 		}
 		if d.Realtime != nil {
 			d.Realtime.markdown(&s, d.Ratios)

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -207,8 +208,10 @@ func (s *shop) renameProduct(admin, product string, n int) {
 	}
 }
 
-// killableShop serves a data dir in a process the test can SIGKILL.
-func killableShop(t *testing.T, data string, env []string) (*shop, func()) {
+// killableShop serves a data dir in a process the test can signal: stop
+// sends the signal (os.Kill: SIGKILL) and returns how long the process
+// took to exit.
+func killableShop(t *testing.T, data string, env []string) (*shop, func(os.Signal) time.Duration) {
 	t.Helper()
 	addr := freeAddr(t)
 	cmd := exec.Command(binary, "serve", "--dir", data, "--http", addr)
@@ -219,20 +222,24 @@ func killableShop(t *testing.T, data string, env []string) (*shop, func()) {
 		t.Fatal(err)
 	}
 	var once sync.Once
-	kill := func() {
+	var took time.Duration
+	stop := func(sig os.Signal) time.Duration {
 		once.Do(func() {
-			_ = cmd.Process.Kill() // SIGKILL
+			started := time.Now()
+			_ = cmd.Process.Signal(sig)
 			_ = cmd.Wait()
+			took = time.Since(started)
 		})
+		return took
 	}
 	t.Cleanup(func() {
-		kill()
+		stop(os.Kill)
 		if t.Failed() {
 			t.Logf("shopdash output:\n%s", out.String())
 		}
 	})
 	waitFor(t, "http://"+addr+"/api/health")
-	return &shop{t: t, url: "http://" + addr}, kill
+	return &shop{t: t, url: "http://" + addr}, stop
 }
 
 // checkoutsFor buys one unit after another on 4 workers, each pausing
@@ -323,12 +330,14 @@ func TestWebhookFaults(t *testing.T) {
 	env := []string{"STRIPE_SECRET_KEY=sk_test_webhooks", "STRIPE_API_BASE=" + stripe.URL,
 		"STRIPE_WEBHOOK_SECRET=" + webhookSecret, "SHOPDASH_SYNC_SCHEDULE=off", "SHOPDASH_REPLAY_SCHEDULE=off",
 		"SHOPDASH_WEBHOOKS_RETRIES=" + webhookRetries, "SHOPDASH_WEBHOOKS_ALLOW_PRIVATE=1"}
-	s, kill := killableShop(t, data, env)
+	s, stop := killableShop(t, data, env)
+	top := t
 	rc := startReceiver(t)
 	admin := s.superuser()
 	s.liftRateLimits(admin)
 	product := s.stockedProduct(admin, 100000)
 	tokens := []string{s.signIn("customer@example.com"), s.signIn("customer2@example.com")}
+	var hang string // the hanging endpoint, active again for the last subtest
 
 	t.Run("500 twice then 200", func(t *testing.T) {
 		s.t = t
@@ -376,7 +385,7 @@ func TestWebhookFaults(t *testing.T) {
 	t.Run("a receiver that hangs", func(t *testing.T) {
 		s.t = t
 		base := s.checkoutsFor(tokens, product, 3*time.Second)
-		hang := s.addEndpoint(admin, rc, "hang", "hang", 0, "order.created")
+		hang = s.addEndpoint(admin, rc, "hang", "hang", 0, "order.created")
 		fine := s.addEndpoint(admin, rc, "fine", "ok", 0, "order.created")
 		// Past the shop's 15 s attempt timeout: the hanging attempts are
 		// given up and tried again while the checkouts go on.
@@ -446,9 +455,9 @@ func TestWebhookFaults(t *testing.T) {
 		if waiting["delivered"] > 0 || waiting["pending"]+waiting["failed"] != n {
 			t.Fatalf("want %d deliveries waiting at the kill, got %v", n, waiting)
 		}
-		kill()
+		stop(os.Kill)
 		rc.up()
-		s, _ = killableShop(t, data, env)
+		s, stop = killableShop(top, data, env)
 		took := rc.awaitDelivered("kill", n, 100*time.Second)
 		ids := delivered(rc.got("kill"))
 		t.Logf("kill: %d delivered %s after the restart", len(ids), took.Round(time.Millisecond))
@@ -476,6 +485,22 @@ func TestWebhookFaults(t *testing.T) {
 			if times != 2 || rows[id] == nil {
 				t.Errorf("after the replay, %s was delivered %d times", id, times)
 			}
+		}
+	})
+
+	t.Run("stopping while a receiver hangs", func(t *testing.T) {
+		s.t = t
+		before := len(rc.got("hang"))
+		s.setEndpointActive(admin, hang, true)
+		deadline := time.Now().Add(10 * time.Second)
+		for len(rc.got("hang")) == before && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		held := len(rc.got("hang")) - before
+		took := stop(syscall.SIGTERM)
+		t.Logf("shutdown: SIGTERM with %d attempts held open by the hanging receiver: the shop exited in %s", held, took.Round(time.Millisecond))
+		if held == 0 || took > 10*time.Second {
+			t.Errorf("%d attempts held; exit took %s, want under 10 s (the worker waits 5 s)", held, took)
 		}
 	})
 
