@@ -224,13 +224,28 @@ func (w *Webhooks) record(ep *c.WebhookEndpoint, d claimedDelivery, a answer) {
 	}
 }
 
-// endpointSucceeded clears the endpoint's run of failures.
+// endpointSucceeded clears the endpoint's run of failures, unless this
+// process knows there is none to clear.
 func (w *Webhooks) endpointSucceeded(ep *c.WebhookEndpoint) {
+	w.mu.Lock()
+	failing, known := w.failing[ep.Id]
+	w.mu.Unlock()
+	if known && !failing {
+		return
+	}
 	_, err := w.app.NonconcurrentDB().Update(c.WebhookEndpoints, dbx.Params{c.EndpointFailingSince: ""},
 		dbx.And(dbx.HashExp{"id": ep.Id}, dbx.NewExp("[["+c.EndpointFailingSince+"]] != ''"))).Execute()
 	if err != nil {
 		w.app.Logger().Error("could not clear a webhook endpoint's failures", "endpoint", ep.Id, "error", err.Error())
+		return
 	}
+	w.noteFailing(ep.Id, false)
+}
+
+func (w *Webhooks) noteFailing(endpoint string, failing bool) {
+	w.mu.Lock()
+	w.failing[endpoint] = failing
+	w.mu.Unlock()
 }
 
 // endpointFailed notes when the endpoint began to fail every attempt, and
@@ -243,6 +258,7 @@ func (w *Webhooks) endpointFailed(ep *c.WebhookEndpoint, now time.Time) {
 		w.app.Logger().Error("could not note a webhook endpoint's failure", "endpoint", ep.Id, "error", err.Error())
 		return
 	}
+	w.noteFailing(ep.Id, true)
 	var since string
 	if err := w.app.DB().Select(c.EndpointFailingSince).From(c.WebhookEndpoints).Where(dbx.HashExp{"id": ep.Id}).Row(&since); err != nil {
 		return

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pocketbase/dbx"
@@ -112,20 +113,25 @@ func (w *Webhooks) enqueue(tx core.App, ev event) error {
 	if err != nil {
 		return err
 	}
-	eventID := "msg_" + security.RandomString(24)
-	stamp := records.Stamp(now).String()
-	first := records.Stamp(now.Add(w.cfg.Retries[0])).String()
-	for _, ep := range endpoints {
-		_, err := tx.DB().Insert(c.WebhookDeliveries, dbx.Params{
-			"id": core.GenerateDefaultRandomId(), c.DeliveryEndpoint: ep.Id, c.DeliveryEventID: eventID,
-			c.DeliveryType: ev.kind, c.DeliveryStatus: c.DeliveryPending, c.DeliveryAttempts: 0,
-			c.DeliveryNextAttempt: first, c.DeliveryLastStatus: 0, c.DeliveryLastError: "",
-			c.DeliveryPayload: string(body), c.DeliveryResource: ev.resource, c.DeliveryDeliveredAt: "",
-			c.DeliveryClaim: "", c.DeliveryCreated: stamp, c.DeliveryUpdated: stamp,
-		}).Execute()
-		if err != nil {
-			return fmt.Errorf("queue webhook %s of %s: %w", ev.kind, ev.resource, err)
-		}
+	// One statement for every endpoint's row: the inserts run in the
+	// writer's transaction, and each statement is prepared anew.
+	params := dbx.Params{
+		"event_id": "msg_" + security.RandomString(24), "type": ev.kind, "pending": c.DeliveryPending,
+		"first": records.Stamp(now.Add(w.cfg.Retries[0])).String(), "payload": string(body),
+		"resource": ev.resource, "stamp": records.Stamp(now).String(),
+	}
+	rows := make([]string, len(endpoints))
+	for i, ep := range endpoints {
+		params[fmt.Sprint("id", i)], params[fmt.Sprint("endpoint", i)] = core.GenerateDefaultRandomId(), ep.Id
+		rows[i] = fmt.Sprintf("({:id%d}, {:endpoint%d}, {:event_id}, {:type}, {:pending}, 0, {:first}, 0, '', {:payload}, {:resource}, '', '', {:stamp}, {:stamp})", i, i)
+	}
+	_, err = tx.DB().NewQuery("INSERT INTO {{" + c.WebhookDeliveries + "}} ([[id]], [[" + c.DeliveryEndpoint + "]], [[" +
+		c.DeliveryEventID + "]], [[" + c.DeliveryType + "]], [[" + c.DeliveryStatus + "]], [[" + c.DeliveryAttempts + "]], [[" +
+		c.DeliveryNextAttempt + "]], [[" + c.DeliveryLastStatus + "]], [[" + c.DeliveryLastError + "]], [[" + c.DeliveryPayload +
+		"]], [[" + c.DeliveryResource + "]], [[" + c.DeliveryDeliveredAt + "]], [[" + c.DeliveryClaim + "]], [[" +
+		c.DeliveryCreated + "]], [[" + c.DeliveryUpdated + "]]) VALUES " + strings.Join(rows, ", ")).Bind(params).Execute()
+	if err != nil {
+		return fmt.Errorf("queue webhook %s of %s: %w", ev.kind, ev.resource, err)
 	}
 	if info := tx.TxInfo(); info != nil {
 		info.OnComplete(func(txErr error) error {

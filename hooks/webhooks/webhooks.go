@@ -102,6 +102,10 @@ type Webhooks struct {
 	mu       sync.Mutex
 	inFlight map[string]int
 	total    int
+	// failing tells, per endpoint, whether its failing_since is set, as
+	// this process last wrote it: a success on an endpoint known not to
+	// be failing writes nothing more (the writer is the shop's bottleneck).
+	failing map[string]bool
 }
 
 // Register binds the endpoints' rules, queues a delivery with each change
@@ -128,6 +132,7 @@ func Register(app core.App, cfg Config, alerter *alerts.Alerter, m *metrics.Metr
 		wake:      make(chan struct{}, 1),
 		now:       time.Now,
 		inFlight:  map[string]int{},
+		failing:   map[string]bool{},
 	}
 	w.bindEndpointRules()
 	w.bindEvents()

@@ -335,3 +335,39 @@ func TestEndpointFailingFiveDaysIsDisabled(t *testing.T) {
 		t.Errorf("alerts: %v", alerts)
 	}
 }
+
+// TestASuccessEndsTheRunOfFailures: a delivered attempt clears
+// failing_since, whether it was set before the process started or by a
+// failure this process saw; the days of failures start again after it.
+func TestASuccessEndsTheRunOfFailures(t *testing.T) {
+	t.Parallel()
+	shop := shoptest.Shop()
+	app, pass := webhookShop(t, hooks.Config{WebhookRetries: []time.Duration{0, 0}})
+	rc := newReceiver(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+		if n == 1 {
+			w.WriteHeader(http.StatusBadGateway)
+		}
+	})
+	ep := addEndpoint(t, app, rc.URL)
+	failingSince := func() string {
+		stored, err := app.FindRecordById(c.WebhookEndpoints, ep.Id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return stored.GetString(c.EndpointFailingSince)
+	}
+	shoptest.WebhookSetFields(t, app, c.WebhookEndpoints, ep.Id, dbx.Params{c.EndpointFailingSince: "2026-11-30 10:00:00.000Z"})
+	shoptest.MoveOrder(t, app, shop.CustomerOrder, c.StatusPaid)
+	pass() // attempt 0 delivered
+	if since := failingSince(); since != "" {
+		t.Fatalf("failing_since %q after a success, want cleared", since)
+	}
+	shoptest.MoveOrder(t, app, shop.CustomerOrder, c.StatusShipped)
+	pass() // attempt 1 fails, attempt 2 delivered
+	if hits := rc.got(); len(hits) != 3 {
+		t.Fatalf("%d attempts, want 3", len(hits))
+	}
+	if since := failingSince(); since != "" {
+		t.Errorf("failing_since %q after a failure then a success, want cleared", since)
+	}
+}
