@@ -36,6 +36,11 @@ func TestRefreshedEveryDayIsRefusedOnDay31(t *testing.T) {
 			t.Errorf("day 31: %s %d %v, want 401 session_expired", path, status, out)
 		}
 	}
+	// Nor may it subscribe to realtime events.
+	subscribe := map[string]any{"clientId": "anyclient", "subscriptions": []string{"orders/*"}}
+	if status, out := s.call(http.MethodPost, "/api/realtime", token, subscribe); status != http.StatusUnauthorized || fieldCode(out, "session") != "session_expired" {
+		t.Errorf("day 31: realtime subscribe %d %v, want 401 session_expired", status, out)
+	}
 	// The stale token does not stand in the way of a new sign-in.
 	fresh := s.signIn(shoptest.Shop().Customer.Email)
 	if status, _ := s.call(http.MethodGet, "/api/v1/me", fresh, nil); status != http.StatusOK {
