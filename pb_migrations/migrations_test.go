@@ -261,6 +261,7 @@ func TestRateLimitsAreOn(t *testing.T) {
 		{[]string{"orders:list", "*:list", "GET /api/collections/orders/records"}, core.RateLimitRuleAudienceAuth, 200},
 		{[]string{"orders:view", "*:view", "GET /api/collections/orders/records/abc"}, core.RateLimitRuleAudienceAuth, 400},
 		{[]string{"users:requestEmailChange", "*:requestEmailChange"}, core.RateLimitRuleAudienceAuth, 3},
+		{[]string{"POST /api/v1/me/sessions/revoke", "/api/v1/me/sessions/revoke"}, core.RateLimitRuleAudienceAuth, 5},
 	}
 	for _, tc := range cases {
 		audiences := []string{"", tc.audience}
