@@ -64,6 +64,7 @@ func Register(app core.App, cfg Config) *Policy {
 		p.now = time.Now
 	}
 	app.OnRecordAuthRequest(c.Users).BindFunc(p.issueToken)
+	app.OnRecordUpdate(c.Users).BindFunc(endSessionsOnRoleChange)
 	app.OnRecordRequestEmailChangeRequest(c.Users).BindFunc(p.confirmEmailChange)
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		if err := applyStaffMFA(se.App, p.staffMFA); err != nil {
