@@ -23,9 +23,20 @@ func (w *Webhooks) bindEndpointRules() {
 		w.nudge()
 		return e.Next()
 	}
+	// The outbox is written by the shop alone, read-only to superusers too
+	// (CONTRACT §8): a row made by hand could lack what an attempt needs.
+	w.app.OnRecordCreateRequest(c.WebhookDeliveries).BindFunc(deliveriesReadOnly)
+	w.app.OnRecordUpdateRequest(c.WebhookDeliveries).BindFunc(deliveriesReadOnly)
+	w.app.OnRecordDeleteRequest(c.WebhookDeliveries).BindFunc(deliveriesReadOnly)
 	w.app.OnRecordAfterCreateSuccess(c.WebhookEndpoints).BindFunc(forget)
 	w.app.OnRecordAfterUpdateSuccess(c.WebhookEndpoints).BindFunc(forget)
 	w.app.OnRecordAfterDeleteSuccess(c.WebhookEndpoints).BindFunc(forget)
+}
+
+// deliveriesReadOnly refuses writes of webhook_deliveries through the
+// records API, superusers' included.
+func deliveriesReadOnly(e *core.RecordRequestEvent) error {
+	return e.ForbiddenError("Webhook deliveries are written by the shop alone; replay them with POST /api/v1/admin/webhooks/{endpoint}/replay.", nil)
 }
 
 // checkEndpoint refuses a URL that is not https to a public host (unless

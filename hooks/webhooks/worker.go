@@ -182,7 +182,10 @@ func (w *Webhooks) claim(endpoint string, limit int) ([]claimedDelivery, error) 
 		"UPDATE {{" + c.WebhookDeliveries + "}} SET [[claim]] = {:claim}, [[next_attempt]] = {:lease}, [[updated]] = {:now}" +
 			" WHERE [[id]] IN (SELECT [[id]] FROM {{" + c.WebhookDeliveries + "}} WHERE [[endpoint]] = {:endpoint}" +
 			" AND [[status]] IN ('pending', 'failed') AND [[next_attempt]] <= {:now} ORDER BY [[next_attempt]] LIMIT {:limit})" +
-			" RETURNING [[id]], [[event_id]], [[type]], [[attempts]], [[payload]], [[claim]]").
+			// A payload can only be missing from a row not written by the
+			// shop; read as empty, it fails its own attempt instead of the
+			// claim of every delivery taken with it.
+			" RETURNING [[id]], [[event_id]], [[type]], [[attempts]], COALESCE([[payload]], '') AS [[payload]], [[claim]]").
 		Bind(dbx.Params{
 			"claim": token, "lease": records.Stamp(now.Add(w.lease())).String(), "now": records.Stamp(now).String(),
 			"endpoint": endpoint, "limit": limit,
