@@ -6,7 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 import PocketBase, { BaseAuthStore } from "pocketbase";
 
 const shop = process.env.SHOP_URL;
@@ -20,12 +20,7 @@ let browser;
 before(async () => {
   assert.ok(shop, "SHOP_URL must point at a running shop");
   assert.ok(mailpit, "MAILPIT_API must be the shop's Mailpit");
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-      "--disable-sync", "--no-first-run", "--disable-quic"],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { createHmac, randomBytes } from "node:crypto";
 import { deflateSync } from "node:zlib";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 import PocketBase, { BaseAuthStore } from "pocketbase";
 
 const shop = process.env.SHOP_URL;
@@ -34,12 +34,7 @@ const sdk = {};
 before(async () => {
   assert.ok(shop, "SHOP_URL must point at a running shop");
   assert.ok(webhookSecret, "STRIPE_WEBHOOK_SECRET must be the shop's webhook secret");
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-      "--disable-sync", "--no-first-run", "--disable-quic"],
-  });
+  browser = await launchChromium();
   // Sign-in is rate limited (10 a minute from one address): the suite signs
   // in four SDK clients and four browser pages.
   for (const [name, email] of [["support", "support@example.com"], ["store", "store@example.com"], ["customer", "customer@example.com"]]) {

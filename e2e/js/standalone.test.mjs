@@ -4,7 +4,7 @@
 // TestPlainGoBuildServesPagesThatWork (e2e/standalone_test.go).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const shop = process.env.SHOP_URL;
 let browser;
@@ -12,12 +12,7 @@ const errors = [];
 
 before(async () => {
   assert.ok(shop, "SHOP_URL must point at a running shop");
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-      "--disable-sync", "--no-first-run", "--disable-quic"],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
