@@ -1,12 +1,8 @@
 package sessions_test
 
 import (
-	"bufio"
-	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -37,8 +33,8 @@ func TestRevokeEndsEverySession(t *testing.T) {
 	}
 	server := httptest.NewServer(s.handler)
 	t.Cleanup(server.Close)
-	stream := openStream(t, server.URL)
-	stream.subscribe(t, server.URL, laptop, "orders/*")
+	stream := shoptest.OpenStream(t, server.URL)
+	stream.Subscribe(t, server.URL, laptop, "orders/*")
 	moveArrival := func(days int) {
 		t.Helper()
 		order, err := s.app.FindRecordById(c.Orders, shop.CustomerOrder)
@@ -51,7 +47,7 @@ func TestRevokeEndsEverySession(t *testing.T) {
 		}
 	}
 	moveArrival(3)
-	if heard := stream.heard(); len(heard) == 0 {
+	if heard := stream.Heard(); len(heard) == 0 {
 		t.Fatal("realtime before the revoke heard nothing")
 	}
 
@@ -86,7 +82,7 @@ func TestRevokeEndsEverySession(t *testing.T) {
 	// The realtime connection signed in on the laptop hears no more of
 	// the customer's orders.
 	moveArrival(4)
-	if heard := stream.heard(); len(heard) != 0 {
+	if heard := stream.Heard(); len(heard) != 0 {
 		t.Errorf("realtime after the revoke heard %v", heard)
 	}
 	if n, _ := s.app.CountRecords("audit_log", dbxActionIs("user.sessions_revoke", shop.Customer.ID)); n != 1 {
@@ -156,78 +152,6 @@ func TestPasswordChangeEndsTheOtherSessions(t *testing.T) {
 	}
 	if status, _ := s.call(http.MethodGet, "/api/v1/me", elsewhere, nil); status != http.StatusUnauthorized {
 		t.Errorf("the other session after a password change: %d", status)
-	}
-}
-
-// stream is a realtime connection over HTTP, as the SDK opens it.
-type stream struct {
-	id     string
-	events chan string
-}
-
-func openStream(t *testing.T, url string) *stream {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/api/realtime", nil)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); res.Body.Close() })
-	s := &stream{events: make(chan string, 16)}
-	lines := bufio.NewScanner(res.Body)
-	for lines.Scan() {
-		if data, ok := strings.CutPrefix(lines.Text(), "data:"); ok {
-			var connect struct {
-				ClientID string `json:"clientId"`
-			}
-			if err := json.Unmarshal([]byte(data), &connect); err != nil {
-				t.Fatal(err)
-			}
-			s.id = connect.ClientID
-			break
-		}
-	}
-	go func() {
-		for lines.Scan() {
-			if name, ok := strings.CutPrefix(lines.Text(), "event:"); ok {
-				s.events <- name
-			}
-		}
-		close(s.events)
-	}()
-	return s
-}
-
-func (s *stream) subscribe(t *testing.T, url, token string, topics ...string) {
-	t.Helper()
-	body, _ := json.Marshal(map[string]any{"clientId": s.id, "subscriptions": topics})
-	req, _ := http.NewRequest(http.MethodPost, url+"/api/realtime", strings.NewReader(string(body)))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusNoContent {
-		t.Fatalf("subscribe %v: %d", topics, res.StatusCode)
-	}
-}
-
-// heard is the names of the events that arrive within a short while.
-func (s *stream) heard() []string {
-	var names []string
-	for {
-		select {
-		case name, ok := <-s.events:
-			if !ok {
-				return names
-			}
-			names = append(names, name)
-		case <-time.After(300 * time.Millisecond):
-			return names
-		}
 	}
 }
 
