@@ -67,21 +67,35 @@ func (s *Statements) Prepare(app core.App) error {
 		return fmt.Errorf("the writer pool is a %T, not a *dbx.DB", app.NonconcurrentDB())
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.writer.on(db.DB())
+	pool, wanted, room := s.writer.db, s.wanted, maxKept-len(s.writer.byText)
+	s.wanted = nil
+	s.mu.Unlock()
+	// Without the lock: preparing waits for the writer's one connection,
+	// which another goroutine's transaction may hold while it asks for a
+	// statement of its own.
 	var errs []error
-	for text := range s.wanted {
-		if len(s.writer.byText) >= maxKept {
+	ready := map[string]*sql.Stmt{}
+	for text := range wanted {
+		if len(ready) >= room {
 			break
 		}
-		stmt, err := s.writer.db.Prepare(text)
+		stmt, err := pool.Prepare(text)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("prepare %q: %w", text, err))
 			continue
 		}
+		ready[text] = stmt
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for text, stmt := range ready {
+		if s.writer.db != pool || s.writer.byText[text] != nil {
+			stmt.Close() // prepared meanwhile, or for a pool since replaced
+			continue
+		}
 		s.writer.byText[text] = stmt
 	}
-	s.wanted = nil
 	return errors.Join(errs...)
 }
 
@@ -213,18 +227,10 @@ func (s *Statements) Query(app core.App, text string, args []any, scan func(*sql
 	)
 	switch db := app.NonconcurrentDB().(type) {
 	case *dbx.Tx:
-		base, ok := db.Builder.(interface {
-			Executor() dbx.Executor
-			DB() *dbx.DB
-		})
-		if !ok {
-			return fmt.Errorf("the transaction's builder is a %T", db.Builder)
+		var tx *sql.Tx
+		if tx, logTo, err = sqlTx(db); err != nil {
+			return err
 		}
-		tx, ok := base.Executor().(*sql.Tx)
-		if !ok {
-			return fmt.Errorf("the transaction runs on a %T, not a *sql.Tx", base.Executor())
-		}
-		logTo = base.DB()
 		if stmt := s.keptForWriter(logTo.DB(), text); stmt != nil {
 			rows, err = tx.Stmt(stmt).Query(args...)
 		} else {
@@ -252,6 +258,60 @@ func (s *Statements) Query(app core.App, text string, args []any, scan func(*sql
 		logTo.QueryLogFunc(context.Background(), time.Since(start), SQLWithArgs(text, args), nil, err)
 	}
 	return err
+}
+
+// Exec runs the statement text (an INSERT, UPDATE or DELETE) with args
+// in app's transaction, or on the writer pool outside one, as a kept
+// statement once Prepare has prepared it. Like dbx, it reports the
+// statement to the pool's ExecLogFunc.
+func (s *Statements) Exec(app core.App, text string, args ...any) (sql.Result, error) {
+	var (
+		result sql.Result
+		err    error
+		logTo  *dbx.DB
+		start  = time.Now()
+	)
+	switch db := app.NonconcurrentDB().(type) {
+	case *dbx.Tx:
+		var tx *sql.Tx
+		if tx, logTo, err = sqlTx(db); err != nil {
+			return nil, err
+		}
+		if stmt := s.keptForWriter(logTo.DB(), text); stmt != nil {
+			result, err = tx.Stmt(stmt).Exec(args...)
+		} else {
+			result, err = tx.Exec(text, args...)
+		}
+	case *dbx.DB:
+		logTo = db
+		if stmt := s.keptForWriter(db.DB(), text); stmt != nil {
+			result, err = stmt.Exec(args...)
+		} else {
+			result, err = db.DB().Exec(text, args...)
+		}
+	default:
+		return nil, fmt.Errorf("the writer pool is a %T, not a *dbx.DB", db)
+	}
+	if logTo.ExecLogFunc != nil {
+		logTo.ExecLogFunc(context.Background(), time.Since(start), SQLWithArgs(text, args), result, err)
+	}
+	return result, err
+}
+
+// sqlTx is the database/sql transaction under a dbx one, and its pool.
+func sqlTx(db *dbx.Tx) (*sql.Tx, *dbx.DB, error) {
+	base, ok := db.Builder.(interface {
+		Executor() dbx.Executor
+		DB() *dbx.DB
+	})
+	if !ok {
+		return nil, nil, fmt.Errorf("the transaction's builder is a %T", db.Builder)
+	}
+	tx, ok := base.Executor().(*sql.Tx)
+	if !ok {
+		return nil, nil, fmt.Errorf("the transaction runs on a %T, not a *sql.Tx", base.Executor())
+	}
+	return tx, base.DB(), nil
 }
 
 // keptForWriter is the statement prepared for text on the writer pool db,

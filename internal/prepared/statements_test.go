@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
@@ -170,5 +171,62 @@ func TestFindPublicIsThePublicExport(t *testing.T) {
 	}
 	if _, err := s.FindPublic(app, c.Users, "1 = 1", "", 1); err == nil {
 		t.Error("FindPublic read users, an auth collection")
+	}
+}
+
+// TestPrepareWhileAnotherTransactionAsks: Prepare waits for the writer's
+// one connection without holding what a transaction needs to ask for a
+// statement, so a transaction that asks for one while Prepare waits for
+// it finishes (before the fix, both waited for each other for ever); the
+// statements asked for are kept after, and Exec writes through them.
+func TestPrepareWhileAnotherTransactionAsks(t *testing.T) {
+	app := shoptest.NewApp(t)
+	defer app.Cleanup()
+	var s prepared.Statements
+	const update = "UPDATE `orders` SET `carrier` = ? WHERE `id` = ?"
+	order := shoptest.Shop().CustomerOrder
+
+	inTx, preparing := make(chan struct{}), make(chan error, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- app.RunInTransaction(func(tx core.App) error {
+			if _, err := s.Exec(tx, update, "first", order); err != nil {
+				return err
+			}
+			close(inTx)
+			// Prepare now waits for this transaction's connection.
+			time.Sleep(100 * time.Millisecond)
+			_, err := s.Exec(tx, update+" AND `carrier` = 'first'", "second", order)
+			return err
+		})
+	}()
+	<-inTx
+	go func() { preparing <- s.Prepare(app) }()
+	for name, ch := range map[string]chan error{"the transaction": done, "Prepare": preparing} {
+		select {
+		case err := <-ch:
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s still waits after 30 s: Prepare and the transaction wait for each other", name)
+		}
+	}
+	if err := s.Prepare(app); err != nil {
+		t.Fatal(err)
+	}
+	if kept := s.Kept(); kept != 2 {
+		t.Errorf("%d statements kept, want the 2 asked for", kept)
+	}
+	res, err := s.Exec(app, update, "third", order)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		t.Errorf("Exec changed %d rows, want 1", n)
+	}
+	got, err := app.FindRecordById(c.Orders, order)
+	if err != nil || got.GetString(c.OrderCarrier) != "third" {
+		t.Errorf("carrier %q (%v), want third", got.GetString(c.OrderCarrier), err)
 	}
 }
