@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 	"unicode"
 
 	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
 
 	c "shopdash/collections"
@@ -37,8 +39,10 @@ func newClient(cfg Config) *http.Client {
 		TLSHandshakeTimeout:    10 * time.Second,
 		ResponseHeaderTimeout:  cfg.Timeout,
 		MaxResponseHeaderBytes: maxAnswerRead,
-		MaxIdleConnsPerHost:    cfg.PerEndpoint,
-		IdleConnTimeout:        90 * time.Second,
+		// Endpoints often share a host (one receiver, a path per use):
+		// every attempt under way may keep its connection.
+		MaxIdleConnsPerHost: cfg.Total,
+		IdleConnTimeout:     90 * time.Second,
 	}
 	return &http.Client{
 		Transport:     transport,
@@ -151,22 +155,34 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 // attempt sends one attempt and records its outcome. An attempt cut off
 // by shutdown is given back, to be sent first after the restart.
 func (w *Webhooks) attempt(ctx context.Context, ep *c.WebhookEndpoint, d claimedDelivery) {
+	w.attempts.Add(1)
 	a := w.send(ctx, ep, d)
 	if ctx.Err() != nil && !a.delivered() {
 		w.release(d)
 		return
 	}
 	w.record(ep, d, a)
+	if a.status == http.StatusGone {
+		w.releaseHeld(ep.Id) // disabled: nothing more is sent to it
+	}
 }
 
-// release gives a claimed delivery back untried.
-func (w *Webhooks) release(d claimedDelivery) {
-	_, err := w.app.NonconcurrentDB().Update(c.WebhookDeliveries, dbx.Params{
-		c.DeliveryClaim: "", c.DeliveryNextAttempt: records.Stamp(w.now()).String(),
-	}, dbx.HashExp{"id": d.ID, c.DeliveryClaim: d.Claim}).Execute()
+// release gives claimed deliveries back untried, in one transaction.
+func (w *Webhooks) release(ds ...claimedDelivery) {
+	now := records.Stamp(w.now()).String()
+	err := w.app.RunInTransaction(func(tx core.App) error {
+		for _, d := range ds {
+			_, err := tx.DB().Update(c.WebhookDeliveries, dbx.Params{c.DeliveryClaim: "", c.DeliveryNextAttempt: now},
+				dbx.HashExp{"id": d.ID, c.DeliveryClaim: d.Claim}).Execute()
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		w.app.Logger().Warn("webhook delivery not given back; it is sent after its lease", "job", JobWebhookOutbox,
-			"delivery", d.ID, "error", err.Error())
+		w.app.Logger().Warn("webhook deliveries not given back; they are sent after their lease", "job", JobWebhookOutbox,
+			"deliveries", len(ds), "error", err.Error())
 	}
 }
 
@@ -176,35 +192,31 @@ func (w *Webhooks) release(d claimedDelivery) {
 // also disables the endpoint. Only the claim's holder may write it.
 func (w *Webhooks) record(ep *c.WebhookEndpoint, d claimedDelivery, a answer) {
 	now := w.now().UTC()
-	attempts := d.Attempts + 1
-	set := dbx.Params{
-		c.DeliveryAttempts: attempts, c.DeliveryLastStatus: a.status, c.DeliveryClaim: "",
-		c.DeliveryUpdated: records.Stamp(now).String(), c.DeliveryLastError: "",
-	}
-	outcome := c.DeliveryFailed
+	o := &outcome{id: d.ID, claim: d.Claim, attempts: d.Attempts + 1, lastStatus: a.status, status: c.DeliveryFailed, at: now}
 	switch {
 	case a.delivered():
-		outcome = c.DeliveryDelivered
-		set[c.DeliveryDeliveredAt] = records.Stamp(now).String()
-	case a.status == http.StatusGone || attempts >= len(w.cfg.Retries):
-		outcome = c.DeliveryDead
+		o.status, o.delivered = c.DeliveryDelivered, true
+	case a.status == http.StatusGone || o.attempts >= len(w.cfg.Retries):
+		o.status = c.DeliveryDead
 	default:
-		set[c.DeliveryNextAttempt] = records.Stamp(now.Add(max(w.cfg.Retries[attempts], a.retryAfter))).String()
+		o.next = now.Add(max(w.cfg.Retries[o.attempts], a.retryAfter))
 	}
-	set[c.DeliveryStatus] = outcome
 	if a.err != nil {
-		set[c.DeliveryLastError] = c.Truncate(a.err.Error(), c.DeliveryLastErrorMax)
+		o.lastError = c.Truncate(a.err.Error(), c.DeliveryLastErrorMax)
 	}
-	log := w.app.Logger().With("job", JobWebhookOutbox, "endpoint", ep.Id, "delivery", d.ID, "event", d.EventID,
-		"type", d.Type, "attempts", attempts, "status", a.status)
-	res, err := w.app.NonconcurrentDB().Update(c.WebhookDeliveries, set, dbx.HashExp{"id": d.ID, c.DeliveryClaim: d.Claim}).Execute()
+	outcome := o.status
+	log := func() *slog.Logger {
+		return w.app.Logger().With("job", JobWebhookOutbox, "endpoint", ep.Id, "delivery", d.ID, "event", d.EventID,
+			"type", d.Type, "attempts", o.attempts, "status", a.status)
+	}
+	written, err := w.recorder.write(w, o)
 	if err != nil {
 		// The lease runs out and the attempt is made again: at least once.
-		log.Error("could not record a webhook attempt", "error", err.Error())
+		log().Error("could not record a webhook attempt", "error", err.Error())
 		return
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		log.Warn("a webhook attempt outlived its lease; another worker has the delivery")
+	if !written {
+		log().Warn("a webhook attempt outlived its lease; another worker has the delivery")
 		return
 	}
 	label := outcome
@@ -216,10 +228,10 @@ func (w *Webhooks) record(ep *c.WebhookEndpoint, d claimedDelivery, a answer) {
 	case a.delivered():
 		w.endpointSucceeded(ep)
 	case a.status == http.StatusGone:
-		log.Warn("webhook endpoint answered 410 Gone; disabled")
+		log().Warn("webhook endpoint answered 410 Gone; disabled")
 		w.disable(ep, fmt.Sprintf("The endpoint answered 410 Gone on %s.", now.Format(time.RFC3339)))
 	default:
-		log.Warn("webhook attempt failed", "outcome", outcome, "error", a.err.Error())
+		log().Warn("webhook attempt failed", "outcome", outcome, "error", a.err.Error())
 		w.endpointFailed(ep, now)
 	}
 }

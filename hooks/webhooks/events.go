@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -14,6 +15,7 @@ import (
 
 	c "shopdash/collections"
 	"shopdash/hooks/records"
+	"shopdash/internal/prepared"
 )
 
 // statusEvents is the event of each status an order moves to.
@@ -113,25 +115,16 @@ func (w *Webhooks) enqueue(tx core.App, ev event) error {
 	if err != nil {
 		return err
 	}
-	// One statement for every endpoint's row: the inserts run in the
-	// writer's transaction, and each statement is prepared anew.
-	params := dbx.Params{
-		"event_id": "msg_" + security.RandomString(24), "type": ev.kind, "pending": c.DeliveryPending,
-		"first": records.Stamp(now.Add(w.cfg.Retries[0])).String(), "payload": string(body),
-		"resource": ev.resource, "stamp": records.Stamp(now).String(),
-	}
-	rows := make([]string, len(endpoints))
-	for i, ep := range endpoints {
-		params[fmt.Sprint("id", i)], params[fmt.Sprint("endpoint", i)] = core.GenerateDefaultRandomId(), ep.Id
-		rows[i] = fmt.Sprintf("({:id%d}, {:endpoint%d}, {:event_id}, {:type}, {:pending}, 0, {:first}, 0, '', {:payload}, {:resource}, '', '', {:stamp}, {:stamp})", i, i)
-	}
-	_, err = tx.DB().NewQuery("INSERT INTO {{" + c.WebhookDeliveries + "}} ([[id]], [[" + c.DeliveryEndpoint + "]], [[" +
-		c.DeliveryEventID + "]], [[" + c.DeliveryType + "]], [[" + c.DeliveryStatus + "]], [[" + c.DeliveryAttempts + "]], [[" +
-		c.DeliveryNextAttempt + "]], [[" + c.DeliveryLastStatus + "]], [[" + c.DeliveryLastError + "]], [[" + c.DeliveryPayload +
-		"]], [[" + c.DeliveryResource + "]], [[" + c.DeliveryDeliveredAt + "]], [[" + c.DeliveryClaim + "]], [[" +
-		c.DeliveryCreated + "]], [[" + c.DeliveryUpdated + "]]) VALUES " + strings.Join(rows, ", ")).Bind(params).Execute()
-	if err != nil {
-		return fmt.Errorf("queue webhook %s of %s: %w", ev.kind, ev.resource, err)
+	eventID, payload, resource := "msg_"+security.RandomString(24), string(body), ev.resource
+	first, stamp := records.Stamp(now.Add(w.cfg.Retries[0])).String(), records.Stamp(now).String()
+	for _, ep := range endpoints {
+		// A kept statement, a row at a time: it runs on the shop's one
+		// writer, in the transaction of the change.
+		_, err := w.stmts.Exec(tx, insertDelivery, core.GenerateDefaultRandomId(), ep.Id, eventID, ev.kind,
+			first, payload, resource, stamp, stamp)
+		if err != nil {
+			return fmt.Errorf("queue webhook %s of %s: %w", ev.kind, ev.resource, err)
+		}
 	}
 	if info := tx.TxInfo(); info != nil {
 		info.OnComplete(func(txErr error) error {
@@ -142,6 +135,22 @@ func (w *Webhooks) enqueue(tx core.App, ev event) error {
 		})
 	}
 	return nil
+}
+
+// insertDelivery writes a pending delivery: id, endpoint, event_id, type,
+// next_attempt, payload, resource, created, updated.
+var insertDelivery = "INSERT INTO " + prepared.QuoteName(c.WebhookDeliveries) + " (" + strings.Join(quoteNames(
+	"id", c.DeliveryEndpoint, c.DeliveryEventID, c.DeliveryType, c.DeliveryNextAttempt, c.DeliveryPayload,
+	c.DeliveryResource, c.DeliveryCreated, c.DeliveryUpdated,
+	c.DeliveryStatus, c.DeliveryAttempts, c.DeliveryLastStatus, c.DeliveryLastError, c.DeliveryDeliveredAt, c.DeliveryClaim,
+), ", ") + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '" + c.DeliveryPending + "', 0, 0, '', '', '')"
+
+func quoteNames(names ...string) []string {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = prepared.QuoteName(n)
+	}
+	return quoted
 }
 
 // orderCreated queues order.created, and the event of the status a new
@@ -161,7 +170,7 @@ func (w *Webhooks) orderCreated(e *core.RecordEvent) error {
 	return w.withEvents(e, func(core.App) []event {
 		events := make([]event, len(kinds))
 		for i, kind := range kinds {
-			events[i] = orderEvent(kind, e.Record, 0)
+			events[i] = w.orderEvent(kind, e.Record, 0)
 		}
 		return events
 	})
@@ -179,11 +188,12 @@ func (w *Webhooks) orderUpdated(e *core.RecordEvent) error {
 		return joinNext(e, err)
 	}
 	var stored struct {
-		Status   string `db:"status"`
-		Refunded int    `db:"refunded_amount"`
+		Status   string
+		Refunded int
 	}
-	err := e.App.DB().Select(c.OrderStatusField, c.OrderRefundedAmount).From(c.Orders).
-		Where(dbx.HashExp{"id": e.Record.Id}).One(&stored)
+	err := w.stmts.Query(e.App, selectOrderState, []any{e.Record.Id}, func(rows *sql.Rows) error {
+		return rows.Scan(&stored.Status, &stored.Refunded)
+	})
 	if err != nil {
 		return fmt.Errorf("read order %s before its webhooks: %w", e.Record.Id, err)
 	}
@@ -202,17 +212,21 @@ func (w *Webhooks) orderUpdated(e *core.RecordEvent) error {
 	return w.withEvents(e, func(core.App) []event {
 		events := make([]event, len(kinds))
 		for i, kind := range kinds {
-			events[i] = orderEvent(kind, e.Record, max(refund, 0))
+			events[i] = w.orderEvent(kind, e.Record, max(refund, 0))
 		}
 		return events
 	})
 }
 
+// selectOrderState reads an order's status and refunded amount as stored.
+var selectOrderState = "SELECT " + prepared.QuoteName(c.OrderStatusField) + ", " + prepared.QuoteName(c.OrderRefundedAmount) +
+	" FROM " + prepared.QuoteName(c.Orders) + " WHERE " + prepared.QuoteName("id") + " = ?"
+
 // orderEvent is an order event whose data is the order as saved; refund
 // is the amount of the refund an order.refunded tells of.
-func orderEvent(kind string, order *core.Record, refund int) event {
+func (w *Webhooks) orderEvent(kind string, order *core.Record, refund int) event {
 	return event{kind: kind, resource: order.Id, data: func(app core.App) (map[string]any, error) {
-		data, err := orderData(app, order)
+		data, err := w.orderData(app, order)
 		if err == nil && kind == c.EventOrderRefunded {
 			data["amount"] = refund
 		}
@@ -229,7 +243,7 @@ func (w *Webhooks) itemAdded(e *core.RecordEvent) error {
 	}
 	orderID := e.Record.GetString(c.ItemOrder)
 	return w.withEvents(e, func(tx core.App) []event {
-		if err := refreshCreatedPayload(tx, orderID); err != nil {
+		if err := w.refreshCreatedPayload(tx, orderID); err != nil {
 			w.app.Logger().Error("could not add an item to its order.created webhook", "order", orderID, "error", err.Error())
 		}
 		return nil
@@ -238,7 +252,7 @@ func (w *Webhooks) itemAdded(e *core.RecordEvent) error {
 
 // refreshCreatedPayload rewrites the body of the order's order.created
 // deliveries that no attempt has sent yet.
-func refreshCreatedPayload(tx core.App, orderID string) error {
+func (w *Webhooks) refreshCreatedPayload(tx core.App, orderID string) error {
 	var rows []struct {
 		ID      string `db:"id"`
 		Payload string `db:"payload"`
@@ -253,7 +267,7 @@ func refreshCreatedPayload(tx core.App, orderID string) error {
 	if err != nil {
 		return err
 	}
-	data, err := orderData(tx, order)
+	data, err := w.orderData(tx, order)
 	if err != nil {
 		return err
 	}

@@ -91,7 +91,7 @@ func TestNewOrderEventCarriesItsItems(t *testing.T) {
 
 // copyOrder saves a new order like source, and its items, in one
 // transaction, as a checkout does.
-func copyOrder(t *testing.T, app core.App, source, number string) (*core.Record, []*core.Record) {
+func copyOrder(t testing.TB, app core.App, source, number string) (*core.Record, []*core.Record) {
 	t.Helper()
 	from, err := app.FindRecordById(c.Orders, source)
 	if err != nil {

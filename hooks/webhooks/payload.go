@@ -1,13 +1,21 @@
 package webhooks
 
 import (
+	"database/sql"
 	"fmt"
+	"strings"
 
-	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 
 	c "shopdash/collections"
+	"shopdash/internal/prepared"
 )
+
+// selectOrderItems reads an order's items for its events: the fields of
+// orderItem, in its order.
+var selectOrderItems = "SELECT " + strings.Join(quoteNames(append([]string{"id"}, c.WebhookItemFields...)...), ", ") +
+	" FROM " + prepared.QuoteName(c.OrderItems) + " WHERE " + prepared.QuoteName(c.ItemOrder) + " = ? ORDER BY " +
+	prepared.QuoteName(c.ItemCreated) + ", " + prepared.QuoteName("id")
 
 // orderItem is an item in an order event's data.
 type orderItem struct {
@@ -24,10 +32,16 @@ type orderItem struct {
 // status dates), read in app's transaction, with its updated time so that
 // a receiver can drop a delivery older than one it has (deliveries are not
 // ordered).
-func orderData(app core.App, order *core.Record) (map[string]any, error) {
+func (w *Webhooks) orderData(app core.App, order *core.Record) (map[string]any, error) {
 	items := []orderItem{}
-	err := app.DB().Select(append([]string{"id"}, c.WebhookItemFields...)...).
-		From(c.OrderItems).Where(dbx.HashExp{c.ItemOrder: order.Id}).OrderBy(c.ItemCreated, "id").All(&items)
+	err := w.stmts.Query(app, selectOrderItems, []any{order.Id}, func(rows *sql.Rows) error {
+		var it orderItem
+		if err := rows.Scan(&it.ID, &it.Product, &it.ProductName, &it.UnitPrice, &it.Quantity, &it.EstimatedArrival); err != nil {
+			return err
+		}
+		items = append(items, it)
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("items of order %s: %w", order.Id, err)
 	}

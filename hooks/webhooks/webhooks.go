@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
@@ -18,6 +19,7 @@ import (
 	c "shopdash/collections"
 	"shopdash/hooks/alerts"
 	"shopdash/hooks/metrics"
+	"shopdash/internal/prepared"
 )
 
 // JobWebhookOutbox is the worker's job: it sends as deliveries are
@@ -98,10 +100,21 @@ type Webhooks struct {
 	client    *http.Client
 	wake      chan struct{}
 	now       func() time.Time
+	// stmts keeps the outbox's statements compiled on the writer: the
+	// deliveries are written in the transaction of each change.
+	stmts prepared.Statements
+	// recorder writes the attempts' outcomes in group commits.
+	recorder outcomeRecorder
 
 	mu       sync.Mutex
 	inFlight map[string]int
 	total    int
+	// held keeps, per endpoint, the claimed deliveries not yet started.
+	held map[string][]claimedDelivery
+	// paused is the worker's pause switch as the worker last read it;
+	// attempts is how many attempts were made, for the job's counts.
+	paused   atomic.Bool
+	attempts atomic.Int64
 	// failing tells, per endpoint, whether its failing_since is set, as
 	// this process last wrote it: a success on an endpoint known not to
 	// be failing writes nothing more (the writer is the shop's bottleneck).
@@ -133,6 +146,7 @@ func Register(app core.App, cfg Config, alerter *alerts.Alerter, m *metrics.Metr
 		now:       time.Now,
 		inFlight:  map[string]int{},
 		failing:   map[string]bool{},
+		held:      map[string][]claimedDelivery{},
 	}
 	w.bindEndpointRules()
 	w.bindEvents()

@@ -66,7 +66,7 @@ func status(code int) func(int, http.ResponseWriter, *http.Request) {
 
 // webhookShop is a shop that may post to local receivers, with a short
 // retry schedule; pass runs the worker's job once.
-func webhookShop(t *testing.T, cfg hooks.Config) (*tests.TestApp, func() jobs.JobRun) {
+func webhookShop(t testing.TB, cfg hooks.Config) (*tests.TestApp, func() jobs.JobRun) {
 	t.Helper()
 	cfg.AppURL = shoptest.AppURL
 	cfg.WebhooksAllowPrivate = true
@@ -86,7 +86,7 @@ func webhookShop(t *testing.T, cfg hooks.Config) (*tests.TestApp, func() jobs.Jo
 }
 
 // addEndpoint saves an active endpoint taking events (all when none).
-func addEndpoint(t *testing.T, app core.App, url string, events ...string) *core.Record {
+func addEndpoint(t testing.TB, app core.App, url string, events ...string) *core.Record {
 	t.Helper()
 	col, err := app.FindCollectionByNameOrId(c.WebhookEndpoints)
 	if err != nil {

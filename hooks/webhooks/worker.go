@@ -2,6 +2,10 @@ package webhooks
 
 import (
 	"context"
+	"database/sql"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -12,6 +16,7 @@ import (
 	c "shopdash/collections"
 	"shopdash/hooks/jobs"
 	"shopdash/hooks/records"
+	"shopdash/internal/prepared"
 )
 
 // claimedDelivery is a delivery a worker holds for one attempt.
@@ -27,7 +32,15 @@ type claimedDelivery struct {
 // lease is how long a claimed delivery is hidden from other workers: an
 // attempt's whole time, with room. A worker that dies holding one leaves
 // it to be sent again when the lease ends, under the same webhook-id.
-func (w *Webhooks) lease() time.Duration { return 4*w.cfg.Timeout + 30*time.Second }
+func (w *Webhooks) lease() time.Duration {
+	return time.Duration(w.claimBatch()/w.cfg.PerEndpoint+1)*w.cfg.Timeout + 30*time.Second
+}
+
+// claimBatch is how many due deliveries of an endpoint one claim takes:
+// the attempts it may have under way, and three times as many held back
+// for when they end, so that a busy endpoint's writes to the outbox are a
+// claim per many attempts. The lease covers the last one's wait.
+func (w *Webhooks) claimBatch() int { return 4 * w.cfg.PerEndpoint }
 
 // startWorker runs the worker while the app serves. Terminating cancels
 // the attempts under way and waits for them shutdownWait at most.
@@ -56,6 +69,7 @@ func (w *Webhooks) startWorker() {
 				e.App.Logger().Warn("stopping with webhook attempts still under way; they are sent again after their lease",
 					"job", JobWebhookOutbox)
 			}
+			w.releaseHeld("")
 			return e.Next()
 		})
 		return se.Next()
@@ -76,7 +90,11 @@ func (w *Webhooks) run(ctx context.Context, wg *sync.WaitGroup) {
 	defer tick.Stop()
 	var pruned time.Time
 	for {
-		if paused, _ := jobs.Paused(w.app, JobWebhookOutbox); !paused {
+		paused, _ := jobs.Paused(w.app, JobWebhookOutbox)
+		w.paused.Store(paused)
+		if paused {
+			w.releaseHeld("")
+		} else {
 			w.dispatch(ctx, wg)
 			if time.Since(pruned) >= pruneEvery {
 				pruned = time.Now()
@@ -97,11 +115,13 @@ func (w *Webhooks) run(ctx context.Context, wg *sync.WaitGroup) {
 // the old ones.
 func (w *Webhooks) RunPass(ctx context.Context, run *jobs.Run) error {
 	w.pruneDeliveries()
+	defer w.releaseHeld("")
 	for ctx.Err() == nil {
 		var wg sync.WaitGroup
+		before := w.attempts.Load()
 		started := w.dispatch(ctx, &wg)
 		wg.Wait()
-		run.Counts.Fetched += started
+		run.Counts.Fetched += int(w.attempts.Load() - before)
 		if started == 0 {
 			break
 		}
@@ -109,37 +129,116 @@ func (w *Webhooks) RunPass(ctx context.Context, run *jobs.Run) error {
 	return ctx.Err()
 }
 
-// dispatch claims what the free slots allow, endpoint by endpoint, and
-// starts an attempt for each; it reports how many it started.
+// dispatch starts an attempt in each free slot, endpoint by endpoint,
+// from the deliveries the endpoint's last claim held back or from a new
+// claim; each attempt, when it ends, goes on with those held back while
+// there are. It reports how many attempts it started, those that follow
+// one another in a slot counted in full.
 func (w *Webhooks) dispatch(ctx context.Context, wg *sync.WaitGroup) int {
+	// Outside any transaction: compile what the outbox's writes asked for.
+	if err := w.stmts.Prepare(w.app); err != nil {
+		w.app.Logger().Warn("webhook outbox statements could not be prepared; they run compiled per call", "job", JobWebhookOutbox, "error", err.Error())
+	}
 	endpoints, err := w.endpoints.active(w.app)
 	if err != nil {
 		w.app.Logger().Error("webhook worker: read the endpoints", "job", JobWebhookOutbox, "error", err.Error())
 		return 0
 	}
+	w.releaseInactive(endpoints)
 	started := 0
 	for _, ep := range endpoints {
 		free := w.takeSlots(ep.Id)
 		if free == 0 {
 			continue
 		}
-		claimed, err := w.claim(ep.Id, free)
-		if err != nil {
-			w.app.Logger().Error("webhook worker: claim deliveries", "job", JobWebhookOutbox, "endpoint", ep.Id, "error", err.Error())
+		next := w.takeHeld(ep.Id, free)
+		if len(next) == 0 {
+			claimed, err := w.claim(ep.Id, w.claimBatch())
+			if err != nil {
+				w.app.Logger().Error("webhook worker: claim deliveries", "job", JobWebhookOutbox, "endpoint", ep.Id, "error", err.Error())
+			}
+			next = claimed[:min(free, len(claimed))]
+			w.holdBack(ep.Id, claimed[len(next):])
 		}
-		w.giveSlots(ep.Id, free-len(claimed))
-		for _, d := range claimed {
+		w.giveSlots(ep.Id, free-len(next))
+		for _, d := range next {
 			started++
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				defer w.nudge()
 				defer w.giveSlots(ep.Id, 1)
-				w.attempt(ctx, ep, d)
+				for {
+					w.attempt(ctx, ep, d)
+					if ctx.Err() != nil || w.paused.Load() {
+						return
+					}
+					held := w.takeHeld(ep.Id, 1)
+					if len(held) == 0 {
+						return
+					}
+					d = held[0]
+				}
 			}()
 		}
 	}
 	return started
+}
+
+// takeHeld takes up to n of the deliveries an endpoint's claim held back.
+func (w *Webhooks) takeHeld(endpoint string, n int) []claimedDelivery {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	held := w.held[endpoint]
+	n = min(n, len(held))
+	taken := held[:n:n]
+	if w.held[endpoint] = held[n:]; len(w.held[endpoint]) == 0 {
+		delete(w.held, endpoint)
+	}
+	return taken
+}
+
+// holdBack keeps claimed deliveries for the endpoint's next free slots.
+func (w *Webhooks) holdBack(endpoint string, ds []claimedDelivery) {
+	if len(ds) == 0 {
+		return
+	}
+	w.mu.Lock()
+	w.held[endpoint] = append(w.held[endpoint], ds...)
+	w.mu.Unlock()
+}
+
+// releaseInactive gives back what is held for endpoints no longer active
+// (disabled, deleted): their deliveries wait in the outbox.
+func (w *Webhooks) releaseInactive(active []*c.WebhookEndpoint) {
+	w.mu.Lock()
+	var gone []string
+	for endpoint := range w.held {
+		if !slices.ContainsFunc(active, func(ep *c.WebhookEndpoint) bool { return ep.Id == endpoint }) {
+			gone = append(gone, endpoint)
+		}
+	}
+	w.mu.Unlock()
+	for _, endpoint := range gone {
+		w.releaseHeld(endpoint)
+	}
+}
+
+// releaseHeld gives back, untried, what is held for the endpoint, or for
+// every endpoint when it is empty: the worker pauses or stops.
+func (w *Webhooks) releaseHeld(endpoint string) {
+	w.mu.Lock()
+	var ds []claimedDelivery
+	for ep, held := range w.held {
+		if endpoint == "" || ep == endpoint {
+			ds = append(ds, held...)
+			delete(w.held, ep)
+		}
+	}
+	w.mu.Unlock()
+	if len(ds) > 0 {
+		w.release(ds...)
+	}
 }
 
 // takeSlots reserves what is free for an endpoint: its own bound less its
@@ -175,23 +274,56 @@ func (w *Webhooks) giveSlots(endpoint string, n int) {
 // or another, can never take the same attempt, and a claim whose worker
 // died runs out and is taken again.
 func (w *Webhooks) claim(endpoint string, limit int) ([]claimedDelivery, error) {
-	now := w.now().UTC()
+	now := records.Stamp(w.now().UTC()).String()
+	// Most wakes find nothing due for most endpoints: a read on the
+	// reading pool says so without taking the writer.
+	due := false
+	if err := w.stmts.Query(w.app, selectDue, []any{endpoint, now}, func(*sql.Rows) error {
+		due = true
+		return nil
+	}); err != nil || !due {
+		return nil, err
+	}
 	token := security.RandomString(20)
+	lease := records.Stamp(w.now().UTC().Add(w.lease())).String()
 	var claimed []claimedDelivery
-	err := w.app.NonconcurrentDB().NewQuery(
-		"UPDATE {{" + c.WebhookDeliveries + "}} SET [[claim]] = {:claim}, [[next_attempt]] = {:lease}, [[updated]] = {:now}" +
-			" WHERE [[id]] IN (SELECT [[id]] FROM {{" + c.WebhookDeliveries + "}} WHERE [[endpoint]] = {:endpoint}" +
-			" AND [[status]] IN ('pending', 'failed') AND [[next_attempt]] <= {:now} ORDER BY [[next_attempt]] LIMIT {:limit})" +
-			// A payload can only be missing from a row not written by the
-			// shop; read as empty, it fails its own attempt instead of the
-			// claim of every delivery taken with it.
-			" RETURNING [[id]], [[event_id]], [[type]], [[attempts]], COALESCE([[payload]], '') AS [[payload]], [[claim]]").
-		Bind(dbx.Params{
-			"claim": token, "lease": records.Stamp(now.Add(w.lease())).String(), "now": records.Stamp(now).String(),
-			"endpoint": endpoint, "limit": limit,
-		}).All(&claimed)
+	err := w.app.RunInTransaction(func(tx core.App) error {
+		// The limit in the text: SQLite compiles a statement again for
+		// each new value of a LIMIT parameter.
+		text := strings.Replace(claimDue, "LIMIT ?", "LIMIT "+strconv.Itoa(limit), 1)
+		return w.stmts.Query(tx, text, []any{token, lease, now, endpoint, now}, func(rows *sql.Rows) error {
+			var d claimedDelivery
+			if err := rows.Scan(&d.ID, &d.EventID, &d.Type, &d.Attempts, &d.Payload, &d.Claim); err != nil {
+				return err
+			}
+			claimed = append(claimed, d)
+			return nil
+		})
+	})
 	return claimed, err
 }
+
+// whereDue picks an endpoint's deliveries whose next attempt is due: the
+// endpoint, then the time.
+var whereDue = prepared.QuoteName(c.DeliveryEndpoint) + " = ? AND " + prepared.QuoteName(c.DeliveryStatus) +
+	" IN ('" + c.DeliveryPending + "', '" + c.DeliveryFailed + "') AND " + prepared.QuoteName(c.DeliveryNextAttempt) + " <= ?"
+
+// selectDue says whether an endpoint has a delivery due: the endpoint,
+// then the time.
+var selectDue = "SELECT 1 FROM " + prepared.QuoteName(c.WebhookDeliveries) + " WHERE " + whereDue + " LIMIT 1"
+
+// claimDue takes an endpoint's due deliveries, oldest first: the claim,
+// the lease's end, the time (updated), the endpoint, the time; the limit
+// goes in the text.
+// A payload can only be missing from a row not written by the shop; read
+// as empty, it fails its own attempt instead of the claim of every
+// delivery taken with it.
+var claimDue = "UPDATE " + prepared.QuoteName(c.WebhookDeliveries) + " SET " + prepared.QuoteName(c.DeliveryClaim) + " = ?, " +
+	prepared.QuoteName(c.DeliveryNextAttempt) + " = ?, " + prepared.QuoteName(c.DeliveryUpdated) + " = ?" +
+	" WHERE " + prepared.QuoteName("id") + " IN (SELECT " + prepared.QuoteName("id") + " FROM " + prepared.QuoteName(c.WebhookDeliveries) +
+	" WHERE " + whereDue + " ORDER BY " + prepared.QuoteName(c.DeliveryNextAttempt) + " LIMIT ?)" +
+	" RETURNING " + strings.Join(quoteNames("id", c.DeliveryEventID, c.DeliveryType, c.DeliveryAttempts), ", ") +
+	", COALESCE(" + prepared.QuoteName(c.DeliveryPayload) + ", ''), " + prepared.QuoteName(c.DeliveryClaim)
 
 // pruneDeliveries deletes the delivered and dead deliveries last changed
 // more than DeliveryRetention ago: the outbox is not an archive, and its

@@ -1,0 +1,126 @@
+package webhooks
+
+import (
+	"sync"
+	"time"
+
+	"github.com/pocketbase/pocketbase/core"
+
+	c "shopdash/collections"
+	"shopdash/hooks/records"
+	"shopdash/internal/prepared"
+)
+
+// maxOutcomeBatch bounds the attempts' outcomes written in one transaction.
+const maxOutcomeBatch = 64
+
+// outcome is what an attempt wrote, or is to write, on its delivery.
+type outcome struct {
+	id, claim  string
+	attempts   int
+	lastStatus int
+	lastError  string
+	status     string
+	at         time.Time
+	// next is the next attempt's time (failed) and delivered stamps
+	// delivered_at; both zero leave those fields as they are.
+	next      time.Time
+	delivered bool
+
+	written bool // the claim still held: the row is changed
+	err     error
+	lead    chan struct{}
+	done    chan struct{}
+}
+
+// updateOutcome writes an attempt's outcome on the row its claim holds:
+// attempts, last_status, last_error, status, updated, then next_attempt
+// and delivered_at (NULL: unchanged), then the id and the claim.
+var updateOutcome = "UPDATE " + prepared.QuoteName(c.WebhookDeliveries) + " SET " +
+	prepared.QuoteName(c.DeliveryAttempts) + " = ?, " + prepared.QuoteName(c.DeliveryLastStatus) + " = ?, " +
+	prepared.QuoteName(c.DeliveryLastError) + " = ?, " + prepared.QuoteName(c.DeliveryStatus) + " = ?, " +
+	prepared.QuoteName(c.DeliveryUpdated) + " = ?, " + prepared.QuoteName(c.DeliveryClaim) + " = '', " +
+	prepared.QuoteName(c.DeliveryNextAttempt) + " = COALESCE(?, " + prepared.QuoteName(c.DeliveryNextAttempt) + "), " +
+	prepared.QuoteName(c.DeliveryDeliveredAt) + " = COALESCE(?, " + prepared.QuoteName(c.DeliveryDeliveredAt) + ")" +
+	" WHERE " + prepared.QuoteName("id") + " = ? AND " + prepared.QuoteName(c.DeliveryClaim) + " = ?"
+
+// outcomeRecorder writes the attempts' outcomes in group commits: the
+// shop has one writer, which the payments and every other change queue
+// for, and an outcome's own write costs less than the transaction around
+// it. The attempts that finish while a batch is written are written
+// together in the next one. Each attempt waits until its outcome is
+// committed (or has failed), so nothing about an attempt changes but the
+// number of transactions. As the Stripe webhook's batcher does, it has no
+// goroutine of its own: the first outcome to find no batch under way
+// leads, writes a batch that holds its own, and hands the lead to the
+// oldest outcome still waiting.
+type outcomeRecorder struct {
+	mu      sync.Mutex
+	queue   []*outcome
+	leading bool
+}
+
+// write writes o, with the outcomes queued meanwhile, and reports whether
+// o's claim still held.
+func (r *outcomeRecorder) write(w *Webhooks, o *outcome) (bool, error) {
+	o.lead, o.done = make(chan struct{}, 1), make(chan struct{})
+	r.mu.Lock()
+	r.queue = append(r.queue, o)
+	if r.leading {
+		r.mu.Unlock()
+		select {
+		case <-o.done:
+			return o.written, o.err
+		case <-o.lead:
+		}
+	} else {
+		r.leading = true
+		r.mu.Unlock()
+	}
+	r.mu.Lock()
+	n := min(len(r.queue), maxOutcomeBatch)
+	batch := append([]*outcome(nil), r.queue[:n]...)
+	r.queue = append(r.queue[:0:0], r.queue[n:]...)
+	r.mu.Unlock()
+
+	err := w.app.RunInTransaction(func(tx core.App) error {
+		for _, b := range batch {
+			var next, delivered any
+			if !b.next.IsZero() {
+				next = records.Stamp(b.next).String()
+			}
+			if b.delivered {
+				delivered = records.Stamp(b.at).String()
+			}
+			res, err := w.stmts.Exec(tx, updateOutcome, b.attempts, b.lastStatus, b.lastError, b.status,
+				records.Stamp(b.at).String(), next, delivered, b.id, b.claim)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			b.written = n > 0
+		}
+		return nil
+	})
+	for _, b := range batch {
+		if err != nil {
+			b.written, b.err = false, err
+		}
+		if b != o {
+			close(b.done)
+		}
+	}
+
+	r.mu.Lock()
+	if len(r.queue) > 0 {
+		r.queue[0].lead <- struct{}{}
+	} else {
+		r.leading = false
+	}
+	r.mu.Unlock()
+	// o was in the batch: a leader's own outcome is always the oldest.
+	return o.written, o.err
+}
