@@ -195,11 +195,11 @@ func runShopCases(cfg config, bin, dir string, fake *fakeStripe, dr *driverRun) 
 	// The outgoing webhooks, on a fresh start, after the measured cases:
 	// their endpoints are disabled when it ends.
 	if product != "" && (cfg.only == nil || cfg.only["outgoing-webhooks"]) {
-		orders := 2000
+		orders, pairs := 2000, 4
 		if cfg.smoke {
-			orders = 100
+			orders, pairs = 100, 1
 		}
-		or, err := runOutgoingWebhooksCase(bin, dir, env, su.token, tokens, product, orders, cfg.concurrency[len(cfg.concurrency)-1])
+		or, err := runOutgoingWebhooksCase(bin, dir, env, su.token, tokens, product, orders, pairs, cfg.concurrency[len(cfg.concurrency)-1], cfg.profileDir)
 		if err != nil {
 			return fmt.Errorf("case outgoing-webhooks: %w", err)
 		}

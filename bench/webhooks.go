@@ -14,6 +14,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -41,6 +42,9 @@ type outgoingResult struct {
 	// sways least.
 	Cost    float64 `json:"cost"`
 	CPUCost float64 `json:"cpu_cost"`
+	// PairCosts is each pair's cost (a round with the endpoints against
+	// the round before it, without): how much a shared machine swayed.
+	PairCosts []float64 `json:"pair_costs"`
 	// Drained deliveries were queued by a round paid while the worker was
 	// paused; DrainPerSecond is from the resume to the last arrival.
 	Drained        int     `json:"drained"`
@@ -129,7 +133,7 @@ func (dc *deliveryCounter) counts() (distinct, repeats int, first, last time.Tim
 
 // runOutgoingWebhooksCase measures the case on a fresh start of the main
 // shop, with 6 × orders fresh orders bought by checkout first.
-func runOutgoingWebhooksCase(bin, dir string, env []string, suToken string, tokens []string, product string, orders, c int) (*outgoingResult, error) {
+func runOutgoingWebhooksCase(bin, dir string, env []string, suToken string, tokens []string, product string, orders, pairs, c int, profileDir string) (*outgoingResult, error) {
 	srv, err := startServer(bin, dir, append(env[:len(env):len(env)], "SHOPDASH_WEBHOOKS_ALLOW_PRIVATE=1"))
 	if err != nil {
 		return nil, err
@@ -150,7 +154,8 @@ func runOutgoingWebhooksCase(bin, dir string, env []string, suToken string, toke
 	receiver := newDeliveryCounter()
 	defer receiver.Close()
 
-	fresh, err := freshOrders(srv.base, tokens, product, 6*orders, c)
+	// A warm-up round, the pairs of rounds, the round queued while paused.
+	fresh, err := freshOrders(srv.base, tokens, product, (2*pairs+2)*orders, c)
 	if err != nil {
 		return nil, err
 	}
@@ -179,14 +184,20 @@ func runOutgoingWebhooksCase(bin, dir string, env []string, suToken string, toke
 	or := &outgoingResult{Orders: orders, Concurrency: c, Endpoints: outgoingEndpoints}
 	payRound(srv, batch(0), c, 0) // warm-up
 	var with, without, cpuWith, cpuWithout float64
-	for i, n := range []int{0, outgoingEndpoints, 0, outgoingEndpoints} {
+	var rounds []int
+	for range pairs {
+		rounds = append(rounds, 0, outgoingEndpoints)
+	}
+	for i, n := range rounds {
 		if n > 0 {
 			if err := setActive(true); err != nil {
 				return nil, err
 			}
 		}
 		receiver.reset()
+		wait := profileRound(su, profileDir, fmt.Sprintf("outgoing-webhooks-round%d-%dendpoints", i+1, n))
 		r := payRound(srv, batch(i+1), c, n)
+		wait()
 		if n > 0 {
 			var first, last time.Time
 			r.Deliveries, r.Repeats, first, last = receiver.await(n * (orders - r.Errors))
@@ -199,11 +210,13 @@ func runOutgoingWebhooksCase(bin, dir string, env []string, suToken string, toke
 			if err := setActive(false); err != nil {
 				return nil, err
 			}
-			with += r.EventsPerSec / 2
-			cpuWith += r.CPUPerEventUS / 2
+			with += r.EventsPerSec / float64(pairs)
+			cpuWith += r.CPUPerEventUS / float64(pairs)
+			// This pair's cost: against the round just before, without.
+			or.PairCosts = append(or.PairCosts, 1-r.EventsPerSec/or.Rounds[len(or.Rounds)-1].EventsPerSec)
 		} else {
-			without += r.EventsPerSec / 2
-			cpuWithout += r.CPUPerEventUS / 2
+			without += r.EventsPerSec / float64(pairs)
+			cpuWithout += r.CPUPerEventUS / float64(pairs)
 		}
 		or.Rounds = append(or.Rounds, r)
 		log.Printf("outgoing-webhooks: %d endpoints, c=%d: %8.0f events/s  p50 %6.2f ms  p99 %7.2f ms  CPU %.0f µs/event  errors %d/%d  deliveries %d (%d repeats) %.0f/s",
@@ -222,24 +235,53 @@ func runOutgoingWebhooksCase(bin, dir string, env []string, suToken string, toke
 		return nil, err
 	}
 	receiver.reset()
-	queued := payRound(srv, batch(5), c, outgoingEndpoints)
+	wait := profileRound(su, profileDir, "outgoing-webhooks-queued-only")
+	queued := payRound(srv, batch(2*pairs+1), c, outgoingEndpoints)
+	wait()
 	queued.WorkerPaused = true
 	or.Rounds = append(or.Rounds, queued)
 	resumed := time.Now()
+	wait = profileRound(su, profileDir, "outgoing-webhooks-drain")
 	if err := su.do("POST", job+"resume", nil, nil); err != nil {
 		return nil, err
 	}
 	var last time.Time
 	or.Drained, _, _, last = receiver.await(outgoingEndpoints * (orders - queued.Errors))
+	wait()
 	if last.After(resumed) {
 		or.DrainPerSecond = float64(or.Drained) / last.Sub(resumed).Seconds()
 	}
 	if err := setActive(false); err != nil {
 		return nil, err
 	}
-	log.Printf("outgoing-webhooks: cost of %d endpoints %.1f%% of events/s, %.1f%% more server CPU per event; a queue of %d drained at %.0f deliveries/s",
-		outgoingEndpoints, 100*or.Cost, 100*or.CPUCost, or.Drained, or.DrainPerSecond)
+	log.Printf("outgoing-webhooks: cost of %d endpoints %.1f%% of events/s (pairs: %s), %.1f%% more server CPU per event; a queue of %d drained at %.0f deliveries/s",
+		outgoingEndpoints, 100*or.Cost, percents(or.PairCosts), 100*or.CPUCost, or.Drained, or.DrainPerSecond)
 	return or, nil
+}
+
+// percents formats fractions as percentages.
+func percents(fs []float64) string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = fmt.Sprintf("%.1f%%", 100*f)
+	}
+	return strings.Join(out, " ")
+}
+
+// profileRound starts a CPU profile of the next two seconds, in dir
+// (none when dir is empty); the function it returns waits for it.
+func profileRound(su api, dir, name string) (wait func()) {
+	if dir == "" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := su.saveProfile("/debug/pprof/profile?seconds=2", filepath.Join(dir, name+".cpu.pprof")); err != nil {
+			log.Printf("outgoing-webhooks: profile %s: %v", name, err)
+		}
+	}()
+	return func() { <-done }
 }
 
 // freshOrders checks out n orders of one unit, c at once, as random
@@ -349,6 +391,6 @@ func (or *outgoingResult) markdown(s *strings.Builder) {
 		fmt.Fprintf(s, "| %s | %.0f | %.2f | %.2f | %.0f | %d | %d (%d) | %.0f | %.0f ms |\n",
 			endpoints, r.EventsPerSec, r.P50MS, r.P99MS, r.CPUPerEventUS, r.Errors, r.Deliveries, r.Repeats, r.DeliveriesPerSecond, r.DrainAfterMS)
 	}
-	fmt.Fprintf(s, "\nCost of %d endpoints: **%.1f%%** of the route's events/s, **%.1f%%** more server CPU per event (their sending included). A queue of %d deliveries built while the worker was paused drained at **%.0f deliveries/s**.\n\n",
-		or.Endpoints, 100*or.Cost, 100*or.CPUCost, or.Drained, or.DrainPerSecond)
+	fmt.Fprintf(s, "\nCost of %d endpoints: **%.1f%%** of the route's events/s (mean of the rounds; each pair: %s), **%.1f%%** more server CPU per event (their sending included). A queue of %d deliveries built while the worker was paused drained at **%.0f deliveries/s**.\n\n",
+		or.Endpoints, 100*or.Cost, percents(or.PairCosts), 100*or.CPUCost, or.Drained, or.DrainPerSecond)
 }
