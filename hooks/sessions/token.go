@@ -85,15 +85,22 @@ func (p *Policy) newToken(user *core.Record, signedInAt time.Time) (string, erro
 	}, user.TokenKey()+col.AuthToken.Secret, life)
 }
 
-// checkSession ends a signed-in request whose session is past its
-// absolute lifetime: 401 with the code session_expired, so that a page
-// can say why it asks for the password again. The sign-in routes treat the
-// request as a guest's instead (the JS SDK sends its stale token with the
-// new sign-in). A token that cannot be refreshed (impersonation) ends at
-// its own expiry. One parse of the token, which was verified before; no
-// query.
+// checkSession ends a request whose session is past its absolute
+// lifetime: 401 with the code session_expired, so that a page can say why
+// it asks for the password again, whether the token still passes
+// PocketBase's check or has expired with its session (endedByExpiredToken).
+// The sign-in routes treat the request as a guest's instead (the JS SDK
+// sends its stale token with the new sign-in). A token that cannot be
+// refreshed (impersonation) ends at its own expiry. A signed-in request
+// costs one parse of the token, which was verified before; no query.
 func (p *Policy) checkSession(e *core.RequestEvent) error {
-	if e.Auth == nil || e.Auth.Collection().Name != c.Users {
+	if e.Auth == nil {
+		if !isSignInRoute(e.Request) && p.endedByExpiredToken(e) {
+			return sessionExpired(e)
+		}
+		return e.Next()
+	}
+	if e.Auth.Collection().Name != c.Users {
 		return e.Next()
 	}
 	at, ok := tokenSignedInAt(cache.RequestToken(e), e.Auth.Collection())
