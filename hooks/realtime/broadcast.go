@@ -292,7 +292,7 @@ func (b *Broadcaster) Broadcast(action string, record *core.Record) {
 	encoded := map[string][]byte{}
 	filtered := map[string]bool{}
 	for _, t := range topics {
-		auth, _ := t.client.Get(apis.RealtimeClientAuthKey).(*core.Record)
+		auth := signedInAs(t.client)
 		if !vis.visible(record, auth) {
 			continue
 		}

@@ -2,6 +2,7 @@ package sessions_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -100,4 +101,43 @@ func TestSessionLimitsComeFromTheConfiguration(t *testing.T) {
 	if status, _ := s.call(http.MethodGet, "/api/v1/me", customer, nil); status != http.StatusUnauthorized {
 		t.Errorf("customer at 48h: %d", status)
 	}
+}
+
+// TestARealtimeStreamEndsWithItsSession: a customer's and a support
+// member's streams hear the customer's order until their sessions end (an
+// hour and two here), and nothing of it after, though they stay
+// connected; a new sign-in subscribed on the same stream hears again.
+func TestARealtimeStreamEndsWithItsSession(t *testing.T) {
+	t.Parallel()
+	s := serve(t, hooks.Config{SessionMax: time.Hour, StaffSessionMax: 2 * time.Hour, StaffMFAOff: true})
+	shop := shoptest.Shop()
+	server := httptest.NewServer(s.handler)
+	t.Cleanup(server.Close)
+	customer := shoptest.OpenStream(t, server.URL)
+	customer.Subscribe(t, server.URL, s.signIn(shop.Customer.Email), "orders/*")
+	support := shoptest.OpenStream(t, server.URL)
+	support.Subscribe(t, server.URL, s.signIn(shop.Support.Email), "orders/*")
+	heard := func(when string, wantCustomer, wantSupport int) {
+		t.Helper()
+		if got := customer.Heard(); len(got) != wantCustomer {
+			t.Errorf("%s: the customer's stream heard %v, want %d events", when, got, wantCustomer)
+		}
+		if got := support.Heard(); len(got) != wantSupport {
+			t.Errorf("%s: support's stream heard %v, want %d events", when, got, wantSupport)
+		}
+	}
+
+	s.clock.advance(time.Hour - time.Second)
+	s.moveArrival(shop.CustomerOrder, 3)
+	heard("within both sessions", 1, 1)
+	s.clock.advance(time.Second) // the customer's session ends
+	s.moveArrival(shop.CustomerOrder, 4)
+	heard("after the customer's session", 0, 1)
+	s.clock.advance(time.Hour) // support's ends
+	s.moveArrival(shop.CustomerOrder, 5)
+	heard("after both sessions", 0, 0)
+
+	customer.Subscribe(t, server.URL, s.signIn(shop.Customer.Email), "orders/*")
+	s.moveArrival(shop.CustomerOrder, 6)
+	heard("after a new sign-in on the customer's stream", 1, 0)
 }

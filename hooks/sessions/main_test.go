@@ -107,6 +107,20 @@ func (s *served) refresh(token string) (string, int, map[string]any) {
 	return next, status, out
 }
 
+// moveArrival saves a new estimated arrival on an order: an event for its
+// customer and for support.
+func (s *served) moveArrival(order string, days int) {
+	s.t.Helper()
+	record, err := s.app.FindRecordById(c.Orders, order)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	record.Set(c.OrderEstimatedArrival, time.Now().AddDate(0, 0, days))
+	if err := s.app.Save(record); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
 // fieldCode is the code of a field error of an answer.
 func fieldCode(out map[string]any, field string) string {
 	data, _ := out["data"].(map[string]any)

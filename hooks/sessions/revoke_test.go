@@ -35,18 +35,7 @@ func TestRevokeEndsEverySession(t *testing.T) {
 	t.Cleanup(server.Close)
 	stream := shoptest.OpenStream(t, server.URL)
 	stream.Subscribe(t, server.URL, laptop, "orders/*")
-	moveArrival := func(days int) {
-		t.Helper()
-		order, err := s.app.FindRecordById(c.Orders, shop.CustomerOrder)
-		if err != nil {
-			t.Fatal(err)
-		}
-		order.Set(c.OrderEstimatedArrival, time.Now().AddDate(0, 0, days))
-		if err := s.app.Save(order); err != nil {
-			t.Fatal(err)
-		}
-	}
-	moveArrival(3)
+	s.moveArrival(shop.CustomerOrder, 3)
 	if heard := stream.Heard(); len(heard) == 0 {
 		t.Fatal("realtime before the revoke heard nothing")
 	}
@@ -81,7 +70,7 @@ func TestRevokeEndsEverySession(t *testing.T) {
 	}
 	// The realtime connection signed in on the laptop hears no more of
 	// the customer's orders.
-	moveArrival(4)
+	s.moveArrival(shop.CustomerOrder, 4)
 	if heard := stream.Heard(); len(heard) != 0 {
 		t.Errorf("realtime after the revoke heard %v", heard)
 	}

@@ -49,9 +49,9 @@ type Policy struct {
 
 // Register binds the session policy: the sign-in time in every users
 // token, the check of every signed-in request (the auth cache's and
-// PocketBase's alike), the staff's second factor, the audit of staff
-// sign-ins and failed codes, the email change's recent sign-in and
-// POST /api/v1/me/sessions/revoke.
+// PocketBase's alike) and of realtime connections, the staff's second
+// factor, the audit of staff sign-ins and failed codes, the email change's
+// recent sign-in and POST /api/v1/me/sessions/revoke.
 func Register(app core.App, cfg Config) *Policy {
 	p := &Policy{customerMax: cfg.CustomerMax, staffMax: cfg.StaffMax, staffMFA: !cfg.StaffMFAOff, now: cfg.Now}
 	if p.customerMax <= 0 {
@@ -66,6 +66,7 @@ func Register(app core.App, cfg Config) *Policy {
 	app.OnRecordAuthRequest(c.Users).BindFunc(p.issueToken)
 	app.OnRecordUpdate(c.Users).BindFunc(endSessionsOnRoleChange)
 	app.OnRecordRequestEmailChangeRequest(c.Users).BindFunc(p.confirmEmailChange)
+	app.OnRealtimeSubscribeRequest().BindFunc(p.watchRealtimeSession)
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		if err := applyStaffMFA(se.App, p.staffMFA); err != nil {
 			return err
