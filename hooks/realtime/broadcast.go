@@ -102,6 +102,7 @@ func Register(app core.App) *Broadcaster {
 		})
 		return se.Next()
 	})
+	app.OnServe().BindFunc(b.recheckAuthWhileServing)
 	app.OnRealtimeSubscribeRequest().BindFunc(b.takeSubscriptions)
 	app.OnRecordAfterUpdateSuccess(c.Users).BindFunc(func(e *core.RecordEvent) error {
 		b.connections.updateAuth(e.Record, false)

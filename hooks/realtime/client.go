@@ -108,6 +108,19 @@ func (cs *connections) close(c *client) {
 	c.Discard()
 }
 
+// signedIn lists the detached clients signed in as someone.
+func (cs *connections) signedIn() []subscriptions.Client {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	var out []subscriptions.Client
+	for _, c := range cs.detached {
+		if auth, _ := c.Get(apis.RealtimeClientAuthKey).(*core.Record); auth != nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // updateAuth does for detached clients what PocketBase does for those in
 // its broker when an auth record changes: a new token key (a password
 // change, a sign-out everywhere) or a deletion ends the connection's

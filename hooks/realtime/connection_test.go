@@ -8,6 +8,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 
 	c "shopdash/collections"
+	"shopdash/hooks/realtime"
 	"shopdash/internal/shoptest"
 )
 
@@ -62,5 +63,79 @@ func TestConnectionsLiveOutsidePocketBasesBroker(t *testing.T) {
 			t.Fatalf("PocketBase's broker still holds %d clients after the streams closed", rig.App.SubscriptionsBroker().TotalClients())
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestAnotherProcesssNewTokenKeyEndsTheStreamsSignIn: a sign-out
+// everywhere made by another process on the same database (`shopdash
+// sessions revoke`, which gives the account a new token key) ends the
+// sign-in of the account's open streams within the recheck, though no
+// hook of the serving process saw the change; another customer's stream
+// is untouched.
+func TestAnotherProcesssNewTokenKeyEndsTheStreamsSignIn(t *testing.T) {
+	realtime.RecheckAuthEvery(t, 50*time.Millisecond)
+	shop := shoptest.Shop()
+	rig := shoptest.NewWebhookRig(t, shoptest.StripeConfig)
+	server := httptest.NewServer(rig.Mux)
+	t.Cleanup(server.Close)
+	customer := shoptest.OpenStream(t, server.URL)
+	customer.Subscribe(t, server.URL, shop.Customer.Token, "orders/*")
+	other := shoptest.OpenStream(t, server.URL)
+	other.Subscribe(t, server.URL, shop.Customer2.Token, "orders/*")
+	saveStatus(t, rig.App, shop.CustomerOrder, c.StatusPaid)
+	if got := customer.Heard(); len(got) != 1 {
+		t.Fatalf("before: the customer heard %v, want their order once", got)
+	}
+
+	command := core.NewBaseApp(core.BaseAppConfig{DataDir: rig.App.DataDir()})
+	if err := command.Bootstrap(); err != nil {
+		t.Fatal(err)
+	}
+	shoptest.SaveUser(t, command, shop.Customer.ID, func(u *core.Record) { u.RefreshTokenKey() })
+	if err := command.ClearBootstrap(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // a few rechecks
+
+	saveStatus(t, rig.App, shop.CustomerOrder, c.StatusCancelled)
+	if got := customer.Heard(); len(got) != 0 {
+		t.Errorf("after another process's revoke the customer's stream heard %v", got)
+	}
+	saveStatus(t, rig.App, shop.Customer2Order, c.StatusPaid)
+	if got := other.Heard(); len(got) != 1 {
+		t.Errorf("the other customer heard %v, want their order once", got)
+	}
+}
+
+// TestANewTokenSecretEndsTheStreamsSignIn: a new token secret of the users
+// collection (which ends every users token) ends the sign-in of the
+// streams kept out of PocketBase's broker within the recheck, as
+// PocketBase ends those of the clients it holds at once.
+func TestANewTokenSecretEndsTheStreamsSignIn(t *testing.T) {
+	realtime.RecheckAuthEvery(t, 50*time.Millisecond)
+	shop := shoptest.Shop()
+	rig := shoptest.NewWebhookRig(t, shoptest.StripeConfig)
+	server := httptest.NewServer(rig.Mux)
+	t.Cleanup(server.Close)
+	customer := shoptest.OpenStream(t, server.URL)
+	customer.Subscribe(t, server.URL, shop.Customer.Token, "orders/*")
+	saveStatus(t, rig.App, shop.CustomerOrder, c.StatusPaid)
+	if got := customer.Heard(); len(got) != 1 {
+		t.Fatalf("before: the customer heard %v, want their order once", got)
+	}
+
+	users, err := rig.App.FindCollectionByNameOrId(c.Users)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users.AuthToken.Secret = "a-new-secret-of-at-least-thirty-characters"
+	if err := rig.App.Save(users); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // a few rechecks
+
+	saveStatus(t, rig.App, shop.CustomerOrder, c.StatusCancelled)
+	if got := customer.Heard(); len(got) != 0 {
+		t.Errorf("after a new token secret the customer's stream heard %v", got)
 	}
 }

@@ -1,6 +1,11 @@
 package realtime
 
-import "github.com/pocketbase/pocketbase/core"
+import (
+	"testing"
+	"time"
+
+	"github.com/pocketbase/pocketbase/core"
+)
 
 // Visible reports whether auth may see record in realtime by the shop's
 // own check, and whether the shop delivers its collection at all.
@@ -19,4 +24,13 @@ func Delivered() []string {
 		names = append(names, name)
 	}
 	return names
+}
+
+// RecheckAuthEvery sets how often the apps the test makes next compare
+// their streams' sign-ins with the database, until the test ends. Not for
+// parallel tests.
+func RecheckAuthEvery(t *testing.T, every time.Duration) {
+	old := authRecheckEvery
+	authRecheckEvery = every
+	t.Cleanup(func() { authRecheckEvery = old })
 }

@@ -1,6 +1,10 @@
 package realtime
 
 import (
+	"context"
+	"time"
+
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/subscriptions"
@@ -34,4 +38,115 @@ func signedInAs(client subscriptions.Client) *core.Record {
 		return nil
 	}
 	return auth
+}
+
+// authRecheckEvery is how often the sign-ins of the realtime connections
+// are compared with the accounts as stored. A new token key or a deletion
+// made in this process reaches them at once (updateAuth, and PocketBase for
+// the clients of its broker); one made by another process (`shopdash
+// sessions revoke`, a password set by a command) is seen only here.
+var authRecheckEvery = 10 * time.Second
+
+// authRecheckBatch is how many accounts one query of the recheck reads.
+const authRecheckBatch = 500
+
+// recheckAuthWhileServing runs recheckAuth every authRecheckEvery while
+// the app serves.
+func (b *Broadcaster) recheckAuthWhileServing(se *core.ServeEvent) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	every := authRecheckEvery
+	go func() {
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				b.recheckAuth()
+			}
+		}
+	}()
+	se.App.OnTerminate().BindFunc(func(e *core.TerminateEvent) error {
+		cancel()
+		return e.Next()
+	})
+	return se.Next()
+}
+
+// recheckAuth ends the sign-in of every connection whose account has
+// another token key, or none, in the database, or whose collection has
+// another token secret: what such a change made in this process does at
+// once.
+func (b *Broadcaster) recheckAuth() {
+	clients := b.connections.signedIn()
+	for _, client := range b.connections.broker.Clients() {
+		if auth, _ := client.Get(apis.RealtimeClientAuthKey).(*core.Record); auth != nil {
+			clients = append(clients, client)
+		}
+	}
+	idsByCollection := map[string][]any{}
+	for _, client := range clients {
+		if auth, _ := client.Get(apis.RealtimeClientAuthKey).(*core.Record); auth != nil {
+			idsByCollection[auth.Collection().Id] = append(idsByCollection[auth.Collection().Id], auth.Id)
+		}
+	}
+	stored := map[string]*storedAuth{} // by collection id
+	for collectionID, ids := range idsByCollection {
+		s, err := b.readStoredAuth(collectionID, ids)
+		if err != nil {
+			b.app.Logger().Warn("realtime: recheck the sign-ins", "collection", collectionID, "error", err.Error())
+			continue
+		}
+		stored[collectionID] = s
+	}
+	for _, client := range clients {
+		auth, _ := client.Get(apis.RealtimeClientAuthKey).(*core.Record)
+		if auth == nil {
+			continue
+		}
+		if s := stored[auth.Collection().Id]; s != nil && !s.accepts(auth) {
+			client.Unset(apis.RealtimeClientAuthKey)
+		}
+	}
+}
+
+// storedAuth is what the database holds of some records of an auth
+// collection: the collection's token secret and the records' token keys,
+// by id (a deleted record is missing).
+type storedAuth struct {
+	secret    string
+	tokenKeys map[string]string
+}
+
+// accepts reports whether tokens of auth, as the connection holds it,
+// would still be taken.
+func (s *storedAuth) accepts(auth *core.Record) bool {
+	key, found := s.tokenKeys[auth.Id]
+	return found && key == auth.TokenKey() && s.secret == auth.Collection().AuthToken.Secret
+}
+
+// readStoredAuth reads the token secret of an auth collection and the
+// token keys of the records of it with the given ids.
+func (b *Broadcaster) readStoredAuth(collectionID string, ids []any) (*storedAuth, error) {
+	col, err := b.app.FindCachedCollectionByNameOrId(collectionID)
+	if err != nil {
+		return nil, err
+	}
+	s := &storedAuth{secret: col.AuthToken.Secret, tokenKeys: make(map[string]string, len(ids))}
+	for start := 0; start < len(ids); start += authRecheckBatch {
+		var rows []struct {
+			ID       string `db:"id"`
+			TokenKey string `db:"tokenKey"`
+		}
+		err := b.app.ConcurrentDB().Select(core.FieldNameId, core.FieldNameTokenKey).From(col.Name).
+			Where(dbx.In(core.FieldNameId, ids[start:min(start+authRecheckBatch, len(ids))]...)).All(&rows)
+		if err != nil {
+			return nil, err
+		}
+		for _, row := range rows {
+			s.tokenKeys[row.ID] = row.TokenKey
+		}
+	}
+	return s, nil
 }
