@@ -17,8 +17,8 @@ func NewSessionsCommand(app core.App) *cobra.Command {
 		Use:   "revoke EMAIL",
 		Short: "Sign an account out of every device",
 		Long: "Gives the account a new token key, so that every token it holds is refused. " +
-			"A running shop sees it within SHOPDASH_CACHE_TTL (30 s by default) and ends the account's " +
-			"realtime connections when they reconnect; POST /api/v1/admin/users/{id}/sessions/revoke acts at once.",
+			"A running shop sees it within SHOPDASH_CACHE_TTL (30 s by default), and its realtime " +
+			"connections stop hearing the account's events within 10 s; POST /api/v1/admin/users/{id}/sessions/revoke acts at once.",
 		Args:         cobra.ExactArgs(1),
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
