@@ -756,7 +756,7 @@ export interface paths {
         put?: never;
         /**
          * Stripe's events
-         * @description For Stripe only: verifies Stripe-Signature, applies each event once, answers 200 to events it does not handle.
+         * @description For Stripe only: verifies Stripe-Signature, applies each event once, answers 200 to events it does not handle. 400: a bad signature, or a signed event the shop cannot read (an `id` empty or longer than 255 characters, a `data.object` that is not a JSON object), with the field named in `data`.
          */
         post: operations["stripeWebhook"];
         delete?: never;

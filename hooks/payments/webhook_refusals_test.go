@@ -319,3 +319,48 @@ func TestArrivalDateMustBeARealDateOfAnOrderInTransit(t *testing.T) {
 		}
 	}
 }
+
+// TestSignedEventTheShopCannotReadIsRefusedWith400: a correctly signed
+// body that is no event the ledger can hold (an id empty or longer than
+// the ledger's 255 characters, an object that is not a JSON object) is
+// refused with a 400 that names the field, not a 500 Stripe would retry
+// for days nor "Invalid Stripe signature"; nothing is written, nobody is
+// alerted.
+func TestSignedEventTheShopCannotReadIsRefusedWith400(t *testing.T) {
+	t.Parallel()
+	charge := map[string]any{"id": "ch_test_unreadable", "object": "charge", "payment_intent": "pi_test_unreadable", "refunded": true}
+	for _, tc := range []struct {
+		name, id string
+		object   any
+		field    string
+	}{
+		{"an empty id", "", charge, `"id":{"code":"validation_required"`},
+		{"an id longer than the ledger holds", "evt_" + strings.Repeat("x", 252), charge, `"id":{"code":"validation_length_too_long"`},
+		{"an object that is a string", "evt_test_string_object", "ch_test_unreadable", `"data":{"object":{"code":"validation_invalid_type"`},
+		{"an object that is a list", "evt_test_list_object", []any{charge}, `"data":{"object":{"code":"validation_invalid_type"`},
+		{"an object that is null", "evt_test_null_object", nil, `"data":{"object":{"code":"validation_invalid_type"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rig := refusalRig(t)
+			for range 2 {
+				status, body := refusalDeliver(t, rig, tc.id, "charge.refunded", tc.object)
+				if status != http.StatusBadRequest || !strings.Contains(body, tc.field) || strings.Contains(body, "signature") {
+					t.Fatalf("answered %d %s, want 400 with %s", status, body, tc.field)
+				}
+			}
+			if n := countOf(t, rig, c.StripeEvents); n != 0 {
+				t.Fatalf("%d ledger rows, want none", n)
+			}
+			if n := refusalAlerts(rig, 0); n != 0 {
+				t.Fatalf("%d operator alerts, want none", n)
+			}
+		})
+	}
+	t.Run("an id of 255 characters is taken", func(t *testing.T) {
+		t.Parallel()
+		rig := refusalRig(t)
+		rig.Deliver(t, "evt_"+strings.Repeat("x", 251), "checkout.session.expired",
+			map[string]any{"id": "cs_test_not_ours", "object": "checkout.session", "status": "expired"}, true)
+	})
+}
