@@ -756,7 +756,7 @@ export interface paths {
         put?: never;
         /**
          * Stripe's events
-         * @description For Stripe only: verifies Stripe-Signature, applies each event once, answers 200 to events it does not handle. 400: a bad signature, or a signed event the shop cannot read (an `id` empty or longer than 255 characters, a `data.object` that is not a JSON object), with the field named in `data`.
+         * @description For Stripe only: verifies Stripe-Signature, applies each event once, answers 200 to events it does not handle. A `charge.refunded` of a payment no order has yet (Stripe does not order its deliveries) is recorded `parked` and applied with that payment. 400: a bad signature, or a signed event the shop cannot read (an `id` empty or longer than 255 characters, a `data.object` that is not a JSON object), with the field named in `data`.
          */
         post: operations["stripeWebhook"];
         delete?: never;
@@ -1504,9 +1504,12 @@ export interface components {
             expand?: Record<string, unknown>;
             id: string;
             object_id: string;
+            payment_intent: string;
             reason: string;
+            /** @description Any JSON value. */
+            refund: unknown;
             /** @enum {string} */
-            status: "applied" | "mismatched" | "failed" | "";
+            status: "applied" | "mismatched" | "failed" | "parked" | "";
             type: string;
         };
         TimelineEntry: {
@@ -5357,7 +5360,7 @@ export interface operations {
                          * @description What the ledger recorded now; absent for events not handled or seen before.
                          * @enum {string}
                          */
-                        status?: "applied" | "mismatched" | "failed";
+                        status?: "applied" | "parked" | "mismatched" | "failed";
                     };
                 };
             };

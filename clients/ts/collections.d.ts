@@ -281,7 +281,7 @@ export interface ShopRecord {
 }
 
 /** The values of stripe_events.status. */
-export type StripeEventsStatus = "applied" | "mismatched" | "failed";
+export type StripeEventsStatus = "applied" | "mismatched" | "failed" | "parked";
 
 /** StripeEvents is the ledger of applied Stripe webhook events: a row is written in the same transaction as the event's effect, so an event id present here has been applied exactly once. Superusers only. */
 export interface StripeEventsRecord {
@@ -298,6 +298,9 @@ export interface StripeEventsRecord {
   status: StripeEventsStatus | "";
   /** at most 500 characters */
   reason: string;
+  /** at most 255 characters */
+  payment_intent: string;
+  refund: unknown;
 }
 
 /** The values of users.role. */

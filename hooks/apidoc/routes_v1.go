@@ -150,12 +150,14 @@ func v1Routes() map[string]map[string]route {
 		"/api/v1/stripe/webhook": {"post": {
 			tag: "stripe", summary: "Stripe's events", id: "stripeWebhook", security: public,
 			description: "For Stripe only: verifies Stripe-Signature, applies each event once, answers 200 to events it does not handle. " +
+				"A `charge.refunded` of a payment no order has yet (Stripe does not order its deliveries) is recorded `parked` and applied with that payment. " +
 				"400: a bad signature, or a signed event the shop cannot read (an `id` empty or longer than 255 characters, a `data.object` that is not a JSON object), with the field named in `data`.",
 			parameters: []any{object{"name": "Stripe-Signature", "in": "header", "required": true, "schema": object{"type": "string"}}},
 			body:       object{"required": true, "content": jsonBody(object{"type": "object", "description": "A Stripe event."})},
 			answers: map[int]object{200: jsonAnswer("Received.", closed(object{
 				"received": boolean(""), "applied": boolean(""),
-				"status": oneOfValues("What the ledger recorded now; absent for events not handled or seen before.", c.EventApplied, c.EventMismatched, c.EventFailed),
+				// parked: hooks/payments/refund_parked.go.
+				"status": oneOfValues("What the ledger recorded now; absent for events not handled or seen before.", c.EventApplied, "parked", c.EventMismatched, c.EventFailed),
 			}, "received", "applied"), nil)},
 			errors: []int{400, 409, 503},
 		}},

@@ -110,9 +110,10 @@ const (
 // (checkPayment). A pending order becomes paid and keeps the stock its
 // checkout reserved; an order that is already further along only gains
 // the Stripe ids it lacks, so a late or repeated event never moves it
-// back, and one that gains nothing is not written at all. The customer's
-// Stripe customer is kept for their next checkout. ctx carries whether the
-// change may email the customer.
+// back, and one that gains nothing is not written at all. An order that
+// gains its payment intent gets the refunds parked for it
+// (applyParkedRefunds). The customer's Stripe customer is kept for their
+// next checkout. ctx carries whether the change may email the customer.
 func markOrderPaid(ctx context.Context, app core.App, order *core.Record, pay paymentDetails) (upsertOutcome, error) {
 	if err := checkPayment(order, pay); err != nil {
 		return outcomeUnchanged, err
@@ -124,6 +125,8 @@ func markOrderPaid(ctx context.Context, app core.App, order *core.Record, pay pa
 			changed = true
 		}
 	}
+	// Refunds of the payment that came before it wait for this.
+	gainsIntent := pay.paymentIntent != "" && order.GetString(c.OrderStripePaymentIntent) == ""
 	setIfEmpty(c.OrderStripeSession, pay.session)
 	setIfEmpty(c.OrderStripePaymentIntent, pay.paymentIntent)
 	setIfEmpty(c.OrderStripeInvoice, pay.invoice)
@@ -151,6 +154,11 @@ func markOrderPaid(ctx context.Context, app core.App, order *core.Record, pay pa
 	}
 	if err := app.SaveWithContext(ctx, order); err != nil {
 		return outcomeUnchanged, fmt.Errorf("mark order %s paid: %w", order.Id, err)
+	}
+	if gainsIntent {
+		if err := applyParkedRefunds(ctx, app, order.Id, pay.paymentIntent); err != nil {
+			return outcomeUnchanged, err
+		}
 	}
 	return outcomeUpdated, rememberStripeCustomer(app, order.GetString(c.OrderUser), pay.customer)
 }
@@ -212,7 +220,8 @@ func invoicePayment(inv *stripe.Invoice) paymentDetails {
 	return pay
 }
 
-// createInvoiceOrder saves an order for an invoice the shop did not start.
+// createInvoiceOrder saves an order for an invoice the shop did not start,
+// with the refunds parked for its payment intent.
 func createInvoiceOrder(ctx context.Context, app core.App, inv *stripe.Invoice, pay paymentDetails) error {
 	// The sync's lookups, for a page of one.
 	page := []*stripe.Invoice{inv}
@@ -237,7 +246,7 @@ func createInvoiceOrder(ctx context.Context, app core.App, inv *stripe.Invoice, 
 			return fmt.Errorf("create item of invoice %s: %w", inv.ID, err)
 		}
 	}
-	return nil
+	return applyParkedRefunds(ctx, app, order.Id, pay.paymentIntent)
 }
 
 // newInvoiceOrder builds, unsaved, the paid order of an invoice and an item

@@ -21,7 +21,8 @@ import (
 // the page's orders, users and products in a few queries instead of a
 // dozen per invoice, applies the invoices of known orders one by one
 // (markOrderPaid, through the record hooks), and inserts the new orders and
-// their items with one prepared statement each. A profile of the sync of
+// their items with one prepared statement each, then applies the refunds
+// parked for the new orders' payment intents. A profile of the sync of
 // 100,000 invoices spent most of its time in per-record lookups, relation
 // checks and statement compiling (docs/performance.md).
 //
@@ -83,6 +84,9 @@ func importInvoices(ctx context.Context, tx core.App, invoices []*stripe.Invoice
 		return nil, nil, err
 	}
 	if err := insertNewRecords(ctx, tx, items); err != nil {
+		return nil, nil, err
+	}
+	if err := applyParkedRefundsOfNew(ctx, tx, orders); err != nil {
 		return nil, nil, err
 	}
 	return outcomes, owners, nil

@@ -38,7 +38,7 @@ const (
 // longer than Stripe retries.
 //
 // Counts, as job_runs keeps them: fetched (events listed), created
-// (applied now; in a dry run, would be), skipped (already in the ledger),
+// (applied or parked now; in a dry run, would be), skipped (already in the ledger),
 // failed (refused for good, recorded and alerted, or a passing failure the
 // next run retries); the rest were of types the shop ignores. A failure of
 // the Events API fails the run with its counts; nothing is applied from a
@@ -114,6 +114,9 @@ func (p *Payments) replayOne(run *jobs.Run, event *stripe.Event) {
 	case result.status == c.EventApplied:
 		run.Counts.Created++
 		log.Info("replayed event applied")
+	case result.status == eventParked:
+		run.Counts.Created++ // recorded, for its payment to apply
+		log.Info("replayed refund parked until its payment reaches an order")
 	default:
 		run.Counts.Failed++
 		p.alertRefusal(*event, result)

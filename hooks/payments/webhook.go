@@ -25,7 +25,8 @@ const maxWebhookBytes = 1 << 20
 
 // eventEffect applies one event inside the transaction that records it.
 // ctx carries whether its changes may email customers
-// (records.WithoutEmails).
+// (records.WithoutEmails). One that leaves the event for later answers a
+// *refundParked having written nothing (refund_parked.go).
 type eventEffect func(ctx context.Context, app core.App, event stripe.Event) error
 
 // eventEffects are the events the shop acts on; any other is answered 200
@@ -119,8 +120,11 @@ func (p *Payments) receiveWebhook(e *core.RequestEvent) error {
 	// level: a log row is a write of its own, on the busiest path.
 	// Refusals are alerted and logged at warning level.
 	level := slog.LevelDebug
-	if result.rejected() {
+	switch {
+	case result.rejected():
 		level = slog.LevelWarn
+	case result.status == eventParked:
+		level = slog.LevelInfo // applied when its payment comes (refund_parked.go)
 	}
 	e.App.Logger().Log(context.Background(), level, "stripe event", "event", event.ID, "type", string(event.Type),
 		"applied", result.status == c.EventApplied, "status", result.status)
@@ -142,10 +146,12 @@ func (p *Payments) alertRefusal(event stripe.Event, result eventResult) {
 }
 
 // eventResult is what became of one event: its ledger status (applied,
-// mismatched or failed) and the reason of a refusal; no status for an
-// event the shop does not handle or has recorded before.
+// parked, mismatched or failed) and the reason of a refusal, or the
+// refund it parked; no status for an event the shop does not handle or
+// has recorded before.
 type eventResult struct {
 	status, reason string
+	parked         *chargeRefund
 }
 
 func (r eventResult) rejected() bool {
@@ -178,15 +184,14 @@ func applyEventOnce(ctx context.Context, app core.App, event stripe.Event) (even
 	if !handled {
 		return eventResult{}, nil
 	}
-	result := eventResult{status: c.EventApplied}
+	var result eventResult
 	err := app.RunInTransaction(func(tx core.App) error {
 		if eventRecorded(tx, event.ID) {
 			return errEventSeen
 		}
-		if err := effect(ctx, tx, event); err != nil {
-			return fmt.Errorf("%s %s: %w", event.Type, event.ID, err)
-		}
-		return recordEvent(tx, event, result)
+		var err error
+		result, err = applyEvent(ctx, tx, effect, event)
+		return err
 	})
 	if refusal := permanentFailure(err); refusal != nil {
 		result = eventResult{status: refusal.status, reason: c.Truncate(refusal.reason, 500)}
@@ -202,6 +207,25 @@ func applyEventOnce(ctx context.Context, app core.App, event stripe.Event) (even
 		return eventResult{}, nil
 	}
 	if err != nil {
+		return eventResult{}, err
+	}
+	return result, nil
+}
+
+// applyEvent runs the effect of an event the ledger lacks, in tx, and
+// records the event: applied, or parked when its effect leaves it for
+// later (refundParked).
+func applyEvent(ctx context.Context, tx core.App, effect eventEffect, event stripe.Event) (eventResult, error) {
+	result := eventResult{status: c.EventApplied}
+	err := effect(ctx, tx, event)
+	var parked *refundParked
+	switch {
+	case errors.As(err, &parked):
+		result = eventResult{status: eventParked, parked: &parked.refund}
+	case err != nil:
+		return eventResult{}, fmt.Errorf("%s %s: %w", event.Type, event.ID, err)
+	}
+	if err := recordEvent(tx, event, result); err != nil {
 		return eventResult{}, err
 	}
 	return result, nil
@@ -254,7 +278,10 @@ func recordEvent(app core.App, event stripe.Event, result eventResult) error {
 		ID string `json:"id"`
 	}
 	if json.Unmarshal(event.Data.Raw, &object) == nil {
-		row.Set(c.StripeEventObject, c.Truncate(object.ID, 255))
+		row.Set(c.StripeEventObject, c.Truncate(object.ID, maxStripeIDLength))
+	}
+	if result.parked != nil {
+		return parkRefund(app, row, result.parked)
 	}
 	return app.Save(row)
 }
@@ -352,51 +379,6 @@ func sessionNotPaid(reason string) eventEffect {
 		}
 		return records.ReturnStock(app, order.Id)
 	}
-}
-
-// chargeRefunded records a refund made at Stripe (by the shop, or by hand in
-// Stripe's dashboard): refunded_amount follows the charge's cumulative
-// amount_refunded (never down), and an order with nothing left to refund
-// becomes refunded, giving back the stock of one that had not shipped. A
-// partial refund changes no status; an order we cancelled with its refund
-// stays cancelled.
-func chargeRefunded(ctx context.Context, app core.App, event stripe.Event) error {
-	var ch stripe.Charge
-	if err := decodeObject(event, &ch); err != nil {
-		return err
-	}
-	if ch.PaymentIntent == nil {
-		return nil
-	}
-	order, err := findByStripeID(app, c.Orders, c.OrderStripePaymentIntent, ch.PaymentIntent.ID)
-	if err != nil || order == nil {
-		return err
-	}
-	if ch.Refunds != nil && len(ch.Refunds.Data) > 0 && order.GetString(c.OrderStripeRefund) == "" {
-		order.Set(c.OrderStripeRefund, ch.Refunds.Data[0].ID)
-	}
-	o := c.NewOrder(order)
-	status := o.Status()
-	refunded := o.RefundedAmount()
-	if ch.Refunded {
-		refunded = o.Total()
-	} else if int(ch.AmountRefunded) > refunded {
-		refunded = min(int(ch.AmountRefunded), o.Total())
-	}
-	order.Set(c.OrderRefundedAmount, refunded)
-	whole := refunded >= o.Total()
-	if whole && status.CanMoveTo(c.StatusRefunded) {
-		order.Set(c.OrderStatusField, string(c.StatusRefunded))
-	} else if !whole {
-		app.Logger().Info("partial refund", "order", order.Id, "refunded", ch.AmountRefunded, "of", ch.Amount)
-	}
-	if err := app.SaveWithContext(ctx, order); err != nil {
-		return err
-	}
-	if status == c.StatusPaid && whole {
-		return records.ReturnStock(app, order.Id)
-	}
-	return nil
 }
 
 // liveInvoiceAge is how old an invoice may be for its invoice.paid event

@@ -8,8 +8,6 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/stripe/stripe-go/v76"
-
-	c "shopdash/collections"
 )
 
 // maxEventBatch bounds how many webhook events one transaction applies:
@@ -143,13 +141,13 @@ func applyBatch(app core.App, batch []*queuedEvent) (together bool) {
 				if eventRecorded(tx, q.event.ID) {
 					continue
 				}
-				if err := eventEffects[q.event.Type](context.Background(), tx, q.event); err != nil {
+				// A refund parked by an event of the batch is applied by a
+				// payment after it in the same batch, as in separate ones.
+				result, err := applyEvent(context.Background(), tx, eventEffects[q.event.Type], q.event)
+				if err != nil {
 					return err
 				}
-				results[i] = eventResult{status: c.EventApplied}
-				if err := recordEvent(tx, q.event, results[i]); err != nil {
-					return err
-				}
+				results[i] = result
 			}
 			return nil
 		})

@@ -28,8 +28,8 @@ import (
 
 // FuzzStripeEventObjects applies any JSON as the object of an event the
 // shop handles, through applyEventOnce on a seeded shop: nothing panics;
-// the event is applied, or refused for good and recorded as such with the
-// shop left as it was, or fails only as the database may fail for a
+// the event is applied, or parked (a refund waiting for its payment) or
+// refused for good and recorded as such with the shop left as it was, or fails only as the database may fail for a
 // moment (a failure Stripe retries) with nothing written. An event that
 // fails for any other reason would fail on every retry until Stripe
 // disables the endpoint (issue 12). In the objects, {pending} and {paid}
@@ -64,6 +64,8 @@ func FuzzStripeEventObjects(f *testing.F) {
 		{invoice, `{"id":"in_fuzz_someone","object":"invoice","currency":"eur","amount_paid":500,"customer":"cus_fuzz","payment_intent":"pi_fuzz_paid"}`},
 		{refunded, `{"id":"ch_fuzz","object":"charge","payment_intent":"pi_fuzz_paid","refunded":false,"amount":100,"amount_refunded":1,"refunds":{"data":[]}}`},
 		{refunded, `{"id":"ch_fuzz","object":"charge","payment_intent":"pi_fuzz_paid","refunded":true,"amount":100,"amount_refunded":100,"refunds":{"data":[{"id":"re_fuzz"}]}}`},
+		// A refund of a payment no order has yet: parked.
+		{refunded, `{"id":"ch_fuzz_early","object":"charge","payment_intent":"pi_fuzz_later","refunded":false,"amount":100,"amount_refunded":40,"refunds":{"data":[null]}}`},
 		{product, `{"id":"prod_fuzz","object":"product","name":"Mug\u202e\u0000","description":"line\r\nbreak","active":true,"metadata":{"product_id":"{pending}"}}`},
 		{"product.created", `{"id":"prod_new","object":"product","name":"","active":true}`},
 		{"product.deleted", `{"id":"prod_fuzz","object":"product","deleted":true}`},
@@ -125,6 +127,11 @@ func FuzzStripeEventObjects(f *testing.F) {
 				t.Errorf("%s of %s was refused (%s: %s) with ledger %q and shop changed %v; want one %s row and no change",
 					typ, object, result.status, result.reason, ledger, !unchanged, result.status)
 			}
+		case result.status == eventParked:
+			if !slices.Equal(ledger, []string{eventParked}) || !unchanged {
+				t.Errorf("%s of %s was parked with ledger %q and shop changed %v; want one parked row and no change",
+					typ, object, ledger, !unchanged)
+			}
 		case result.status == c.EventApplied:
 			if !slices.Equal(ledger, []string{c.EventApplied}) {
 				t.Errorf("%s of %s was applied but left the ledger %q", typ, object, ledger)
@@ -147,7 +154,7 @@ type eventsTestApp struct {
 
 // newEventsTestApp migrates, seeds and binds a shop for the whole fuzz
 // run: a fresh one per input would cost more than the input.
-func newEventsTestApp(f *testing.F) *eventsTestApp {
+func newEventsTestApp(f testing.TB) *eventsTestApp {
 	app, err := tests.NewTestApp(f.TempDir())
 	if err != nil {
 		f.Fatal(err)
