@@ -16,6 +16,11 @@ const (
 	StripeEventStatus  = "status"
 	StripeEventReason  = "reason"
 	StripeEventCreated = "created"
+	// StripeEventPaymentIntent and StripeEventRefund are set on a parked
+	// refund: the payment intent it waits for, and the refund (charge,
+	// amount refunded so far, whole or not, refund id).
+	StripeEventPaymentIntent = "payment_intent"
+	StripeEventRefund        = "refund"
 )
 
 // The statuses of a ledger row.
@@ -23,4 +28,7 @@ const (
 	EventApplied    = "applied"
 	EventMismatched = "mismatched"
 	EventFailed     = "failed"
+	// EventParked is a charge.refunded that came before the payment of
+	// its payment intent: applied when an order gains that payment intent.
+	EventParked = "parked"
 )

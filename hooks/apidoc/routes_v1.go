@@ -157,7 +157,7 @@ func v1Routes() map[string]map[string]route {
 			answers: map[int]object{200: jsonAnswer("Received.", closed(object{
 				"received": boolean(""), "applied": boolean(""),
 				// parked: hooks/payments/refund_parked.go.
-				"status": oneOfValues("What the ledger recorded now; absent for events not handled or seen before.", c.EventApplied, "parked", c.EventMismatched, c.EventFailed),
+				"status": oneOfValues("What the ledger recorded now; absent for events not handled or seen before.", c.EventApplied, c.EventParked, c.EventMismatched, c.EventFailed),
 			}, "received", "applied"), nil)},
 			errors: []int{400, 409, 503},
 		}},

@@ -27,15 +27,6 @@ import (
 // that never become an order's (another business on the same Stripe
 // account) are deleted parkedRefundTTL after they were parked.
 
-// eventParked is the ledger status of a parked refund, beside those of
-// collections/stripe_events.go. The fields below are the ledger's
-// (migration 1764000014).
-const (
-	eventParked         = "parked"
-	ledgerPaymentIntent = "payment_intent"
-	ledgerRefund        = "refund"
-)
-
 // parkedRefundTTL is how long a refund waits for its payment's order:
 // Stripe keeps an event for 30 days, so after that no delivery, retry or
 // replay (stripe_replay) can bring the payment any more.
@@ -141,8 +132,8 @@ func recordChargeRefund(ctx context.Context, app core.App, order *core.Record, r
 
 // parkedForIntent finds the refunds parked for a payment intent, oldest
 // first; only parked rows are in the index it uses.
-var parkedForIntent = prepared.QuoteName(c.StripeEventStatus) + " = '" + eventParked + "' AND " +
-	prepared.QuoteName(ledgerPaymentIntent) + " = ?"
+var parkedForIntent = prepared.QuoteName(c.StripeEventStatus) + " = '" + c.EventParked + "' AND " +
+	prepared.QuoteName(c.StripeEventPaymentIntent) + " = ?"
 
 // applyParkedRefunds applies the refunds parked for paymentIntent to the
 // order that has just gained it, in the transaction that gave it: one
@@ -160,7 +151,7 @@ func applyParkedRefunds(ctx context.Context, app core.App, orderID, paymentInten
 	var refund chargeRefund
 	for _, row := range rows {
 		var parked chargeRefund
-		if err := row.UnmarshalJSONField(ledgerRefund, &parked); err != nil {
+		if err := row.UnmarshalJSONField(c.StripeEventRefund, &parked); err != nil {
 			return fmt.Errorf("parked refund of event %s: %w", row.GetString(c.StripeEventID), err)
 		}
 		refund.AmountRefunded = max(refund.AmountRefunded, parked.AmountRefunded)
@@ -196,9 +187,9 @@ func applyParkedRefundsOfNew(ctx context.Context, app core.App, orders []*core.R
 		return nil
 	}
 	var waiting []string
-	err := app.DB().Select(ledgerPaymentIntent).Distinct(true).From(c.StripeEvents).
-		Where(dbx.NewExp("[[" + c.StripeEventStatus + "]] = '" + eventParked + "'")).
-		AndWhere(dbx.In(ledgerPaymentIntent, intents...)).Column(&waiting)
+	err := app.DB().Select(c.StripeEventPaymentIntent).Distinct(true).From(c.StripeEvents).
+		Where(dbx.NewExp("[[" + c.StripeEventStatus + "]] = '" + c.EventParked + "'")).
+		AndWhere(dbx.In(c.StripeEventPaymentIntent, intents...)).Column(&waiting)
 	if err != nil {
 		return fmt.Errorf("refunds parked for new orders: %w", err)
 	}
@@ -214,12 +205,12 @@ func applyParkedRefundsOfNew(ctx context.Context, app core.App, orders []*core.R
 // refunds parked longer than parkedRefundTTL: parked rows only ever
 // accrue here.
 func parkRefund(app core.App, row *core.Record, refund *chargeRefund) error {
-	row.Set(ledgerPaymentIntent, refund.PaymentIntent)
-	row.Set(ledgerRefund, refund)
+	row.Set(c.StripeEventPaymentIntent, refund.PaymentIntent)
+	row.Set(c.StripeEventRefund, refund)
 	if err := app.Save(row); err != nil {
 		return err
 	}
-	res, err := app.DB().NewQuery("DELETE FROM {{" + c.StripeEvents + "}} WHERE [[" + c.StripeEventStatus + "]] = '" + eventParked +
+	res, err := app.DB().NewQuery("DELETE FROM {{" + c.StripeEvents + "}} WHERE [[" + c.StripeEventStatus + "]] = '" + c.EventParked +
 		"' AND [[" + c.StripeEventCreated + "]] < {:before}").
 		Bind(dbx.Params{"before": types.NowDateTime().Add(-parkedRefundTTL).String()}).Execute()
 	if err != nil {

@@ -114,7 +114,7 @@ func (p *Payments) replayOne(run *jobs.Run, event *stripe.Event) {
 	case result.status == c.EventApplied:
 		run.Counts.Created++
 		log.Info("replayed event applied")
-	case result.status == eventParked:
+	case result.status == c.EventParked:
 		run.Counts.Created++ // recorded, for its payment to apply
 		log.Info("replayed refund parked until its payment reaches an order")
 	default:

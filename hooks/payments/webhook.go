@@ -123,7 +123,7 @@ func (p *Payments) receiveWebhook(e *core.RequestEvent) error {
 	switch {
 	case result.rejected():
 		level = slog.LevelWarn
-	case result.status == eventParked:
+	case result.status == c.EventParked:
 		level = slog.LevelInfo // applied when its payment comes (refund_parked.go)
 	}
 	e.App.Logger().Log(context.Background(), level, "stripe event", "event", event.ID, "type", string(event.Type),
@@ -221,7 +221,7 @@ func applyEvent(ctx context.Context, tx core.App, effect eventEffect, event stri
 	var parked *refundParked
 	switch {
 	case errors.As(err, &parked):
-		result = eventResult{status: eventParked, parked: &parked.refund}
+		result = eventResult{status: c.EventParked, parked: &parked.refund}
 	case err != nil:
 		return eventResult{}, fmt.Errorf("%s %s: %w", event.Type, event.ID, err)
 	}

@@ -94,7 +94,7 @@ func TestRefundAndItsPaymentInOneBatch(t *testing.T) {
 	if !applyBatch(app, batch) {
 		t.Fatal("the batch was applied one by one, want one commit")
 	}
-	if got := []string{batch[0].result.status, batch[1].result.status}; got[0] != eventParked || got[1] != c.EventApplied {
+	if got := []string{batch[0].result.status, batch[1].result.status}; got[0] != c.EventParked || got[1] != c.EventApplied {
 		t.Fatalf("the batch's events were %v, want [parked applied]", got)
 	}
 	settled := func() {

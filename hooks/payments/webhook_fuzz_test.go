@@ -127,8 +127,8 @@ func FuzzStripeEventObjects(f *testing.F) {
 				t.Errorf("%s of %s was refused (%s: %s) with ledger %q and shop changed %v; want one %s row and no change",
 					typ, object, result.status, result.reason, ledger, !unchanged, result.status)
 			}
-		case result.status == eventParked:
-			if !slices.Equal(ledger, []string{eventParked}) || !unchanged {
+		case result.status == c.EventParked:
+			if !slices.Equal(ledger, []string{c.EventParked}) || !unchanged {
 				t.Errorf("%s of %s was parked with ledger %q and shop changed %v; want one parked row and no change",
 					typ, object, ledger, !unchanged)
 			}
