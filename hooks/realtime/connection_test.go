@@ -73,19 +73,10 @@ func TestConnectionsLiveOutsidePocketBasesBroker(t *testing.T) {
 // hook of the serving process saw the change; another customer's stream
 // is untouched.
 func TestAnotherProcesssNewTokenKeyEndsTheStreamsSignIn(t *testing.T) {
-	realtime.RecheckAuthEvery(t, 50*time.Millisecond)
 	shop := shoptest.Shop()
-	rig := shoptest.NewWebhookRig(t, shoptest.StripeConfig)
-	server := httptest.NewServer(rig.Mux)
-	t.Cleanup(server.Close)
-	customer := shoptest.OpenStream(t, server.URL)
-	customer.Subscribe(t, server.URL, shop.Customer.Token, "orders/*")
+	rig, server, customer := customerHearingTheirOrder(t)
 	other := shoptest.OpenStream(t, server.URL)
 	other.Subscribe(t, server.URL, shop.Customer2.Token, "orders/*")
-	saveStatus(t, rig.App, shop.CustomerOrder, c.StatusPaid)
-	if got := customer.Heard(); len(got) != 1 {
-		t.Fatalf("before: the customer heard %v, want their order once", got)
-	}
 
 	command := core.NewBaseApp(core.BaseAppConfig{DataDir: rig.App.DataDir()})
 	if err := command.Bootstrap(); err != nil {
@@ -112,17 +103,8 @@ func TestAnotherProcesssNewTokenKeyEndsTheStreamsSignIn(t *testing.T) {
 // streams kept out of PocketBase's broker within the recheck, as
 // PocketBase ends those of the clients it holds at once.
 func TestANewTokenSecretEndsTheStreamsSignIn(t *testing.T) {
-	realtime.RecheckAuthEvery(t, 50*time.Millisecond)
 	shop := shoptest.Shop()
-	rig := shoptest.NewWebhookRig(t, shoptest.StripeConfig)
-	server := httptest.NewServer(rig.Mux)
-	t.Cleanup(server.Close)
-	customer := shoptest.OpenStream(t, server.URL)
-	customer.Subscribe(t, server.URL, shop.Customer.Token, "orders/*")
-	saveStatus(t, rig.App, shop.CustomerOrder, c.StatusPaid)
-	if got := customer.Heard(); len(got) != 1 {
-		t.Fatalf("before: the customer heard %v, want their order once", got)
-	}
+	rig, _, customer := customerHearingTheirOrder(t)
 
 	users, err := rig.App.FindCollectionByNameOrId(c.Users)
 	if err != nil {
@@ -138,4 +120,23 @@ func TestANewTokenSecretEndsTheStreamsSignIn(t *testing.T) {
 	if got := customer.Heard(); len(got) != 0 {
 		t.Errorf("after a new token secret the customer's stream heard %v", got)
 	}
+}
+
+// customerHearingTheirOrder serves a shop whose streams' sign-ins are
+// checked again every 50 ms, with the customer's stream subscribed to
+// their orders; it has heard their order paid.
+func customerHearingTheirOrder(t *testing.T) (*shoptest.WebhookRig, *httptest.Server, *shoptest.Stream) {
+	t.Helper()
+	realtime.RecheckAuthEvery(t, 50*time.Millisecond)
+	shop := shoptest.Shop()
+	rig := shoptest.NewWebhookRig(t, shoptest.StripeConfig)
+	server := httptest.NewServer(rig.Mux)
+	t.Cleanup(server.Close)
+	customer := shoptest.OpenStream(t, server.URL)
+	customer.Subscribe(t, server.URL, shop.Customer.Token, "orders/*")
+	saveStatus(t, rig.App, shop.CustomerOrder, c.StatusPaid)
+	if got := customer.Heard(); len(got) != 1 {
+		t.Fatalf("before: the customer heard %v, want their order once", got)
+	}
+	return rig, server, customer
 }
