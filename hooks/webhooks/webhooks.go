@@ -115,6 +115,9 @@ type Webhooks struct {
 	// attempts is how many attempts were made, for the job's counts.
 	paused   atomic.Bool
 	attempts atomic.Int64
+	// turn rotates where each pass of the worker starts among the
+	// endpoints.
+	turn atomic.Uint64
 	// failing tells, per endpoint, whether its failing_since is set, as
 	// this process last wrote it: a success on an endpoint known not to
 	// be failing writes nothing more (the writer is the shop's bottleneck).

@@ -29,18 +29,21 @@ type claimedDelivery struct {
 	Claim    string `db:"claim"`
 }
 
-// lease is how long a claimed delivery is hidden from other workers: an
-// attempt's whole time, with room. A worker that dies holding one leaves
-// it to be sent again when the lease ends, under the same webhook-id.
+// lease is how long a claimed delivery is hidden from other workers: the
+// wait of the last one a slot holds back, and its own attempt, with room.
+// A worker that dies holding one leaves it to be sent again when the lease
+// ends, under the same webhook-id.
 func (w *Webhooks) lease() time.Duration {
-	return time.Duration(w.claimBatch()/w.cfg.PerEndpoint+1)*w.cfg.Timeout + 30*time.Second
+	return time.Duration(perSlot+1)*w.cfg.Timeout + 30*time.Second
 }
 
-// claimBatch is how many due deliveries of an endpoint one claim takes:
-// the attempts it may have under way, and three times as many held back
-// for when they end, so that a busy endpoint's writes to the outbox are a
-// claim per many attempts. The lease covers the last one's wait.
-func (w *Webhooks) claimBatch() int { return 4 * w.cfg.PerEndpoint }
+// perSlot is how many due deliveries a claim takes for each slot it was
+// given: one to send, the rest held back for when that attempt ends, so
+// that a busy endpoint's writes to the outbox are a claim per many
+// attempts. A claim is worked by the slots it was given (a slot goes on
+// while its endpoint holds deliveries back), so none waits past its lease
+// however few slots were free.
+const perSlot = 4
 
 // startWorker runs the worker while the app serves. Terminating cancels
 // the attempts under way and waits for them shutdownWait at most.
@@ -146,14 +149,18 @@ func (w *Webhooks) dispatch(ctx context.Context, wg *sync.WaitGroup) int {
 	}
 	w.releaseInactive(endpoints)
 	started := 0
-	for _, ep := range endpoints {
+	// Each pass starts one endpoint further: the first endpoints do not
+	// take every free slot each time.
+	first := w.turn.Add(1)
+	for i := range endpoints {
+		ep := endpoints[(first+uint64(i))%uint64(len(endpoints))]
 		free := w.takeSlots(ep.Id)
 		if free == 0 {
 			continue
 		}
 		next := w.takeHeld(ep.Id, free)
 		if len(next) == 0 {
-			claimed, err := w.claim(ep.Id, w.claimBatch())
+			claimed, err := w.claim(ep.Id, perSlot*free)
 			if err != nil {
 				w.app.Logger().Error("webhook worker: claim deliveries", "job", JobWebhookOutbox, "endpoint", ep.Id, "error", err.Error())
 			}
