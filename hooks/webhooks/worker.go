@@ -38,12 +38,13 @@ func (w *Webhooks) lease() time.Duration {
 }
 
 // perSlot is how many due deliveries a claim takes for each slot it was
-// given: one to send, the rest held back for when that attempt ends, so
-// that a busy endpoint's writes to the outbox are a claim per many
-// attempts. A claim is worked by the slots it was given (a slot goes on
-// while its endpoint holds deliveries back), so none waits past its lease
-// however few slots were free.
-const perSlot = 4
+// given: one to send, one held back for when that attempt ends, so that a
+// busy endpoint's writes to the outbox are a claim per two attempts. A
+// claim is worked by the slots it was given (a slot goes on while its
+// endpoint holds deliveries back), so none waits past its lease however
+// few slots were free. More held back would save claims and lengthen the
+// lease, which is how long a crash leaves a claimed delivery unsent.
+const perSlot = 2
 
 // startWorker runs the worker while the app serves. Terminating cancels
 // the attempts under way and waits for them shutdownWait at most.
