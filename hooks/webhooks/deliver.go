@@ -204,7 +204,6 @@ func (w *Webhooks) record(ep *c.WebhookEndpoint, d claimedDelivery, a answer) {
 	if a.err != nil {
 		o.lastError = c.Truncate(a.err.Error(), c.DeliveryLastErrorMax)
 	}
-	outcome := o.status
 	log := func() *slog.Logger {
 		return w.app.Logger().With("job", JobWebhookOutbox, "endpoint", ep.Id, "delivery", d.ID, "event", d.EventID,
 			"type", d.Type, "attempts", o.attempts, "status", a.status)
@@ -219,7 +218,7 @@ func (w *Webhooks) record(ep *c.WebhookEndpoint, d claimedDelivery, a answer) {
 		log().Warn("a webhook attempt outlived its lease; another worker has the delivery")
 		return
 	}
-	label := outcome
+	label := o.status
 	if a.status == http.StatusGone {
 		label = "gone"
 	}
@@ -231,7 +230,7 @@ func (w *Webhooks) record(ep *c.WebhookEndpoint, d claimedDelivery, a answer) {
 		log().Warn("webhook endpoint answered 410 Gone; disabled")
 		w.disable(ep, fmt.Sprintf("The endpoint answered 410 Gone on %s.", now.Format(time.RFC3339)))
 	default:
-		log().Warn("webhook attempt failed", "outcome", outcome, "error", a.err.Error())
+		log().Warn("webhook attempt failed", "outcome", o.status, "error", a.err.Error())
 		w.endpointFailed(ep, now)
 	}
 }
