@@ -16,6 +16,7 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tests"
 	"github.com/pocketbase/pocketbase/tools/subscriptions"
 
 	c "shopdash/collections"
@@ -375,26 +376,38 @@ func TestFilteredTopicsAreBoundedPerAddress(t *testing.T) {
 func TestAWriteRunsNoQueryPerListener(t *testing.T) {
 	t.Parallel()
 	shop := shoptest.Shop()
-	rig := shoptest.NewWebhookRig(t, shoptest.StripeConfig)
 	var queries atomic.Int64
 	count := func(context.Context, time.Duration, string, *sql.Rows, error) { queries.Add(1) }
-	rig.App.ConcurrentDB().(*dbx.DB).QueryLogFunc = count
-	rig.App.NonconcurrentDB().(*dbx.DB).QueryLogFunc = count
+	// The log is set before the shop serves: its workers read it.
+	rig := shoptest.NewWebhookRig(t, shoptest.StripeConfig, func(app *tests.TestApp) {
+		app.ConcurrentDB().(*dbx.DB).QueryLogFunc = count
+		app.NonconcurrentDB().(*dbx.DB).QueryLogFunc = count
+	})
 	shoptest.SetStatus(t, rig.App, shop.CustomerOrder, c.StatusPaid)
-	save := func(days int) int64 {
-		before := queries.Load()
-		order, err := rig.App.FindRecordById(c.Orders, shop.CustomerOrder)
-		if err != nil {
-			t.Fatal(err)
+	days := 4
+	// save counts the queries of a save of the order, the fewest of three:
+	// the shop's workers query now and then, and only ever add to a count.
+	save := func() int64 {
+		fewest := int64(-1)
+		for range 3 {
+			days++
+			before := queries.Load()
+			order, err := rig.App.FindRecordById(c.Orders, shop.CustomerOrder)
+			if err != nil {
+				t.Fatal(err)
+			}
+			order.Set(c.OrderEstimatedArrival, time.Now().AddDate(0, 0, days))
+			if err := rig.App.Save(order); err != nil {
+				t.Fatal(err)
+			}
+			if n := queries.Load() - before; fewest < 0 || n < fewest {
+				fewest = n
+			}
 		}
-		order.Set(c.OrderEstimatedArrival, time.Now().AddDate(0, 0, days))
-		if err := rig.App.Save(order); err != nil {
-			t.Fatal(err)
-		}
-		return queries.Load() - before
+		return fewest
 	}
-	save(4) // the first save warms what every later one reuses
-	alone := save(5)
+	save() // the first saves warm what every later one reuses
+	alone := save()
 
 	noOps := func(n int) []string {
 		topics := make([]string, n)
@@ -409,15 +422,16 @@ func TestAWriteRunsNoQueryPerListener(t *testing.T) {
 		supports = append(supports, follow(t, rig, shop.Support, noOps(20)...))
 	}
 	owner := follow(t, rig, shop.Customer, "orders/*")
-	if crowded := save(6); crowded != alone {
+	if crowded := save(); crowded != alone {
 		t.Errorf("a save ran %d queries with 400 topics listening, %d with none", crowded, alone)
 	}
-	if got := received(t, owner); len(got) != 1 {
-		t.Errorf("the owner received %d events, want 1", len(got))
+	// The three saves reach every listener.
+	if got := received(t, owner); len(got) != 3 {
+		t.Errorf("the owner received %d events, want 3", len(got))
 	}
 	for i, s := range supports {
-		if got := received(t, s); len(got) != 20 {
-			t.Errorf("support connection %d received %d events, want one on each of its 20 topics", i, len(got))
+		if got := received(t, s); len(got) != 3*20 {
+			t.Errorf("support connection %d received %d events, want three on each of its 20 topics", i, len(got))
 		}
 	}
 }

@@ -156,10 +156,18 @@ type WebhookRig struct {
 	Mux  http.Handler
 }
 
-func NewWebhookRig(t *testing.T, cfg func(baseURL string) hooks.Config) *WebhookRig {
+// NewWebhookRig serves a shop configured by cfg against a fresh fake
+// Stripe. Each of before runs on the app before it serves, and so before
+// its workers start: what it sets on the app (a query log) is then set
+// before any of them reads it.
+func NewWebhookRig(t *testing.T, cfg func(baseURL string) hooks.Config, before ...func(*tests.TestApp)) *WebhookRig {
 	t.Helper()
 	fake := fakestripe.New(t)
-	return serveRig(t, NewAppWith(t, cfg(fake.URL)), fake)
+	app := NewAppWith(t, cfg(fake.URL))
+	for _, f := range before {
+		f(app)
+	}
+	return serveRig(t, app, fake)
 }
 
 // Restart is the rig's shop coming back after its process died: a fresh
