@@ -23,15 +23,20 @@ func TestVersionIsTheChangelogsTopRelease(t *testing.T) {
 			break
 		}
 	}
-	semver := regexp.MustCompile(`^## (\d+\.\d+\.\d+)\b`).FindStringSubmatch(top)
-	if semver == nil {
-		t.Fatalf("CHANGELOG.md's first section %q is not a release heading such as \"## 1.2.3 — 2026-11-30\"", top)
+	// The top section is a release, or the Unreleased one above it (the
+	// version then says so), as the changelog's preamble tells.
+	want := releaseOf(string(raw))
+	if strings.EqualFold(top, "## Unreleased") {
+		if !strings.HasSuffix(want, "+unreleased") {
+			t.Fatalf("under an Unreleased section the release is %q", want)
+		}
+	} else if semver := regexp.MustCompile(`^## (\d+\.\d+\.\d+)\b`).FindStringSubmatch(top); semver == nil {
+		t.Fatalf("CHANGELOG.md's first section %q is neither \"## Unreleased\" nor a release heading such as \"## 1.2.3 — 2026-11-30\"", top)
+	} else if want != semver[1] {
+		t.Fatalf("release %q, want %q", want, semver[1])
 	}
-	if got := releaseOf(string(raw)); got != semver[1] {
-		t.Fatalf("release %q, want %q", got, semver[1])
-	}
-	if v := version(); !strings.HasPrefix(v, semver[1]+" (commit ") {
-		t.Fatalf("version %q", v)
+	if v := version(); !strings.HasPrefix(v, want+" (commit ") {
+		t.Fatalf("version %q, want the release %q", v, want)
 	}
 
 	cases := map[string]string{
