@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
 
 	"shopdash/internal/shoptest"
@@ -33,10 +32,7 @@ func TestCustomerListsUseTheOwnerIndex(t *testing.T) {
 			Headers:         shoptest.Headers(shop.Customer),
 			ExpectedStatus:  http.StatusOK,
 			ExpectedContent: []string{fmt.Sprintf(`"totalItems":%d`, tc.total)},
-			TestAppFactory:  shoptest.Factory,
-			BeforeTestFunc: func(t testing.TB, app *tests.TestApp, e *core.ServeEvent) {
-				queries = shoptest.RecordQueries(app)
-			},
+			TestAppFactory:  shoptest.RecordingFactory(&queries),
 			AfterTestFunc: func(t testing.TB, app *tests.TestApp, res *http.Response) {
 				got := shoptest.QueryPlan(t, app, queries("FROM `"+tc.collection+"`", "LIMIT"))
 				if !strings.Contains(got, "USING INDEX "+tc.index) || strings.Contains(got, "SCAN "+tc.collection) {

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
 
 	"shopdash/internal/shoptest"
@@ -23,10 +22,7 @@ func TestPurchasesPageUsesTheUserIndex(t *testing.T) {
 		Headers:         shoptest.Headers(shoptest.Shop().Customer),
 		ExpectedStatus:  http.StatusOK,
 		ExpectedContent: []string{`"page":1`},
-		TestAppFactory:  shoptest.Factory,
-		BeforeTestFunc: func(t testing.TB, app *tests.TestApp, e *core.ServeEvent) {
-			queries = shoptest.RecordQueries(app)
-		},
+		TestAppFactory:  shoptest.RecordingFactory(&queries),
 		AfterTestFunc: func(t testing.TB, app *tests.TestApp, res *http.Response) {
 			page := shoptest.QueryPlan(t, app, queries("FROM `order_items` `i`", "LIMIT"))
 			if !strings.Contains(page, "SEARCH i USING INDEX idx_order_items_user_created (user=? AND created>? AND created<?)") ||

@@ -69,8 +69,21 @@ func SetStatus(tb testing.TB, app core.App, order string, status c.OrderStatus) 
 	}
 }
 
+// RecordingFactory is Factory for an ApiScenario that looks at the
+// queries of its request: it sets *queries to RecordQueries of the app it
+// makes, before the app serves.
+func RecordingFactory(queries *func(fragments ...string) string) func(testing.TB) *tests.TestApp {
+	return func(tb testing.TB) *tests.TestApp {
+		app := Factory(tb)
+		*queries = RecordQueries(app)
+		return app
+	}
+}
+
 // RecordQueries keeps every SQL query the app runs from now on; the
-// returned func finds the last one that contains all the fragments.
+// returned func finds the last one that contains all the fragments. Call
+// it before the app serves (RecordingFactory for a scenario): its workers
+// query from then on, and setting the log under them is a data race.
 func RecordQueries(app *tests.TestApp) (last func(fragments ...string) string) {
 	var mu sync.Mutex
 	var seen []string
