@@ -14,25 +14,26 @@ import (
 // capabilities import the shared parts, shared parts import collections,
 // and no package imports one of its own layer (docs/architecture.md).
 var packageLayers = map[string]int{
-	"shopdash/collections":       0,
-	"shopdash/internal/prepared": 0, // kept SQL statements; imports only PocketBase
-	"shopdash/hooks/access":      1,
-	"shopdash/hooks/alerts":      1,
-	"shopdash/hooks/audit":       1,
-	"shopdash/hooks/cache":       1,
-	"shopdash/hooks/metrics":     1,
-	"shopdash/hooks/realtime":    1,
-	"shopdash/hooks/jobs":        2,
-	"shopdash/hooks/records":     2,
-	"shopdash/hooks/sessions":    2,
-	"shopdash/hooks/customer":    3,
-	"shopdash/hooks/emails":      3,
-	"shopdash/hooks/webhooks":    3,
-	"shopdash/hooks/payments":    3,
-	"shopdash/hooks/backups":     3,
-	"shopdash/hooks/staff":       3,
-	"shopdash/hooks/apidoc":      3,
-	"shopdash/hooks":             4,
+	"shopdash/collections":          0,
+	"shopdash/internal/prepared":    0, // kept SQL statements; imports only PocketBase
+	"shopdash/internal/groupcommit": 0, // batches for the one writer; imports only the standard library
+	"shopdash/hooks/access":         1,
+	"shopdash/hooks/alerts":         1,
+	"shopdash/hooks/audit":          1,
+	"shopdash/hooks/cache":          1,
+	"shopdash/hooks/metrics":        1,
+	"shopdash/hooks/realtime":       1,
+	"shopdash/hooks/jobs":           2,
+	"shopdash/hooks/records":        2,
+	"shopdash/hooks/sessions":       2,
+	"shopdash/hooks/customer":       3,
+	"shopdash/hooks/emails":         3,
+	"shopdash/hooks/webhooks":       3,
+	"shopdash/hooks/payments":       3,
+	"shopdash/hooks/backups":        3,
+	"shopdash/hooks/staff":          3,
+	"shopdash/hooks/apidoc":         3,
+	"shopdash/hooks":                4,
 }
 
 // TestImportsRunOneWay reads the imports of every package under hooks/

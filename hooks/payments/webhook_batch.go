@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
-	"sync"
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/stripe/stripe-go/v76"
+
+	"shopdash/internal/groupcommit"
 )
 
 // maxEventBatch bounds how many webhook events one transaction applies:
@@ -30,33 +31,25 @@ const maxEventBatch = 32
 // an event's outcome and answer never depend on the others it was batched
 // with. Alone, an event takes applyEventOnce's path directly.
 //
-// There is no goroutine of its own: the first delivery to find no batch
-// running leads, applies batches until its own event is done, then hands
-// the lead to the oldest waiting delivery, so no request serves others'
-// events for longer than its own batch and the one before it.
+// The batches are internal/groupcommit's: the delivery that leads serves
+// others' events for no longer than its own batch and the one before it.
 type eventBatcher struct {
-	mu      sync.Mutex
-	queue   []*queuedEvent
-	leading bool
+	batches groupcommit.Batcher[*queuedEvent]
 	max     int
 	// observe is told of each batch: its size, and whether it committed
 	// together (false: rolled back and applied one by one).
 	observe func(events int, together bool)
 }
 
-// queuedEvent is one delivery waiting for its batch. lead is signalled
-// when it is to lead the next batches; done is closed when its result is
-// set.
+// queuedEvent is one delivery in its batch, and what it is answered.
 type queuedEvent struct {
 	event  stripe.Event
 	result eventResult
 	err    error
-	lead   chan struct{}
-	done   chan struct{}
 }
 
 func newEventBatcher(max int, observe func(events int, together bool)) *eventBatcher {
-	return &eventBatcher{max: max, observe: observe}
+	return &eventBatcher{batches: groupcommit.Batcher[*queuedEvent]{Max: max}, max: max, observe: observe}
 }
 
 // apply applies event once, in a batch with the events delivered
@@ -65,51 +58,15 @@ func (b *eventBatcher) apply(app core.App, event stripe.Event) (eventResult, err
 	if _, handled := eventEffects[event.Type]; !handled || b.max <= 1 {
 		return applyEventOnce(context.Background(), app, event)
 	}
-	q := &queuedEvent{event: event, lead: make(chan struct{}, 1), done: make(chan struct{})}
-	b.mu.Lock()
-	b.queue = append(b.queue, q)
-	if b.leading {
-		b.mu.Unlock()
-		select {
-		case <-q.done:
-			return q.result, q.err
-		case <-q.lead:
-		}
-	} else {
-		b.leading = true
-		b.mu.Unlock()
-	}
-	b.lead(app, q)
-	return q.result, q.err
-}
-
-// lead applies batches from the queue until q's is done, then passes the
-// lead to the oldest delivery still queued, or ends it.
-func (b *eventBatcher) lead(app core.App, q *queuedEvent) {
-	for {
-		b.mu.Lock()
-		select {
-		case <-q.done:
-			if len(b.queue) > 0 {
-				b.queue[0].lead <- struct{}{}
-			} else {
-				b.leading = false
-			}
-			b.mu.Unlock()
-			return
-		default:
-		}
-		n := min(len(b.queue), b.max)
-		batch := make([]*queuedEvent, n)
-		copy(batch, b.queue)
-		b.queue = append(b.queue[:0:0], b.queue[n:]...)
-		b.mu.Unlock()
+	q := &queuedEvent{event: event}
+	b.batches.Do(q, func(batch []*queuedEvent) {
 		// Between transactions: compile what the last one asked for.
 		if err := writerStatements.Prepare(app); err != nil {
 			app.Logger().Warn("webhook lookups could not be prepared; they run compiled per call", "error", err.Error())
 		}
 		b.observe(len(batch), applyBatch(app, batch))
-	}
+	})
+	return q.result, q.err
 }
 
 // applyBatch applies the batch's events in one transaction, or, if any of
@@ -126,9 +83,6 @@ func applyBatch(app core.App, batch []*queuedEvent) (together bool) {
 				q.result, q.err = eventResult{}, fmt.Errorf("applying the event panicked: %v", r)
 			}
 			together = false
-		}
-		for _, q := range batch {
-			close(q.done)
 		}
 	}()
 	if len(batch) > 1 {

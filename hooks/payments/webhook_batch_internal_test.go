@@ -82,11 +82,11 @@ func TestRefundAndItsPaymentInOneBatch(t *testing.T) {
 			{event: batchEvent(t, "evt_batch_refund", "charge.refunded", map[string]any{
 				"id": "ch_batch", "object": "charge", "payment_intent": "pi_batch",
 				"amount": total, "amount_refunded": total, "refunded": true,
-			}), done: make(chan struct{})},
+			})},
 			{event: batchEvent(t, "evt_batch_payment", "checkout.session.completed", map[string]any{
 				"id": "cs_fuzz_pending", "object": "checkout.session", "status": "complete", "payment_status": "paid",
 				"amount_total": total, "currency": currency, "payment_intent": "pi_batch",
-			}), done: make(chan struct{})},
+			})},
 		}
 	}
 

@@ -1,13 +1,13 @@
 package webhooks
 
 import (
-	"sync"
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
 
 	c "shopdash/collections"
 	"shopdash/hooks/records"
+	"shopdash/internal/groupcommit"
 	"shopdash/internal/prepared"
 )
 
@@ -29,8 +29,6 @@ type outcome struct {
 
 	written bool // the claim still held: the row is changed
 	err     error
-	lead    chan struct{}
-	done    chan struct{}
 }
 
 // updateOutcome writes an attempt's outcome on the row its claim holds:
@@ -44,83 +42,48 @@ var updateOutcome = "UPDATE " + prepared.QuoteName(c.WebhookDeliveries) + " SET 
 	prepared.QuoteName(c.DeliveryDeliveredAt) + " = COALESCE(?, " + prepared.QuoteName(c.DeliveryDeliveredAt) + ")" +
 	" WHERE " + prepared.QuoteName("id") + " = ? AND " + prepared.QuoteName(c.DeliveryClaim) + " = ?"
 
-// outcomeRecorder writes the attempts' outcomes in group commits: the
-// shop has one writer, which the payments and every other change queue
-// for, and an outcome's own write costs less than the transaction around
-// it. The attempts that finish while a batch is written are written
-// together in the next one. Each attempt waits until its outcome is
-// committed (or has failed), so nothing about an attempt changes but the
-// number of transactions. As the Stripe webhook's batcher does, it has no
-// goroutine of its own: the first outcome to find no batch under way
-// leads, writes a batch that holds its own, and hands the lead to the
-// oldest outcome still waiting.
+// outcomeRecorder writes the attempts' outcomes in group commits
+// (internal/groupcommit): the shop has one writer, which the payments and
+// every other change queue for, and an outcome's own write costs less
+// than the transaction around it. The attempts that finish while a batch
+// is written are written together in the next one. Each attempt waits
+// until its outcome is committed (or has failed), so nothing about an
+// attempt changes but the number of transactions.
 type outcomeRecorder struct {
-	mu      sync.Mutex
-	queue   []*outcome
-	leading bool
+	batches groupcommit.Batcher[*outcome]
 }
 
 // write writes o, with the outcomes queued meanwhile, and reports whether
 // o's claim still held.
 func (r *outcomeRecorder) write(w *Webhooks, o *outcome) (bool, error) {
-	o.lead, o.done = make(chan struct{}, 1), make(chan struct{})
-	r.mu.Lock()
-	r.queue = append(r.queue, o)
-	if r.leading {
-		r.mu.Unlock()
-		select {
-		case <-o.done:
-			return o.written, o.err
-		case <-o.lead:
-		}
-	} else {
-		r.leading = true
-		r.mu.Unlock()
-	}
-	r.mu.Lock()
-	n := min(len(r.queue), maxOutcomeBatch)
-	batch := append([]*outcome(nil), r.queue[:n]...)
-	r.queue = append(r.queue[:0:0], r.queue[n:]...)
-	r.mu.Unlock()
-
-	err := w.app.RunInTransaction(func(tx core.App) error {
-		for _, b := range batch {
-			var next, delivered any
-			if !b.next.IsZero() {
-				next = records.Stamp(b.next).String()
+	r.batches.Do(o, func(batch []*outcome) {
+		err := w.app.RunInTransaction(func(tx core.App) error {
+			for _, b := range batch {
+				var next, delivered any
+				if !b.next.IsZero() {
+					next = records.Stamp(b.next).String()
+				}
+				if b.delivered {
+					delivered = records.Stamp(b.at).String()
+				}
+				res, err := w.stmts.Exec(tx, updateOutcome, b.attempts, b.lastStatus, b.lastError, b.status,
+					records.Stamp(b.at).String(), next, delivered, b.id, b.claim)
+				if err != nil {
+					return err
+				}
+				n, err := res.RowsAffected()
+				if err != nil {
+					return err
+				}
+				b.written = n > 0
 			}
-			if b.delivered {
-				delivered = records.Stamp(b.at).String()
-			}
-			res, err := w.stmts.Exec(tx, updateOutcome, b.attempts, b.lastStatus, b.lastError, b.status,
-				records.Stamp(b.at).String(), next, delivered, b.id, b.claim)
-			if err != nil {
-				return err
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			b.written = n > 0
-		}
-		return nil
-	})
-	for _, b := range batch {
+			return nil
+		})
 		if err != nil {
-			b.written, b.err = false, err
+			for _, b := range batch {
+				b.written, b.err = false, err
+			}
 		}
-		if b != o {
-			close(b.done)
-		}
-	}
-
-	r.mu.Lock()
-	if len(r.queue) > 0 {
-		r.queue[0].lead <- struct{}{}
-	} else {
-		r.leading = false
-	}
-	r.mu.Unlock()
-	// o was in the batch: a leader's own outcome is always the oldest.
+	})
 	return o.written, o.err
 }

@@ -19,6 +19,7 @@ import (
 	c "shopdash/collections"
 	"shopdash/hooks/alerts"
 	"shopdash/hooks/metrics"
+	"shopdash/internal/groupcommit"
 	"shopdash/internal/prepared"
 )
 
@@ -150,6 +151,7 @@ func Register(app core.App, cfg Config, alerter *alerts.Alerter, m *metrics.Metr
 		inFlight:  map[string]int{},
 		failing:   map[string]bool{},
 		held:      map[string][]claimedDelivery{},
+		recorder:  outcomeRecorder{batches: groupcommit.Batcher[*outcome]{Max: maxOutcomeBatch}},
 	}
 	w.bindEndpointRules()
 	w.bindEvents()
