@@ -33,7 +33,7 @@ import (
 const parkedRefundTTL = maxReplayWindow
 
 // maxStripeIDLength is what the orders' and the ledger's Stripe id fields
-// hold: a longer payment intent can be no order's.
+// (event_id included) hold: a longer payment intent can be no order's.
 const maxStripeIDLength = 255
 
 // chargeRefund is what a charge.refunded says of its payment's refunds:

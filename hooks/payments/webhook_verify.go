@@ -65,9 +65,6 @@ func (u *unreadableEvent) Error() string {
 	return u.message
 }
 
-// maxEventIDLength is what the ledger's event_id holds.
-const maxEventIDLength = 255
-
 // readEvent reads a signed body as an event whose id the ledger can hold
 // and whose object is a JSON object, as stripe-go's ConstructEvent does
 // after the signature check.
@@ -90,9 +87,9 @@ func readEvent(payload []byte) (stripe.Event, error) {
 	switch {
 	case event.ID == "":
 		invalid = validation.NewError("validation_required", "An event has an id.")
-	case len(event.ID) > maxEventIDLength:
+	case len(event.ID) > maxStripeIDLength:
 		invalid = validation.NewError("validation_length_too_long",
-			"An event id is at most "+strconv.Itoa(maxEventIDLength)+" characters.")
+			"An event id is at most "+strconv.Itoa(maxStripeIDLength)+" characters.")
 	}
 	if invalid != nil {
 		return stripe.Event{}, &unreadableEvent{message: "The event cannot be read.", fields: validation.Errors{"id": invalid}}

@@ -195,7 +195,7 @@ func (w *Webhooks) record(ep *c.WebhookEndpoint, d claimedDelivery, a answer) {
 	o := &outcome{id: d.ID, claim: d.Claim, attempts: d.Attempts + 1, lastStatus: a.status, status: c.DeliveryFailed, at: now}
 	switch {
 	case a.delivered():
-		o.status, o.delivered = c.DeliveryDelivered, true
+		o.status = c.DeliveryDelivered
 	case a.status == http.StatusGone || o.attempts >= len(w.cfg.Retries):
 		o.status = c.DeliveryDead
 	default:

@@ -22,10 +22,9 @@ type outcome struct {
 	lastError  string
 	status     string
 	at         time.Time
-	// next is the next attempt's time (failed) and delivered stamps
-	// delivered_at; both zero leave those fields as they are.
-	next      time.Time
-	delivered bool
+	// next is the next attempt's time (failed); zero leaves it as it is.
+	// A delivered outcome stamps delivered_at with at.
+	next time.Time
 
 	written bool // the claim still held: the row is changed
 	err     error
@@ -63,7 +62,7 @@ func (r *outcomeRecorder) write(w *Webhooks, o *outcome) (bool, error) {
 				if !b.next.IsZero() {
 					next = records.Stamp(b.next).String()
 				}
-				if b.delivered {
+				if b.status == c.DeliveryDelivered {
 					delivered = records.Stamp(b.at).String()
 				}
 				res, err := w.stmts.Exec(tx, updateOutcome, b.attempts, b.lastStatus, b.lastError, b.status,

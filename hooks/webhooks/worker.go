@@ -296,10 +296,7 @@ func (w *Webhooks) claim(endpoint string, limit int) ([]claimedDelivery, error) 
 	lease := records.Stamp(w.now().UTC().Add(w.lease())).String()
 	var claimed []claimedDelivery
 	err := w.app.RunInTransaction(func(tx core.App) error {
-		// The limit in the text: SQLite compiles a statement again for
-		// each new value of a LIMIT parameter.
-		text := strings.Replace(claimDue, "LIMIT ?", "LIMIT "+strconv.Itoa(limit), 1)
-		return w.stmts.Query(tx, text, []any{token, lease, now, endpoint, now}, func(rows *sql.Rows) error {
+		return w.stmts.Query(tx, claimDue(limit), []any{token, lease, now, endpoint, now}, func(rows *sql.Rows) error {
 			var d claimedDelivery
 			if err := rows.Scan(&d.ID, &d.EventID, &d.Type, &d.Attempts, &d.Payload, &d.Claim); err != nil {
 				return err
@@ -320,16 +317,23 @@ var whereDue = prepared.QuoteName(c.DeliveryEndpoint) + " = ? AND " + prepared.Q
 // then the time.
 var selectDue = "SELECT 1 FROM " + prepared.QuoteName(c.WebhookDeliveries) + " WHERE " + whereDue + " LIMIT 1"
 
-// claimDue takes an endpoint's due deliveries, oldest first: the claim,
-// the lease's end, the time (updated), the endpoint, the time; the limit
-// goes in the text.
+// claimDue takes up to limit of an endpoint's due deliveries, oldest
+// first: the claim, the lease's end, the time (updated), the endpoint,
+// the time. The limit is in the text: SQLite compiles a statement again
+// for each new value of a LIMIT parameter.
 // A payload can only be missing from a row not written by the shop; read
 // as empty, it fails its own attempt instead of the claim of every
 // delivery taken with it.
-var claimDue = "UPDATE " + prepared.QuoteName(c.WebhookDeliveries) + " SET " + prepared.QuoteName(c.DeliveryClaim) + " = ?, " +
+func claimDue(limit int) string {
+	return claimDueHead + strconv.Itoa(limit) + claimDueTail
+}
+
+var claimDueHead = "UPDATE " + prepared.QuoteName(c.WebhookDeliveries) + " SET " + prepared.QuoteName(c.DeliveryClaim) + " = ?, " +
 	prepared.QuoteName(c.DeliveryNextAttempt) + " = ?, " + prepared.QuoteName(c.DeliveryUpdated) + " = ?" +
 	" WHERE " + prepared.QuoteName("id") + " IN (SELECT " + prepared.QuoteName("id") + " FROM " + prepared.QuoteName(c.WebhookDeliveries) +
-	" WHERE " + whereDue + " ORDER BY " + prepared.QuoteName(c.DeliveryNextAttempt) + " LIMIT ?)" +
+	" WHERE " + whereDue + " ORDER BY " + prepared.QuoteName(c.DeliveryNextAttempt) + " LIMIT "
+
+var claimDueTail = ")" +
 	" RETURNING " + strings.Join(quoteNames("id", c.DeliveryEventID, c.DeliveryType, c.DeliveryAttempts), ", ") +
 	", COALESCE(" + prepared.QuoteName(c.DeliveryPayload) + ", ''), " + prepared.QuoteName(c.DeliveryClaim)
 
