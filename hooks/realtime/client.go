@@ -109,14 +109,26 @@ func (cs *connections) close(c *client) {
 }
 
 // signedIn lists the detached clients signed in as someone.
-func (cs *connections) signedIn() []subscriptions.Client {
+func (cs *connections) signedIn() []signedInClient {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	var out []subscriptions.Client
+	var out []signedInClient
 	for _, c := range cs.detached {
-		if auth, _ := c.Get(apis.RealtimeClientAuthKey).(*core.Record); auth != nil {
-			out = append(out, c)
-		}
+		out = appendSignedIn(out, c)
+	}
+	return out
+}
+
+// signedInClient is a connection and the account it was signed in as.
+type signedInClient struct {
+	client subscriptions.Client
+	auth   *core.Record
+}
+
+// appendSignedIn appends client to out if it is signed in.
+func appendSignedIn(out []signedInClient, client subscriptions.Client) []signedInClient {
+	if auth, _ := client.Get(apis.RealtimeClientAuthKey).(*core.Record); auth != nil {
+		out = append(out, signedInClient{client: client, auth: auth})
 	}
 	return out
 }

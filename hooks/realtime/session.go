@@ -81,14 +81,13 @@ func (b *Broadcaster) recheckAuthWhileServing(se *core.ServeEvent) error {
 func (b *Broadcaster) recheckAuth() {
 	clients := b.connections.signedIn()
 	for _, client := range b.connections.broker.Clients() {
-		if auth, _ := client.Get(apis.RealtimeClientAuthKey).(*core.Record); auth != nil {
-			clients = append(clients, client)
-		}
+		clients = appendSignedIn(clients, client)
 	}
-	idsByCollection := map[string][]any{}
-	for _, client := range clients {
-		if auth, _ := client.Get(apis.RealtimeClientAuthKey).(*core.Record); auth != nil {
-			idsByCollection[auth.Collection().Id] = append(idsByCollection[auth.Collection().Id], auth.Id)
+	idsByCollection, seen := map[string][]any{}, map[string]bool{}
+	for _, sc := range clients {
+		if key := sc.auth.Collection().Id + "/" + sc.auth.Id; !seen[key] {
+			seen[key] = true
+			idsByCollection[sc.auth.Collection().Id] = append(idsByCollection[sc.auth.Collection().Id], sc.auth.Id)
 		}
 	}
 	stored := map[string]*storedAuth{} // by collection id
@@ -100,13 +99,11 @@ func (b *Broadcaster) recheckAuth() {
 		}
 		stored[collectionID] = s
 	}
-	for _, client := range clients {
-		auth, _ := client.Get(apis.RealtimeClientAuthKey).(*core.Record)
-		if auth == nil {
-			continue
-		}
-		if s := stored[auth.Collection().Id]; s != nil && !s.accepts(auth) {
-			client.Unset(apis.RealtimeClientAuthKey)
+	for _, sc := range clients {
+		// Only the sign-in that was read: one made meanwhile stands.
+		current, _ := sc.client.Get(apis.RealtimeClientAuthKey).(*core.Record)
+		if s := stored[sc.auth.Collection().Id]; current == sc.auth && s != nil && !s.accepts(sc.auth) {
+			sc.client.Unset(apis.RealtimeClientAuthKey)
 		}
 	}
 }
